@@ -1,0 +1,63 @@
+"""Builds the python-telegram-bot Application: handlers, context, error handler."""
+
+from __future__ import annotations
+
+import logging
+
+from telegram import Update
+from telegram.ext import Application, ApplicationBuilder, ContextTypes
+
+from bot.config import Settings, require_token
+from bot.handlers import account, fallback, gate, help, start
+from bot.handlers.context import LinliContext
+from bot.handlers.texts import text_router
+from bot.updates import PerChatUpdateProcessor
+from storage.db import Database
+
+log = logging.getLogger(__name__)
+
+
+async def on_error(update: object, context: LinliContext) -> None:
+    """Log the failure and tell the user something went wrong; never the details."""
+    log.error("update %s failed", getattr(update, "update_id", "?"), exc_info=context.error)
+    if isinstance(update, Update) and update.effective_chat is not None:
+        await context.bot.send_message(update.effective_chat.id, context.t("error.internal"))
+
+
+async def _post_init(application: Application) -> None:
+    await help.register_commands(application)
+
+
+async def _post_shutdown(application: Application) -> None:
+    await application.bot_data["db"].dispose()
+
+
+def build_application(settings: Settings, db: Database | None = None) -> Application:
+    """The bot, wired to its database; ``db`` is created from the settings if not given."""
+    telegram = settings.telegram
+    application = (
+        ApplicationBuilder()
+        .token(require_token(settings))
+        .base_url(telegram.api_base_url)
+        .base_file_url(telegram.file_base_url)
+        .context_types(ContextTypes(context=LinliContext))
+        .concurrent_updates(PerChatUpdateProcessor())
+        .post_init(_post_init)
+        .post_shutdown(_post_shutdown)
+        .build()
+    )
+    application.bot_data["settings"] = settings
+    application.bot_data["db"] = db or Database(settings.database.url)
+
+    application.add_handlers(gate.handlers(), group=gate.GROUP)
+    application.add_handlers(
+        [
+            *start.handlers(),
+            *account.handlers(),
+            *help.handlers(),
+            text_router(steps={**start.steps()}, otherwise=fallback.stray_text),
+            *fallback.handlers(),
+        ]
+    )
+    application.add_error_handler(on_error)
+    return application

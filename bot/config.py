@@ -1,0 +1,126 @@
+"""Settings: a TOML file overridden by ``LINLI_*`` environment variables.
+
+``LINLI_TELEGRAM__TOKEN`` sets ``[telegram] token``; the double underscore
+descends into a table. Environment beats the file, the file beats defaults.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import BaseModel, Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+DEFAULT_CONFIG_FILE = Path("config.toml")
+LANGUAGES = ("zh_Hans", "en")
+
+
+class TelegramSettings(BaseModel):
+    token: SecretStr | None = None
+    bot_username: str | None = None
+    api_base_url: str = "https://api.telegram.org/bot"
+    file_base_url: str = "https://api.telegram.org/file/bot"
+    mode: Literal["polling", "webhook"] = "polling"
+    webhook_listen: str = "127.0.0.1"
+    webhook_port: int = Field(8443, ge=1, le=65535)
+    webhook_url: str | None = None
+    webhook_secret: SecretStr | None = None
+
+
+class DatabaseSettings(BaseModel):
+    url: str = "sqlite+aiosqlite:///linli.db"
+
+    @field_validator("url")
+    @classmethod
+    def _known_driver(cls, url: str) -> str:
+        if not url.startswith(("sqlite+aiosqlite://", "postgresql+asyncpg://")):
+            raise ValueError("must start with sqlite+aiosqlite:// or postgresql+asyncpg://")
+        return url
+
+
+class BindingSettings(BaseModel):
+    residents_per_household: int = Field(5, ge=1)
+    wrong_codes_allowed: int = Field(5, ge=1)
+    wrong_code_window_minutes: int = Field(60, ge=1)
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="LINLI_", env_nested_delimiter="__", extra="forbid"
+    )
+
+    telegram: TelegramSettings = TelegramSettings()
+    database: DatabaseSettings = DatabaseSettings()
+    binding: BindingSettings = BindingSettings()
+    timezone: str = "Asia/Shanghai"
+    default_language: Literal["zh_Hans", "en"] = "zh_Hans"
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, name: str) -> str:
+        try:
+            ZoneInfo(name)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown time zone {name!r}") from None
+        return name
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        toml_file = settings_cls.model_config.get("toml_file")
+        sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
+        if toml_file:
+            sources.append(TomlConfigSettingsSource(settings_cls, toml_file=toml_file))
+        return tuple(sources)
+
+
+class SettingsError(Exception):
+    """A setting is missing or wrong; the message is one line naming it."""
+
+
+def load_settings(config_file: Path | None = None) -> Settings:
+    """Read settings from ``config_file`` (or ./config.toml if present) and the environment."""
+    if config_file is not None and not config_file.is_file():
+        raise SettingsError(f"config file {config_file} does not exist")
+    if config_file is None and DEFAULT_CONFIG_FILE.is_file():
+        config_file = DEFAULT_CONFIG_FILE
+
+    class FileSettings(Settings):
+        model_config = SettingsConfigDict(toml_file=config_file)
+
+    try:
+        return FileSettings()
+    except ValidationError as error:
+        first = error.errors()[0]
+        name = ".".join(str(part) for part in first["loc"])
+        raise SettingsError(f"setting {name}: {first['msg']}") from None
+    except ValueError as error:  # a TOML syntax error
+        raise SettingsError(f"config file {config_file}: {error}") from None
+
+
+def require_token(settings: Settings) -> str:
+    """The bot token, or a SettingsError that tells a newcomer where to get one."""
+    if settings.telegram.token is None or not settings.telegram.token.get_secret_value():
+        raise SettingsError(
+            "setting telegram.token is missing: create a bot with @BotFather in Telegram and "
+            "put its token in config.toml or LINLI_TELEGRAM__TOKEN; "
+            "to try linli without Telegram, see 'Try it' in README.md"
+        )
+    return settings.telegram.token.get_secret_value()

@@ -1,0 +1,179 @@
+"""Importing the registry: communities and households from CSV or XLSX.
+
+An import is all or nothing: every row is checked before anything is written,
+and the first bad row stops it with the file, line and column. Importing the
+same file again changes nothing.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from sqlalchemy import insert
+from sqlmodel import select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from bot.flows.audit import Actor, record
+from bot.flows.tables import Row, TableError, read_rows
+from storage.models import Building, Community, Household
+
+COMMUNITY_HEADERS = {
+    "name": ("name", "community", "小区", "小区名称", "名称"),
+    "district": ("district", "区", "区县", "所属区"),
+    "street": ("street", "街道", "所属街道"),
+    "delivery_year": ("delivery_year", "delivered", "交付年份", "建成年份", "竣工年份"),
+    "has_maintenance_fund": (
+        "has_maintenance_fund",
+        "maintenance_fund",
+        "维修资金",
+        "有维修资金",
+        "已建维修资金",
+    ),
+}
+HOUSEHOLD_HEADERS = {
+    "community": ("community", "小区", "小区名称"),
+    "building": ("building", "楼栋", "楼号", "幢", "栋"),
+    "unit": ("unit", "单元"),
+    "room": ("room", "室", "房号", "户号", "门牌"),
+}
+_YES = {"yes", "y", "true", "1", "是", "有", "已建"}
+_NO = {"no", "n", "false", "0", "否", "无", "未建", ""}
+_SUFFIXES = {
+    "building": re.compile(r"(号楼|幢|栋|楼)$"),
+    "unit": re.compile(r"单元$"),
+    "room": re.compile(r"(室|号)$"),
+}
+
+
+@dataclass(frozen=True)
+class ImportResult:
+    created: int
+    updated: int
+    unchanged: int
+
+
+def _year(path: Path, row: Row, column: str) -> int | None:
+    text = row.values.get(column, "")
+    if not text:
+        return None
+    if not text.isdigit() or not 1900 <= int(text) <= 2100:
+        raise TableError(path, row.line, column, f"{text!r} is not a year")
+    return int(text)
+
+
+def _flag(path: Path, row: Row, column: str) -> bool:
+    text = row.values.get(column, "").lower()
+    if text in _YES:
+        return True
+    if text in _NO:
+        return False
+    raise TableError(path, row.line, column, f"{text!r} is not yes/no (是/否)")
+
+
+def _required(path: Path, row: Row, column: str, limit: int) -> str:
+    text = row.values.get(column, "")
+    if not text:
+        raise TableError(path, row.line, column, "empty")
+    if len(text) > limit:
+        raise TableError(path, row.line, column, f"longer than {limit} characters")
+    return text
+
+
+def _address_part(path: Path, row: Row, column: str, limit: int) -> str:
+    """A building, unit or room number without its Chinese suffix (3幢 -> 3)."""
+    text = row.values.get(column, "")
+    if column != "unit":
+        text = _required(path, row, column, limit)
+    elif len(text) > limit:
+        raise TableError(path, row.line, column, f"longer than {limit} characters")
+    return _SUFFIXES[column].sub("", text) or text
+
+
+async def import_communities(session: AsyncSession, path: Path, actor: Actor) -> ImportResult:
+    rows = read_rows(path, COMMUNITY_HEADERS, required={"name"})
+    wanted: dict[str, dict] = {}
+    for row in rows:
+        name = _required(path, row, "name", 100)
+        if name in wanted:
+            raise TableError(path, row.line, "name", f"{name!r} appears twice in the file")
+        wanted[name] = {
+            "district": row.values.get("district", "")[:100],
+            "street": row.values.get("street", "")[:100],
+            "delivery_year": _year(path, row, "delivery_year"),
+            "has_maintenance_fund": _flag(path, row, "has_maintenance_fund"),
+        }
+    existing = {c.name: c for c in (await session.exec(select(Community))).all()}
+    created = updated = 0
+    for name, fields in wanted.items():
+        community = existing.get(name)
+        if community is None:
+            session.add(Community(name=name, **fields))
+            created += 1
+        elif any(getattr(community, key) != value for key, value in fields.items()):
+            for key, value in fields.items():
+                setattr(community, key, value)
+            updated += 1
+    result = ImportResult(created, updated, len(wanted) - created - updated)
+    record(session, actor, "import.communities", path.name, **vars(result))
+    return result
+
+
+async def import_households(session: AsyncSession, path: Path, actor: Actor) -> ImportResult:
+    rows = read_rows(path, HOUSEHOLD_HEADERS, required={"community", "building", "room"})
+    communities = {
+        name: id_ for id_, name in (await session.exec(select(Community.id, Community.name)))
+    }
+    wanted: dict[tuple[int, str, str, str], int] = {}  # address -> line
+    for row in rows:
+        name = _required(path, row, "community", 100)
+        if name not in communities:
+            raise TableError(
+                path, row.line, "community", f"unknown community {name!r}; import it first"
+            )
+        key = (
+            communities[name],
+            _address_part(path, row, "building", 50),
+            _address_part(path, row, "unit", 20),
+            _address_part(path, row, "room", 20),
+        )
+        if key in wanted:
+            raise TableError(path, row.line, "room", f"same household as line {wanted[key]}")
+        wanted[key] = row.line
+
+    buildings = {
+        (community_id, name): id_
+        for id_, community_id, name in await session.exec(
+            select(Building.id, Building.community_id, Building.name)
+        )
+    }
+    new_buildings = sorted({(c, b) for c, b, _, _ in wanted} - buildings.keys())
+    if new_buildings:
+        await session.execute(
+            insert(Building), [{"community_id": c, "name": b} for c, b in new_buildings]
+        )
+        buildings = {
+            (community_id, name): id_
+            for id_, community_id, name in await session.exec(
+                select(Building.id, Building.community_id, Building.name)
+            )
+        }
+    known = set(await session.exec(select(Household.building_id, Household.unit, Household.room)))
+    new_households = [
+        {"building_id": buildings[(c, b)], "unit": u, "room": r}
+        for c, b, u, r in wanted
+        if (buildings[(c, b)], u, r) not in known
+    ]
+    if new_households:
+        await session.execute(insert(Household), new_households)
+    result = ImportResult(len(new_households), 0, len(wanted) - len(new_households))
+    record(
+        session,
+        actor,
+        "import.households",
+        path.name,
+        created=result.created,
+        unchanged=result.unchanged,
+    )
+    return result

@@ -1,0 +1,34 @@
+"""The people who write to the bot: their row, their language, redelivered updates."""
+
+from __future__ import annotations
+
+from sqlmodel import select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from storage.models import GroupChat, ProcessedUpdate, User
+from storage.upsert import insert_if_absent
+
+
+async def claim_update(session: AsyncSession, update_id: int) -> bool:
+    """True the first time an update id is seen, False when Telegram delivers it again."""
+    return await insert_if_absent(session, ProcessedUpdate, update_id=update_id)
+
+
+async def first_time_in_group(session: AsyncSession, chat_id: int) -> bool:
+    """True only the first time the bot hears from a group chat."""
+    return await insert_if_absent(session, GroupChat, chat_id=chat_id)
+
+
+async def meet(session: AsyncSession, telegram_id: int, first_name: str) -> User:
+    """The user's row, created on first contact; the name kept current."""
+    await insert_if_absent(session, User, telegram_id=telegram_id, first_name=first_name[:200])
+    user = (await session.exec(select(User).where(User.telegram_id == telegram_id))).one()
+    if user.first_name != first_name[:200]:
+        user.first_name = first_name[:200]
+    return user
+
+
+async def choose_language(session: AsyncSession, telegram_id: int, language: str) -> None:
+    user = await session.get(User, telegram_id)
+    if user is not None:
+        user.language = language

@@ -1,0 +1,131 @@
+"""The registry: communities, households and their addresses, staff and their roles."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import delete
+from sqlmodel import col, func, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from bot.flows.audit import Actor, record
+from storage.models import (
+    Building,
+    Community,
+    Household,
+    Resident,
+    Role,
+    Staff,
+    StaffCommunity,
+)
+
+
+class RegistryError(Exception):
+    """A request the registry refuses; the message says why."""
+
+
+@dataclass(frozen=True)
+class Address:
+    """Where a household lives, for greeting and printing."""
+
+    household_id: int
+    community: str
+    building: str
+    unit: str
+    room: str
+
+
+@dataclass(frozen=True)
+class StaffMember:
+    telegram_id: int
+    role: Role
+    community_ids: frozenset[int]
+
+    def serves(self, community_id: int) -> bool:
+        return self.role is Role.ADMIN or community_id in self.community_ids
+
+
+def _address_query():
+    return (
+        select(Household.id, Community.name, Building.name, Household.unit, Household.room)
+        .join(Building, Household.building_id == Building.id)
+        .join(Community, Building.community_id == Community.id)
+    )
+
+
+async def address_of(session: AsyncSession, household_id: int) -> Address:
+    row = (await session.exec(_address_query().where(Household.id == household_id))).one()
+    return Address(*row)
+
+
+async def addresses_in(session: AsyncSession, community_id: int) -> list[Address]:
+    """Every household of a community, in building, unit, room order."""
+    rows = await session.exec(
+        _address_query()
+        .where(Community.id == community_id)
+        .order_by(Building.name, Household.unit, Household.room)
+    )
+    return [Address(*row) for row in rows]
+
+
+async def community_named(session: AsyncSession, name: str) -> Community:
+    community = (await session.exec(select(Community).where(Community.name == name))).first()
+    if community is None:
+        raise RegistryError(f"no community named {name!r}")
+    return community
+
+
+async def residents_of(session: AsyncSession, household_id: int) -> int:
+    statement = select(func.count()).where(Resident.household_id == household_id)
+    return (await session.exec(statement)).one()
+
+
+async def staff_member(session: AsyncSession, telegram_id: int) -> StaffMember | None:
+    staff = await session.get(Staff, telegram_id)
+    if staff is None:
+        return None
+    communities = await session.exec(
+        select(StaffCommunity.community_id).where(StaffCommunity.staff_telegram_id == telegram_id)
+    )
+    return StaffMember(telegram_id, Role(staff.role), frozenset(communities))
+
+
+async def add_staff(
+    session: AsyncSession, telegram_id: int, role: Role, community_names: list[str], actor: Actor
+) -> StaffMember:
+    """Make someone staff (of the named communities) or an admin (of all)."""
+    if role is Role.STAFF and not community_names:
+        raise RegistryError("staff need at least one --community; admins serve all")
+    communities = [await community_named(session, name) for name in community_names]
+    staff = await session.get(Staff, telegram_id)
+    if staff is None:
+        session.add(Staff(telegram_id=telegram_id, role=role))
+    else:
+        staff.role = role
+    await session.flush()
+    for community in communities:
+        key = (telegram_id, community.id)
+        if await session.get(StaffCommunity, key) is None:
+            session.add(StaffCommunity(staff_telegram_id=telegram_id, community_id=community.id))
+    record(
+        session,
+        actor,
+        "staff.add",
+        f"staff:{telegram_id}",
+        role=role.value,
+        communities=community_names,
+    )
+    await session.flush()
+    member = await staff_member(session, telegram_id)
+    assert member is not None
+    return member
+
+
+async def remove_staff(session: AsyncSession, telegram_id: int, actor: Actor) -> None:
+    if await session.get(Staff, telegram_id) is None:
+        raise RegistryError(f"{telegram_id} is not staff")
+    await session.exec(
+        delete(StaffCommunity).where(col(StaffCommunity.staff_telegram_id) == telegram_id)
+    )
+    await session.exec(delete(Staff).where(col(Staff.telegram_id) == telegram_id))
+    record(session, actor, "staff.remove", f"staff:{telegram_id}")

@@ -1,0 +1,107 @@
+"""A user's own account: /me, /unbind, /lang."""
+
+from __future__ import annotations
+
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler
+
+from bot.flows import binding, people
+from bot.flows.registry import staff_member
+from bot.handlers import callbacks
+from bot.handlers.common import address_text, reply
+from bot.handlers.context import LinliContext
+from bot.i18n import LANGUAGES
+
+
+async def me(update: Update, context: LinliContext) -> None:
+    user_id = update.effective_user.id
+    async with context.db.session() as session:
+        address = await binding.binding_of(session, user_id)
+        staff = await staff_member(session, user_id)
+    if staff is not None:
+        await reply(update, context, f"me.role_{staff.role.value}")
+    if address is not None:
+        await reply(update, context, "me.bound", address=address_text(context, address))
+    elif staff is None:
+        await reply(update, context, "me.unbound")
+
+
+async def unbind(update: Update, context: LinliContext) -> None:
+    async with context.db.session() as session:
+        address = await binding.binding_of(session, update.effective_user.id)
+    if address is None:
+        await reply(update, context, "me.unbound")
+        return
+    markup = InlineKeyboardMarkup(
+        [
+            [
+                InlineKeyboardButton(
+                    context.t("unbind.yes"), callback_data=callbacks.encode("unbind", "yes")
+                ),
+                InlineKeyboardButton(
+                    context.t("unbind.no"), callback_data=callbacks.encode("unbind", "no")
+                ),
+            ]
+        ]
+    )
+    await reply(
+        update, context, "unbind.confirm", markup=markup, address=address_text(context, address)
+    )
+
+
+async def unbind_button(update: Update, context: LinliContext) -> None:
+    query = update.callback_query
+    parts = callbacks.decode(query.data, "unbind", 1)
+    if parts is None or parts[0] not in ("yes", "no"):
+        await query.answer(context.t("button.stale"))
+        return
+    await query.answer()
+    await query.edit_message_reply_markup(None)
+    if parts[0] == "no":
+        await reply(update, context, "unbind.kept")
+        return
+    async with context.db.session() as session:
+        address = await binding.unbind(session, update.effective_user.id, context.actor)
+    if address is None:
+        await reply(update, context, "me.unbound")
+    else:
+        await reply(update, context, "unbind.done", address=address_text(context, address))
+
+
+async def lang(update: Update, context: LinliContext) -> None:
+    markup = InlineKeyboardMarkup(
+        [
+            [
+                InlineKeyboardButton(
+                    context.t(f"lang.name_{language}"),
+                    callback_data=callbacks.encode("lang", language),
+                )
+                for language in LANGUAGES
+            ]
+        ]
+    )
+    await reply(update, context, "lang.choose", markup=markup)
+
+
+async def lang_button(update: Update, context: LinliContext) -> None:
+    query = update.callback_query
+    parts = callbacks.decode(query.data, "lang", 1)
+    if parts is None or parts[0] not in LANGUAGES:
+        await query.answer(context.t("button.stale"))
+        return
+    async with context.db.session() as session:
+        await people.choose_language(session, update.effective_user.id, parts[0])
+    context.language = parts[0]
+    await query.answer()
+    await query.edit_message_reply_markup(None)
+    await reply(update, context, "lang.chosen")
+
+
+def handlers() -> list[BaseHandler]:
+    return [
+        CommandHandler("me", me),
+        CommandHandler("unbind", unbind),
+        CommandHandler("lang", lang),
+        CallbackQueryHandler(unbind_button, pattern=callbacks.pattern("unbind")),
+        CallbackQueryHandler(lang_button, pattern=callbacks.pattern("lang")),
+    ]

@@ -1,0 +1,40 @@
+"""Small helpers that handlers share: replying in the user's words, addresses, local times."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from telegram import InlineKeyboardMarkup, Update
+
+from bot.flows.registry import Address
+from bot.handlers.context import LinliContext
+
+
+async def reply(
+    update: Update,
+    context: LinliContext,
+    key: str,
+    /,
+    markup: InlineKeyboardMarkup | None = None,
+    **values: object,
+) -> None:
+    """Answer the update's chat with the message ``key`` in the user's language."""
+    await context.bot.send_message(
+        update.effective_chat.id, context.t(key, **values), reply_markup=markup
+    )
+
+
+def address_text(context: LinliContext, address: Address) -> str:
+    key = "address.with_unit" if address.unit else "address.without_unit"
+    return context.t(
+        key,
+        community=address.community,
+        building=address.building,
+        unit=address.unit,
+        room=address.room,
+    )
+
+
+def local_time(context: LinliContext, moment: datetime) -> str:
+    """A UTC moment as the user's clock shows it (Asia/Shanghai by default)."""
+    return moment.astimezone(context.settings.zone).strftime("%Y-%m-%d %H:%M")

@@ -1,0 +1,46 @@
+"""What every update passes first: redelivery, the user's row and language, chat kind.
+
+Runs in the earliest handler group; an update stopped here reaches no feature.
+"""
+
+from __future__ import annotations
+
+from telegram import Chat, Update
+from telegram.ext import ApplicationHandlerStop, BaseHandler, TypeHandler
+
+from bot.flows import people
+from bot.flows.audit import Actor
+from bot.handlers.context import LinliContext
+from bot.i18n import language_of
+
+GROUP = -1
+
+
+async def admit(update: Update, context: LinliContext) -> None:
+    user, chat = update.effective_user, update.effective_chat
+    async with context.db.session() as session:
+        first_time = await people.claim_update(session, update.update_id)
+        if user is not None and first_time:
+            row = await people.meet(session, user.id, user.first_name or "")
+            context.language = language_of(
+                user.language_code, row.language, context.settings.default_language
+            )
+            context.actor = Actor(user.id, "bot", update.update_id)
+        in_group = chat is not None and chat.type != Chat.PRIVATE
+        tell_group = first_time and in_group and await people.first_time_in_group(session, chat.id)
+
+    if not first_time:
+        raise ApplicationHandlerStop
+    if in_group:
+        if tell_group:
+            await context.bot.send_message(chat.id, context.t("chat.private_only"))
+        raise ApplicationHandlerStop
+    if update.edited_message is not None:
+        await context.bot.send_message(chat.id, context.t("chat.edit_ignored"))
+        raise ApplicationHandlerStop
+    if user is None or chat is None:
+        raise ApplicationHandlerStop  # channel posts, polls and the like: not for this bot
+
+
+def handlers() -> list[BaseHandler]:
+    return [TypeHandler(Update, admit)]

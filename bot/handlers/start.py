@@ -1,0 +1,150 @@
+"""/start: greeting, and binding to a household by invite code (deep link or typed)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler
+
+from bot.flows import binding, dialogues, invites
+from bot.flows.binding import (
+    AlreadyBound,
+    Bound,
+    ConfirmMove,
+    HouseholdFull,
+    LockedOut,
+    NotACode,
+    NothingToConfirm,
+    RevokedCode,
+    WrongCodeGiven,
+)
+from bot.flows.registry import staff_member
+from bot.handlers import callbacks
+from bot.handlers.common import address_text, local_time, reply
+from bot.handlers.context import LinliContext
+from storage.models import Dialogue
+
+AWAIT_CODE = "await_code"
+
+
+def limits(context: LinliContext) -> binding.Limits:
+    settings = context.settings.binding
+    return binding.Limits(
+        residents_per_household=settings.residents_per_household,
+        wrong_codes_allowed=settings.wrong_codes_allowed,
+        wrong_code_window=timedelta(minutes=settings.wrong_code_window_minutes),
+    )
+
+
+async def start(update: Update, context: LinliContext) -> None:
+    if context.args:
+        await try_code(update, context, " ".join(context.args))
+        return
+    user_id = update.effective_user.id
+    async with context.db.session() as session:
+        address = await binding.binding_of(session, user_id)
+        staff = await staff_member(session, user_id)
+        if address is None and staff is None:
+            await dialogues.start(session, user_id, AWAIT_CODE)
+    if address is not None:
+        await reply(update, context, "start.welcome_back", address=address_text(context, address))
+    elif staff is not None:
+        await reply(update, context, "start.welcome_staff")
+    else:
+        await reply(update, context, "start.ask_code")
+
+
+async def try_code(update: Update, context: LinliContext, text: str) -> None:
+    """Bind the user with the code in ``text`` and tell them how it went."""
+    async with context.db.session() as session:
+        outcome = await binding.bind(
+            session, update.effective_user.id, text, limits(context), context.actor
+        )
+    await tell(update, context, outcome)
+
+
+async def tell(update: Update, context: LinliContext, outcome: object) -> None:
+    match outcome:
+        case Bound(address):
+            await reply(update, context, "bind.done", address=address_text(context, address))
+        case AlreadyBound(address):
+            await reply(update, context, "bind.already", address=address_text(context, address))
+        case ConfirmMove(current, new):
+            household_id = new.household_id
+            markup = InlineKeyboardMarkup(
+                [
+                    [
+                        InlineKeyboardButton(
+                            context.t("bind.move_yes"),
+                            callback_data=callbacks.encode("move", household_id, "yes"),
+                        ),
+                        InlineKeyboardButton(
+                            context.t("bind.move_no"),
+                            callback_data=callbacks.encode("move", household_id, "no"),
+                        ),
+                    ]
+                ]
+            )
+            await reply(
+                update,
+                context,
+                "bind.confirm_move",
+                markup=markup,
+                current=address_text(context, current),
+                new=address_text(context, new),
+            )
+        case NotACode():
+            await reply(
+                update, context, "bind.not_a_code", example=invites.grouped("7KQ2M9XD4HTRW")
+            )
+        case WrongCodeGiven(tries_left):
+            await reply(update, context, "bind.wrong_code", tries_left=tries_left)
+        case RevokedCode(tries_left):
+            await reply(update, context, "bind.revoked_code", tries_left=tries_left)
+        case LockedOut(until):
+            await reply(update, context, "bind.locked_out", until=local_time(context, until))
+        case HouseholdFull(limit):
+            await reply(update, context, "bind.household_full", limit=limit)
+        case NothingToConfirm():
+            await reply(update, context, "button.stale")
+
+
+async def code_step(update: Update, context: LinliContext, dialogue: Dialogue) -> None:
+    await try_code(update, context, update.effective_message.text)
+
+
+async def move_button(update: Update, context: LinliContext) -> None:
+    query = update.callback_query
+    parts = callbacks.decode(query.data, "move", 2)
+    if parts is None or not parts[0].isdigit() or parts[1] not in ("yes", "no"):
+        await query.answer(context.t("button.stale"))
+        return
+    await query.answer()
+    await query.edit_message_reply_markup(None)
+    user_id = update.effective_user.id
+    async with context.db.session() as session:
+        if parts[1] == "no":
+            pending = await dialogues.current(session, user_id)
+            if pending is not None and pending.kind == binding.MOVE_DIALOGUE:
+                await dialogues.finish(session, user_id)
+            outcome = None
+        else:
+            outcome = await binding.confirm_move(
+                session, user_id, int(parts[0]), limits(context), context.actor
+            )
+    if outcome is None:
+        await reply(update, context, "bind.move_cancelled")
+    else:
+        await tell(update, context, outcome)
+
+
+def handlers() -> list[BaseHandler]:
+    return [
+        CommandHandler("start", start),
+        CallbackQueryHandler(move_button, pattern=callbacks.pattern("move")),
+    ]
+
+
+def steps() -> dict:
+    return {AWAIT_CODE: code_step}

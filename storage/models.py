@@ -1,0 +1,160 @@
+"""The tables: the household registry, the people who use the bot, and the audit trail.
+
+Telegram ids are 64-bit; times are UTC (``UTCDateTime``); money, when it
+comes, is integer fen.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import JSON, BigInteger, Column, ForeignKey, String, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+from storage.types import UTCDateTime, utcnow
+
+SQLModel.metadata.naming_convention = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+def _created_at() -> Any:
+    return Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False)
+
+
+def _telegram_id(*args: Any, **column: Any) -> Any:
+    return Field(sa_column=Column(BigInteger, *args, **column))
+
+
+class Community(SQLModel, table=True):
+    """A residential compound (小区): the unit that is consulted and renovated."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(max_length=100, unique=True)
+    district: str = Field(default="", max_length=100)
+    street: str = Field(default="", max_length=100)
+    delivery_year: int | None = None
+    has_maintenance_fund: bool = False
+    created_at: datetime = _created_at()
+
+
+class Building(SQLModel, table=True):
+    """A residential building (楼栋) of a community."""
+
+    __table_args__ = (UniqueConstraint("community_id", "name"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    community_id: int = Field(foreign_key="community.id", index=True)
+    name: str = Field(max_length=50)
+    delivery_year: int | None = None
+
+
+class Household(SQLModel, table=True):
+    """A registered household (户): building, unit, room. Consultations count these."""
+
+    __table_args__ = (UniqueConstraint("building_id", "unit", "room"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    building_id: int = Field(foreign_key="building.id", index=True)
+    unit: str = Field(default="", max_length=20)
+    room: str = Field(max_length=20)
+
+
+class User(SQLModel, table=True):
+    """Everyone who has written to the bot, bound or not."""
+
+    telegram_id: int = _telegram_id(primary_key=True, autoincrement=False)
+    first_name: str = Field(default="", max_length=200)
+    language: str | None = Field(default=None, max_length=10)
+    created_at: datetime = _created_at()
+
+
+class Resident(SQLModel, table=True):
+    """A Telegram user bound to a household; a household may have several."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    telegram_id: int = _telegram_id(ForeignKey("user.telegram_id"), unique=True, nullable=False)
+    household_id: int = Field(foreign_key="household.id", index=True)
+    bound_at: datetime = _created_at()
+
+
+class Role(StrEnum):
+    ADMIN = "admin"  # every community
+    STAFF = "staff"  # the communities named in StaffCommunity
+
+
+class Staff(SQLModel, table=True):
+    telegram_id: int = _telegram_id(primary_key=True, autoincrement=False)
+    role: Role = Field(sa_type=String(10))
+    added_at: datetime = _created_at()
+
+
+class StaffCommunity(SQLModel, table=True):
+    staff_telegram_id: int = _telegram_id(
+        ForeignKey("staff.telegram_id", ondelete="CASCADE"), primary_key=True
+    )
+    community_id: int = Field(foreign_key="community.id", primary_key=True)
+
+
+class InviteCode(SQLModel, table=True):
+    """A household's invite code, kept only as a hash; usable until revoked."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    household_id: int = Field(foreign_key="household.id", index=True)
+    code_hash: str = Field(max_length=64, unique=True)
+    created_at: datetime = _created_at()
+    revoked_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+class WrongCode(SQLModel, table=True):
+    """A wrong invite code typed by a user; too many in a window locks them out."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    telegram_id: int = _telegram_id(nullable=False, index=True)
+    at: datetime = _created_at()
+
+
+class Dialogue(SQLModel, table=True):
+    """Where a user is in a conversation: the step and its draft.
+
+    Kept in the database so that it survives restarts and is shared by every
+    worker process.
+    """
+
+    telegram_id: int = _telegram_id(primary_key=True, autoincrement=False)
+    kind: str = Field(max_length=30)
+    data: dict[str, Any] = Field(default_factory=dict, sa_type=JSON)
+    updated_at: datetime = _created_at()
+
+
+class ProcessedUpdate(SQLModel, table=True):
+    """Telegram update ids already handled: a redelivered update is dropped."""
+
+    update_id: int = _telegram_id(primary_key=True, autoincrement=False)
+    processed_at: datetime = _created_at()
+
+
+class GroupChat(SQLModel, table=True):
+    """A group the bot was added to and has told, once, that it works in private chats."""
+
+    chat_id: int = _telegram_id(primary_key=True, autoincrement=False)
+    told_at: datetime = _created_at()
+
+
+class AuditEvent(SQLModel, table=True):
+    """Append-only record of every change: who, when, what, from which update."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    at: datetime = _created_at()
+    actor_telegram_id: int | None = _telegram_id(nullable=True, index=True)
+    actor: str = Field(default="bot", max_length=20)  # bot | cli | scheduler
+    action: str = Field(max_length=50, index=True)
+    subject: str = Field(default="", max_length=100)
+    details: dict[str, Any] = Field(default_factory=dict, sa_type=JSON)
+    update_id: int | None = _telegram_id(nullable=True)
