@@ -11,7 +11,7 @@ from typing import Annotated, TypeVar
 import typer
 
 from bot.config import Settings, SettingsError, load_settings, require_token
-from bot.flows import importing, invites, registry, slips
+from bot.flows import importing, invites, registry
 from bot.flows.audit import CLI
 from bot.flows.registry import RegistryError
 from bot.flows.tables import TableError
@@ -168,6 +168,8 @@ def invites_export(
             return await invites.issue_for_community(
                 session, found.id, CLI, only_missing=only_missing
             ), username
+
+    from bot.flows import slips  # matplotlib is slow to import; only this command needs it
 
     issued, username = with_database(settings, work)
     csv_path, pdf_path = out.with_suffix(".csv"), out.with_suffix(".pdf")

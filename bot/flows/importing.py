@@ -150,8 +150,8 @@ async def import_households(session: AsyncSession, path: Path, actor: Actor) -> 
     }
     new_buildings = sorted({(c, b) for c, b, _, _ in wanted} - buildings.keys())
     if new_buildings:
-        await session.execute(
-            insert(Building), [{"community_id": c, "name": b} for c, b in new_buildings]
+        await session.exec(
+            insert(Building), params=[{"community_id": c, "name": b} for c, b in new_buildings]
         )
         buildings = {
             (community_id, name): id_
@@ -166,7 +166,7 @@ async def import_households(session: AsyncSession, path: Path, actor: Actor) -> 
         if (buildings[(c, b)], u, r) not in known
     ]
     if new_households:
-        await session.execute(insert(Household), new_households)
+        await session.exec(insert(Household), params=new_households)
     result = ImportResult(len(new_households), 0, len(wanted) - len(new_households))
     record(
         session,

@@ -6,8 +6,10 @@ import csv
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from zipfile import BadZipFile
 
 from openpyxl import load_workbook
+from openpyxl.utils.exceptions import InvalidFileException
 
 
 class TableError(Exception):
@@ -34,7 +36,10 @@ def _raw_rows(path: Path) -> Iterator[list[str]]:
         with open(path, encoding="utf-8-sig", newline="") as file:
             yield from csv.reader(file)
     elif suffix == ".xlsx":
-        workbook = load_workbook(path, read_only=True, data_only=True)
+        try:
+            workbook = load_workbook(path, read_only=True, data_only=True)
+        except (BadZipFile, InvalidFileException, KeyError, OSError):
+            raise TableError(path, None, None, "not a valid XLSX file") from None
         try:
             for cells in workbook.active.iter_rows(values_only=True):
                 yield ["" if cell is None else _cell_text(cell) for cell in cells]

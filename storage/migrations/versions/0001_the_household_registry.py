@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-24 08:51:25.733120
+Create Date: 2026-11-24 08:56:02.877938
 """
 
 from collections.abc import Sequence
@@ -57,6 +57,12 @@ def upgrade() -> None:
         sa.Column("data", sa.JSON(), nullable=False),
         sa.Column("updated_at", storage.types.UTCDateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("telegram_id", name=op.f("pk_dialogue")),
+    )
+    op.create_table(
+        "groupchat",
+        sa.Column("chat_id", sa.BigInteger(), autoincrement=False, nullable=False),
+        sa.Column("told_at", storage.types.UTCDateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint("chat_id", name=op.f("pk_groupchat")),
     )
     op.create_table(
         "processedupdate",
@@ -206,6 +212,7 @@ def downgrade() -> None:
     op.drop_table("user")
     op.drop_table("staff")
     op.drop_table("processedupdate")
+    op.drop_table("groupchat")
     op.drop_table("dialogue")
     op.drop_table("community")
     with op.batch_alter_table("auditevent", schema=None) as batch_op:

@@ -1,0 +1,89 @@
+"""Shared fixtures: a migrated database (SQLite, or PostgreSQL when asked) and a registry.
+
+Set ``LINLI_TEST_DATABASE_URL=postgresql+asyncpg://postgres@127.0.0.1:5432/NAME``
+to run the whole suite on PostgreSQL; the database is created if missing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import text
+from sqlmodel import SQLModel
+
+from bot.config import Settings
+from storage import migrate
+from storage.db import Database, is_sqlite
+
+TEST_DATABASE_ENV = "LINLI_TEST_DATABASE_URL"
+
+
+def _ensure_postgres_database(url: str) -> None:
+    """Create the PostgreSQL database named in ``url`` if it does not exist yet."""
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.ext.asyncio import create_async_engine
+
+    target = make_url(url)
+
+    async def create() -> None:
+        engine = create_async_engine(
+            target.set(database="postgres"), isolation_level="AUTOCOMMIT"
+        )
+        async with engine.connect() as connection:
+            exists = await connection.scalar(
+                text("SELECT 1 FROM pg_database WHERE datname = :name"),
+                {"name": target.database},
+            )
+            if not exists:
+                await connection.execute(text(f'CREATE DATABASE "{target.database}"'))
+        await engine.dispose()
+
+    asyncio.run(create())
+
+
+@pytest.fixture(scope="session")
+def database_url(tmp_path_factory: pytest.TempPathFactory) -> str:
+    url = os.environ.get(TEST_DATABASE_ENV)
+    if url:
+        _ensure_postgres_database(url)
+    else:
+        url = f"sqlite+aiosqlite:///{tmp_path_factory.mktemp('db') / 'linli.db'}"
+    migrate.upgrade(url)
+    return url
+
+
+async def _empty_all_tables(db: Database) -> None:
+    tables = list(reversed(SQLModel.metadata.sorted_tables))
+    async with db.engine.begin() as connection:
+        if is_sqlite(db.url):
+            for table in tables:
+                await connection.execute(table.delete())
+        else:
+            names = ", ".join(f'"{table.name}"' for table in tables)
+            await connection.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+
+
+@pytest.fixture
+async def db(database_url: str) -> AsyncIterator[Database]:
+    """The test database, emptied before each test."""
+    database = Database(database_url)
+    await _empty_all_tables(database)
+    yield database
+    await database.dispose()
+
+
+@pytest.fixture
+def settings(database_url: str) -> Settings:
+    return Settings(
+        telegram={"token": "123456:TEST-TOKEN", "bot_username": "linli_test_bot"},
+        database={"url": database_url},
+    )
+
+
+@pytest.fixture
+def data_dir() -> Path:
+    return Path(__file__).parent / "data"

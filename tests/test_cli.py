@@ -1,0 +1,88 @@
+"""The linli command as an operator types it: imports, invites, staff, clear errors."""
+
+from __future__ import annotations
+
+import csv
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from pypdf import PdfReader
+
+from tests.registry import DATA
+
+LINLI = [sys.executable, "-c", "from bot.cli import main; main()"]
+
+
+@pytest.fixture
+def linli(tmp_path, database_url, db):
+    """Run ``linli`` in a fresh folder against the test database."""
+    environment = {
+        **os.environ,
+        "LINLI_DATABASE__URL": database_url,
+        "LINLI_TELEGRAM__BOT_USERNAME": "linli_test_bot",
+    }
+
+    def run(*args: str) -> subprocess.CompletedProcess:
+        return subprocess.run(
+            [*LINLI, *args], cwd=tmp_path, env=environment, capture_output=True, text=True,
+            timeout=120,
+        )
+
+    return run
+
+
+def test_import_export_and_staff_round_trip(linli, tmp_path):
+    assert "3 new" in linli("import", "communities", str(DATA / "communities.csv")).stdout
+    assert "17 new" in linli("import", "households", str(DATA / "households.csv")).stdout
+    again = linli("import", "households", str(DATA / "households.csv"))
+    assert "0 new, 17 already registered" in again.stdout
+
+    exported = linli("invites", "export", "--community", "南溪小区", "--out", "nanxi.csv")
+    assert exported.returncode == 0, exported.stderr
+    with open(tmp_path / "nanxi.csv", encoding="utf-8-sig") as file:
+        rows = list(csv.DictReader(file))
+    assert len(rows) == 12
+    assert rows[0]["小区"] == "南溪小区"
+    assert rows[0]["链接"] == (
+        "https://t.me/linli_test_bot?start=" + rows[0]["邀请码"].replace("-", "")
+    )
+    assert len(PdfReader(tmp_path / "nanxi.pdf").pages) == 2  # eight slips a page
+
+    assert "12 invite codes revoked" in linli("invites", "revoke", "--community", "南溪小区").stdout
+
+    added = linli("staff", "add", "--telegram-id", "5001", "--role", "staff",
+                  "--community", "南溪小区")
+    assert added.returncode == 0 and "5001 is staff" in added.stdout
+    assert "no longer staff" in linli("staff", "remove", "--telegram-id", "5001").stdout
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("import", "households", "nowhere.csv"),
+        ("staff", "add", "--telegram-id", "1", "--role", "staff"),
+        ("staff", "add", "--telegram-id", "1", "--role", "staff", "--community", "无名小区"),
+        ("staff", "remove", "--telegram-id", "1"),
+        ("invites", "export", "--community", "无名小区", "--out", "x.csv"),
+        ("--config", "missing.toml", "db", "upgrade"),
+        ("run",),
+    ],
+)
+def test_mistakes_get_one_line_and_no_traceback(linli, args):
+    result = linli(*args)
+    assert result.returncode == 2
+    assert result.stderr.startswith("linli: ")
+    assert len(result.stderr.strip().splitlines()) == 1
+    assert "Traceback" not in result.stderr
+
+
+def test_bad_row_names_file_line_and_column(linli, tmp_path: Path):
+    linli("import", "communities", str(DATA / "communities.csv"))
+    bad = tmp_path / "bad.csv"
+    bad.write_text("小区,楼栋,单元,室\n南溪小区,1,1,101\n火星小区,1,1,101\n", encoding="utf-8")
+    result = linli("import", "households", str(bad))
+    assert result.returncode == 2
+    assert "bad.csv, line 3, column 'community': unknown community '火星小区'" in result.stderr
