@@ -13,7 +13,7 @@ import hashlib
 import secrets
 from dataclasses import dataclass
 
-from sqlalchemy import update
+from sqlalchemy import insert, update
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -95,10 +95,16 @@ async def issue_for_community(
     household_ids = [address.household_id for address in addresses]
     await revoke(session, household_ids, actor)
     slips = [Slip(address, new_code()) for address in addresses]
-    session.add_all(
-        InviteCode(household_id=slip.address.household_id, code_hash=code_hash(slip.code))
-        for slip in slips
-    )
+    if slips:
+        now = utcnow()
+        await session.exec(
+            insert(InviteCode),
+            params=[
+                {"household_id": s.address.household_id, "code_hash": code_hash(s.code),
+                 "created_at": now}
+                for s in slips
+            ],
+        )
     record(session, actor, "invites.issue", f"community:{community_id}", issued=len(slips))
     return slips
 
