@@ -30,9 +30,7 @@ def _ensure_postgres_database(url: str) -> None:
     target = make_url(url)
 
     async def create() -> None:
-        engine = create_async_engine(
-            target.set(database="postgres"), isolation_level="AUTOCOMMIT"
-        )
+        engine = create_async_engine(target.set(database="postgres"), isolation_level="AUTOCOMMIT")
         async with engine.connect() as connection:
             exists = await connection.scalar(
                 text("SELECT 1 FROM pg_database WHERE datname = :name"),

@@ -100,8 +100,11 @@ async def issue_for_community(
         await session.exec(
             insert(InviteCode),
             params=[
-                {"household_id": s.address.household_id, "code_hash": code_hash(s.code),
-                 "created_at": now}
+                {
+                    "household_id": s.address.household_id,
+                    "code_hash": code_hash(s.code),
+                    "created_at": now,
+                }
                 for s in slips
             ],
         )

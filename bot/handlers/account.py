@@ -8,7 +8,7 @@ from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler
 from bot.flows import binding, people
 from bot.flows.registry import staff_member
 from bot.handlers import callbacks
-from bot.handlers.common import address_text, reply
+from bot.handlers.common import accept_button, address_text, refuse_button, reply
 from bot.handlers.context import LinliContext
 from bot.i18n import LANGUAGES
 
@@ -53,10 +53,9 @@ async def unbind_button(update: Update, context: LinliContext) -> None:
     query = update.callback_query
     parts = callbacks.decode(query.data, "unbind", 1)
     if parts is None or parts[0] not in ("yes", "no"):
-        await query.answer(context.t("button.stale"))
+        await refuse_button(query, context)
         return
-    await query.answer()
-    await query.edit_message_reply_markup(None)
+    await accept_button(query)
     if parts[0] == "no":
         await reply(update, context, "unbind.kept")
         return
@@ -87,13 +86,12 @@ async def lang_button(update: Update, context: LinliContext) -> None:
     query = update.callback_query
     parts = callbacks.decode(query.data, "lang", 1)
     if parts is None or parts[0] not in LANGUAGES:
-        await query.answer(context.t("button.stale"))
+        await refuse_button(query, context)
         return
     async with context.db.session() as session:
         await people.choose_language(session, update.effective_user.id, parts[0])
     context.language = parts[0]
-    await query.answer()
-    await query.edit_message_reply_markup(None)
+    await accept_button(query)
     await reply(update, context, "lang.chosen")
 
 

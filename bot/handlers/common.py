@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from telegram import InlineKeyboardMarkup, Update
+from telegram import CallbackQuery, InlineKeyboardMarkup, Update
 
 from bot.flows.registry import Address
 from bot.handlers.context import LinliContext
@@ -38,3 +38,15 @@ def address_text(context: LinliContext, address: Address) -> str:
 def local_time(context: LinliContext, moment: datetime) -> str:
     """A UTC moment as the user's clock shows it (Asia/Shanghai by default)."""
     return moment.astimezone(context.settings.zone).strftime("%Y-%m-%d %H:%M")
+
+
+async def refuse_button(query: CallbackQuery, context: LinliContext) -> None:
+    """A stale or forged button: say so, change nothing."""
+    await query.answer(context.t("button.stale"), show_alert=True)
+
+
+async def accept_button(query: CallbackQuery) -> None:
+    """Acknowledge a press and take the buttons away so they cannot be pressed twice."""
+    await query.answer()
+    if query.message is not None and query.message.reply_markup is not None:
+        await query.edit_message_reply_markup(None)

@@ -8,7 +8,7 @@ from telegram.ext import BaseHandler, CallbackQueryHandler, MessageHandler, filt
 from bot.flows import invites
 from bot.flows.binding import household_of
 from bot.flows.registry import staff_member
-from bot.handlers.common import reply
+from bot.handlers.common import refuse_button, reply
 from bot.handlers.context import LinliContext
 from bot.handlers.start import try_code
 
@@ -37,7 +37,7 @@ async def media(update: Update, context: LinliContext) -> None:
 
 
 async def stale_button(update: Update, context: LinliContext) -> None:
-    await update.callback_query.answer(context.t("button.stale"), show_alert=True)
+    await refuse_button(update.callback_query, context)
 
 
 def handlers() -> list[BaseHandler]:

@@ -21,7 +21,7 @@ from bot.flows.binding import (
 )
 from bot.flows.registry import staff_member
 from bot.handlers import callbacks
-from bot.handlers.common import address_text, local_time, reply
+from bot.handlers.common import accept_button, address_text, local_time, refuse_button, reply
 from bot.handlers.context import LinliContext
 from storage.models import Dialogue
 
@@ -106,8 +106,6 @@ async def tell(update: Update, context: LinliContext, outcome: object) -> None:
             await reply(update, context, "bind.locked_out", until=local_time(context, until))
         case HouseholdFull(limit):
             await reply(update, context, "bind.household_full", limit=limit)
-        case NothingToConfirm():
-            await reply(update, context, "button.stale")
 
 
 async def code_step(update: Update, context: LinliContext, dialogue: Dialogue) -> None:
@@ -118,21 +116,28 @@ async def move_button(update: Update, context: LinliContext) -> None:
     query = update.callback_query
     parts = callbacks.decode(query.data, "move", 2)
     if parts is None or not parts[0].isdigit() or parts[1] not in ("yes", "no"):
-        await query.answer(context.t("button.stale"))
+        await refuse_button(query, context)
         return
-    await query.answer()
-    await query.edit_message_reply_markup(None)
-    user_id = update.effective_user.id
+    user_id, household_id = update.effective_user.id, int(parts[0])
     async with context.db.session() as session:
-        if parts[1] == "no":
-            pending = await dialogues.current(session, user_id)
-            if pending is not None and pending.kind == binding.MOVE_DIALOGUE:
-                await dialogues.finish(session, user_id)
+        pending = await dialogues.current(session, user_id)
+        if (
+            pending is None
+            or pending.kind != binding.MOVE_DIALOGUE
+            or pending.data.get("household_id") != household_id
+        ):
+            outcome = NothingToConfirm()
+        elif parts[1] == "no":
+            await dialogues.finish(session, user_id)
             outcome = None
         else:
             outcome = await binding.confirm_move(
-                session, user_id, int(parts[0]), limits(context), context.actor
+                session, user_id, household_id, limits(context), context.actor
             )
+    if isinstance(outcome, NothingToConfirm):
+        await refuse_button(query, context)
+        return
+    await accept_button(query)
     if outcome is None:
         await reply(update, context, "bind.move_cancelled")
     else:

@@ -1,0 +1,125 @@
+"""End-to-end fixtures: the real bot, polling the local Bot API server over HTTP."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+
+import pytest
+from telegram import Update
+
+from bot.app import build_application
+from bot.config import Settings
+from sandbox.client import SandboxClient, user
+from sandbox.server import run_sandbox
+from storage.db import Database
+
+TOKEN = "123456:TEST-TOKEN"
+
+
+@dataclass
+class Person:
+    """Somebody chatting with the bot through the sandbox, as a test script drives them."""
+
+    client: SandboxClient
+    id: int
+    name: str
+    language_code: str = "zh-hans"
+    seen: int = field(default=0)
+
+    @property
+    def user(self) -> dict:
+        return user(self.id, first_name=self.name, language_code=self.language_code)
+
+    async def _replies(self, count: int, kind: str = "message") -> list[dict]:
+        replies = []
+        for _ in range(count):
+            event = await self.client.wait_for(self.id, after=self.seen, kind=kind)
+            self.seen = event["seq"]
+            replies.append(event)
+        return replies
+
+    async def send(self, text: str | None = None, *, replies: int = 1, **fields) -> list[str]:
+        """Send a message; returns the texts of the next ``replies`` bot messages."""
+        self.seen = await self.client.last_seq()
+        await self.client.send(self.user, text, **fields)
+        return [event["message"].get("text", "") for event in await self._replies(replies)]
+
+    async def say(self, text: str, **fields) -> str:
+        """Send a message and return the bot's one answer."""
+        (answer,) = await self.send(text, **fields)
+        return answer
+
+    async def last_message(self) -> dict:
+        """The bot's newest message in this chat, as it is now."""
+        history = await self.client.history(self.id)
+        return [m for m in history if m["from_bot"]][-1]
+
+    async def press(self, message: dict, data: str, *, replies: int = 1) -> list[str]:
+        """Press a button of ``message`` (by its callback data); the next bot messages' texts."""
+        self.seen = await self.client.last_seq()
+        await self.client.press(self.user, message["message_id"], data)
+        return [event["message"].get("text", "") for event in await self._replies(replies)]
+
+    async def press_answer(self, message: dict, data: str) -> dict:
+        """Press a button and return the bot's answerCallbackQuery (e.g. a refusal)."""
+        self.seen = await self.client.last_seq()
+        await self.client.press(self.user, message["message_id"], data)
+        (answer,) = await self._replies(1, kind="callback_answer")
+        return answer
+
+
+def buttons(message: dict) -> dict[str, str]:
+    """A message's inline buttons: label -> callback data."""
+    rows = message.get("reply_markup", {}).get("inline_keyboard", [])
+    return {button["text"]: button["callback_data"] for row in rows for button in row}
+
+
+@pytest.fixture
+async def sandbox() -> AsyncIterator:
+    async with run_sandbox() as server:
+        yield server
+
+
+@pytest.fixture
+async def telegram(sandbox) -> AsyncIterator[SandboxClient]:
+    async with SandboxClient(sandbox.base_url, TOKEN) as client:
+        yield client
+
+
+@pytest.fixture
+def bot_settings(settings: Settings, sandbox) -> Settings:
+    return settings.model_copy(
+        update={
+            "telegram": settings.telegram.model_copy(
+                update={"api_base_url": sandbox.bot_api_url, "file_base_url": sandbox.file_url}
+            )
+        }
+    )
+
+
+@pytest.fixture
+async def running_bot(bot_settings: Settings, db: Database, telegram) -> AsyncIterator:
+    """The real linli Application, started and polling the sandbox."""
+    database = Database(bot_settings.database.url)
+    application = build_application(bot_settings, database)
+    async with application:
+        await application.post_init(application)  # as run_polling would
+        await application.start()
+        await application.updater.start_polling(
+            poll_interval=0, timeout=1, allowed_updates=Update.ALL_TYPES
+        )
+        yield application
+        await application.updater.stop()
+        await application.stop()
+    await database.dispose()
+
+
+@pytest.fixture
+def person(telegram, running_bot):
+    """Make people: ``person(1001, "王芳")``; English speakers with ``language_code="en"``."""
+
+    def make(telegram_id: int, name: str, language_code: str = "zh-hans") -> Person:
+        return Person(telegram, telegram_id, name, language_code)
+
+    return make

@@ -1,0 +1,121 @@
+"""Whatever a user can send that the bot did not ask for: a clear answer, and nothing changes."""
+
+from __future__ import annotations
+
+import base64
+
+import pytest
+from sqlmodel import func, select
+
+from storage.models import AuditEvent, Resident
+from tests.registry import import_sample_registry, issue_codes
+
+PNG = base64.b64encode(
+    bytes.fromhex(
+        "89504e470d0a1a0a0000000d4948445200000001000000010806000000"
+        "1f15c4890000000d49444154789c63f8ffff3f0005fe02fea7d6a4a40000000049454e44ae426082"
+    )
+).decode()
+
+
+async def changes(db) -> tuple[int, int]:
+    """Residents and audit rows: what any real change would add to."""
+    async with db.session() as session:
+        return (
+            (await session.exec(select(func.count()).select_from(Resident))).one(),
+            (await session.exec(select(func.count()).select_from(AuditEvent))).one(),
+        )
+
+
+@pytest.fixture
+async def registry(db):
+    await import_sample_registry(db)
+    return await issue_codes(db, "运南新村")
+
+
+@pytest.mark.parametrize(
+    ("message", "fields", "zh", "en"),
+    [
+        ("/frobnicate now", {}, "我不认识命令 /frobnicate", "I don't know the command /frobnicate"),
+        ("你好，我家漏水了", {}, "还没有绑定住户", "not bound to a household"),
+        (None, {"sticker": {"emoji": "😀"}}, "只能读取文字", "only read text"),
+        (None, {"photo_b64": PNG}, "只能读取文字", "only read text"),
+        (
+            None,
+            {"location": {"latitude": 30.75, "longitude": 120.76}},
+            "只能读取文字",
+            "only read text",
+        ),
+        ("ABCDEF0123456789ABCDEF0123456789", {}, "还没有绑定住户", "not bound to a household"),
+        ("'; DROP TABLE resident; --", {}, "还没有绑定住户", "not bound to a household"),
+    ],
+)
+@pytest.mark.parametrize("language_code", ["zh-hans", "en"])
+async def test_unexpected_input_from_an_unbound_user(
+    db, registry, person, message, fields, zh, en, language_code
+):
+    before = await changes(db)
+    stranger = person(2001, "陌生人", language_code=language_code)
+    answer = await stranger.say(message, **fields)
+    assert (en if language_code == "en" else zh) in answer
+    assert await changes(db) == before
+
+
+async def test_codes_of_other_formats_and_revoked_codes(db, registry, person):
+    wang = person(2002, "王")
+    await wang.say("/start")
+    before = await changes(db)
+    assert "这不是邻里的邀请码" in await wang.say("https://example.org/invite?abc")
+    assert "这不是邻里的邀请码" in await wang.say("/start 12345")
+    assert await changes(db) == before
+
+    old = registry["5--101"]
+    await issue_codes(db, "运南新村")  # reissued: the old slip is revoked
+    before = await changes(db)
+    assert "已经作废" in await wang.say(f"/start {old}")
+    assert (await changes(db))[0] == before[0]
+
+
+async def test_bound_user_gets_pointed_to_help(db, registry, person):
+    wang = person(2003, "王")
+    await wang.say(f"/start {registry['5--102']}")
+    before = await changes(db)
+    assert "没有看懂" in await wang.say("随便说点什么")
+    assert "只能读取文字" in await wang.say(None, sticker={"emoji": "🏠"})
+    assert await changes(db) == before
+
+
+async def test_group_chat_is_told_once_and_nothing_else(db, registry, person, telegram):
+    member = person(2004, "群友")
+    group = {"id": -100500, "type": "group", "title": "南溪小区业主群"}
+    seq = await telegram.last_seq()
+    await telegram.send(member.user, "/start", chat=group)
+    told = await telegram.wait_for(-100500, after=seq)
+    assert "只在私聊中服务" in told["message"]["text"]
+
+    await telegram.send(member.user, f"/start {registry['5--101']}", chat=group)
+    await member.say("/me")  # a private message, answered after the group one was handled
+    history = await telegram.history(-100500)
+    assert sum(1 for m in history if m["from_bot"]) == 1
+    assert (await changes(db))[0] == 0
+
+
+async def test_edited_message_is_not_acted_on(db, registry, person, telegram):
+    wang = person(2005, "王")
+    await wang.say("/start")
+    sent = await telegram.send(wang.user, "hello")
+    await wang._replies(1)
+    before = await changes(db)
+    answer = await wang.say(registry["5--101"], edit_message_id=sent["message"]["message_id"])
+    assert "修改过的消息" in answer
+    assert await changes(db) == before
+
+
+async def test_forged_buttons_are_refused(db, registry, person):
+    wang = person(2006, "王")
+    await wang.say(f"/start {registry['5--101']}")
+    message = await wang.last_message()
+    for data in ["v1:move:999:yes", "v1:move:x:yes", "v1:unbind:maybe", "v1:lang:fr", "v9:?", ""]:
+        answer = await wang.press_answer(message, data)
+        assert answer["text"] == "这个按钮已失效，请重新操作。"
+    assert (await changes(db))[0] == 1

@@ -1,0 +1,97 @@
+"""`linli run` as an operator starts it: migrates first, polls or takes webhooks, stops cleanly."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import socket
+import sys
+
+import httpx
+from telegram import Update
+
+from bot.app import build_application
+from storage.db import Database
+from tests.e2e.conftest import TOKEN, Person
+from tests.registry import import_sample_registry, issue_codes
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+async def test_run_polls_creates_the_database_and_stops_on_sigterm(tmp_path, sandbox, telegram):
+    environment = {
+        **os.environ,
+        "LINLI_TELEGRAM__TOKEN": TOKEN,
+        "LINLI_TELEGRAM__API_BASE_URL": sandbox.bot_api_url,
+        "LINLI_TELEGRAM__FILE_BASE_URL": sandbox.file_url,
+        "LINLI_DATABASE__URL": f"sqlite+aiosqlite:///{tmp_path / 'fresh.db'}",
+    }
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-c",
+        "from bot.cli import main; main()",
+        "run",
+        cwd=tmp_path,
+        env=environment,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.STDOUT,
+    )
+    try:
+        visitor = Person(telegram, 3001, "访客")
+        answer = await visitor.say("/start")
+        assert "邀请码" in answer
+        assert (tmp_path / "fresh.db").exists()
+    finally:
+        process.send_signal(signal.SIGTERM)
+        output, _ = await asyncio.wait_for(process.communicate(), timeout=20)
+    assert process.returncode == 0, output.decode()
+    log = output.decode()
+    assert TOKEN not in log and TOKEN.split(":")[1] not in log
+
+
+async def test_webhook_mode_checks_the_secret_token(db, bot_settings, telegram):
+    await import_sample_registry(db)
+    codes = await issue_codes(db, "运南新村")
+    port = free_port()
+    url = f"http://127.0.0.1:{port}/telegram"
+    database = Database(bot_settings.database.url)
+    application = build_application(bot_settings, database)
+    async with application:
+        await application.start()
+        await application.updater.start_webhook(
+            listen="127.0.0.1",
+            port=port,
+            url_path="telegram",
+            webhook_url=url,
+            secret_token="webhook-secret",
+            allowed_updates=Update.ALL_TYPES,
+        )
+        try:
+            assert (await telegram.stats())["webhook_url"] == url
+            resident = Person(telegram, 3002, "住户")
+            assert "绑定成功" in await resident.say(f"/start {codes['5--101']}")
+
+            forged = {
+                "update_id": 99,
+                "message": {
+                    "message_id": 1,
+                    "date": 0,
+                    "chat": {"id": 3003, "type": "private"},
+                    "text": "/start",
+                },
+            }
+            async with httpx.AsyncClient() as client:
+                without = await client.post(url, json=forged)
+                wrong = await client.post(
+                    url, json=forged, headers={"X-Telegram-Bot-Api-Secret-Token": "guess"}
+                )
+            assert without.status_code == wrong.status_code == 403
+        finally:
+            await application.updater.stop()
+            await application.stop()
+    await database.dispose()
