@@ -10,7 +10,17 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Column, ForeignKey, String, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Column,
+    ForeignKey,
+    Index,
+    LargeBinary,
+    String,
+    UniqueConstraint,
+    text,
+)
 from sqlmodel import Field, SQLModel
 
 from storage.types import UTCDateTime, utcnow
@@ -41,7 +51,16 @@ class Community(SQLModel, table=True):
     street: str = Field(default="", max_length=100)
     delivery_year: int | None = None
     has_maintenance_fund: bool = False
+    renovation: str = Field(default="not_consulted", max_length=20)  # see Renovation
     created_at: datetime = _created_at()
+
+
+class Renovation(StrEnum):
+    """Where a community stands after its round-1 consultation."""
+
+    NOT_CONSULTED = "not_consulted"
+    QUEUED = "queued"  # round 1 reached the threshold: queued for renovation
+    POSTPONED = "postponed"  # 暂缓改造: round 1 fell below it
 
 
 class Building(SQLModel, table=True):
@@ -71,7 +90,10 @@ class User(SQLModel, table=True):
 
     telegram_id: int = _telegram_id(primary_key=True, autoincrement=False)
     first_name: str = Field(default="", max_length=200)
-    language: str | None = Field(default=None, max_length=10)
+    language: str | None = Field(default=None, max_length=10)  # chosen with /lang
+    telegram_language: str | None = Field(default=None, max_length=20)  # the app's language
+    # Set when Telegram answers 403 (the user blocked the bot); cleared when they write again.
+    unreachable_since: datetime | None = Field(default=None, sa_type=UTCDateTime)
     created_at: datetime = _created_at()
 
 
@@ -158,3 +180,107 @@ class AuditEvent(SQLModel, table=True):
     subject: str = Field(default="", max_length=100)
     details: dict[str, Any] = Field(default_factory=dict, sa_type=JSON)
     update_id: int | None = _telegram_id(nullable=True)
+
+
+class ConsultationStatus(StrEnum):
+    OPEN = "open"
+    CLOSED = "closed"
+
+
+class Consultation(SQLModel, table=True):
+    """A consultation round of one community: round 1 (willingness) or round 2 (the menu).
+
+    ``total_households`` is frozen at opening: the denominator of the approval
+    ratio does not move when households are imported mid-round.
+    """
+
+    __table_args__ = (
+        # One open consultation per community and round.
+        Index(
+            "uq_consultation_open_round",
+            "community_id",
+            "round",
+            unique=True,
+            sqlite_where=text("status = 'open'"),
+            postgresql_where=text("status = 'open'"),
+        ),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    community_id: int = Field(foreign_key="community.id", index=True)
+    round: int
+    title: str = Field(max_length=200)
+    question: str = Field(max_length=2000)
+    status: str = Field(default=ConsultationStatus.OPEN, max_length=10)
+    threshold_percent: int = 80
+    total_households: int
+    opened_at: datetime = _created_at()
+    closes_at: datetime = Field(sa_type=UTCDateTime)
+    remind_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    reminded_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    closed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    # Frozen at closing, so the record stays as announced.
+    agree: int | None = None
+    disagree: int | None = None
+    reached: bool | None = None
+
+
+class Ballot(SQLModel, table=True):
+    """A household's current answer in a consultation; the audit trail keeps every change."""
+
+    __table_args__ = (UniqueConstraint("consultation_id", "household_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    consultation_id: int = Field(foreign_key="consultation.id")
+    household_id: int = Field(foreign_key="household.id", index=True)
+    choice: str = Field(max_length=10)
+    cast_by: int = _telegram_id(nullable=False)
+    cast_at: datetime = _created_at()
+
+
+class Broadcast(SQLModel, table=True):
+    """One message to many: a notice, a consultation's opening, a reminder, an outcome.
+
+    The text is a catalogue key with its values, rendered in each recipient's
+    language when sent; ``buttons`` are rows of [label key, callback data].
+    """
+
+    id: int | None = Field(default=None, primary_key=True)
+    kind: str = Field(max_length=40)
+    subject: str = Field(default="", max_length=100)
+    message_key: str = Field(max_length=60)
+    values: dict[str, Any] = Field(default_factory=dict, sa_type=JSON)
+    buttons: list[list[str]] = Field(default_factory=list, sa_type=JSON)
+    photo: bytes | None = Field(default=None, sa_type=LargeBinary)
+    # After the first upload Telegram gives the photo an id; later sends reuse it.
+    photo_file_id: str | None = Field(default=None, max_length=200)
+    created_by: int | None = _telegram_id(nullable=True)
+    created_at: datetime = _created_at()
+
+
+class DeliveryState(StrEnum):
+    PENDING = "pending"
+    SENDING = "sending"  # claimed by a sender; back to pending if it dies
+    SENT = "sent"
+    BLOCKED = "blocked"  # the user blocked the bot
+    FAILED = "failed"
+
+
+class Delivery(SQLModel, table=True):
+    """The outbox: one row per broadcast and recipient, claimed, sent, marked."""
+
+    __table_args__ = (
+        UniqueConstraint("broadcast_id", "telegram_id"),
+        Index("ix_delivery_due", "state", "not_before"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    broadcast_id: int = Field(foreign_key="broadcast.id", index=True)
+    telegram_id: int = _telegram_id(nullable=False)
+    state: str = Field(default=DeliveryState.PENDING, max_length=10)
+    not_before: datetime = _created_at()
+    attempts: int = 0
+    claimed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    sent_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    message_id: int | None = None
+    error: str = Field(default="", max_length=200)

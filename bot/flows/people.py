@@ -19,12 +19,23 @@ async def first_time_in_group(session: AsyncSession, chat_id: int) -> bool:
     return await insert_if_absent(session, GroupChat, chat_id=chat_id)
 
 
-async def meet(session: AsyncSession, telegram_id: int, first_name: str) -> User:
-    """The user's row, created on first contact; the name kept current."""
-    await insert_if_absent(session, User, telegram_id=telegram_id, first_name=first_name[:200])
+async def meet(
+    session: AsyncSession, telegram_id: int, first_name: str, telegram_language: str | None
+) -> User:
+    """The user's row, created on first contact and kept current.
+
+    Writing to the bot also shows the user has not blocked it (any more).
+    """
+    await insert_if_absent(session, User, telegram_id=telegram_id)
     user = (await session.exec(select(User).where(User.telegram_id == telegram_id))).one()
-    if user.first_name != first_name[:200]:
-        user.first_name = first_name[:200]
+    current = {
+        "first_name": first_name[:200],
+        "telegram_language": (telegram_language or "")[:20] or None,
+        "unreachable_since": None,
+    }
+    for name, value in current.items():
+        if getattr(user, name) != value:
+            setattr(user, name, value)
     return user
 
 

@@ -21,7 +21,7 @@ async def admit(update: Update, context: LinliContext) -> None:
     async with context.db.session() as session:
         first_time = await people.claim_update(session, update.update_id)
         if user is not None and first_time:
-            row = await people.meet(session, user.id, user.first_name or "")
+            row = await people.meet(session, user.id, user.first_name or "", user.language_code)
             context.language = language_of(
                 user.language_code, row.language, context.settings.default_language
             )

@@ -1,0 +1,490 @@
+"""Round 1, the willingness consultation (改造意愿征询).
+
+Every registered household may answer agree or disagree; not answering is
+abstaining. The approval ratio is agreeing households over ALL households
+registered when the round opened (frozen then, so imports mid-round do not
+move the goalposts), never over those who answered. Reaching the threshold
+(80% by default; exactly 80% reaches it) queues the community for renovation;
+falling short postpones it (暂缓改造). Communities that reached it are ranked
+by their ratio. All arithmetic is on integers.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta, tzinfo
+from enum import StrEnum
+from fractions import Fraction
+
+from sqlalchemy import update
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import col, func, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from bot.flows import outbox
+from bot.flows.audit import Actor, record
+from bot.flows.outbox import Button
+from storage.models import (
+    Ballot,
+    Building,
+    Community,
+    Consultation,
+    ConsultationStatus,
+    Household,
+    Renovation,
+    Resident,
+)
+from storage.types import utcnow
+
+DEFAULT_REMINDER = timedelta(hours=48)
+
+
+class Choice(StrEnum):
+    AGREE = "agree"
+    DISAGREE = "disagree"
+
+
+class ConsultationError(Exception):
+    """A request the consultation refuses; ``reason`` is a catalogue key."""
+
+    def __init__(self, reason: str, **values: object) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.values = values
+
+
+@dataclass(frozen=True)
+class Tally:
+    consultation_id: int
+    community_id: int
+    community: str
+    title: str
+    status: str
+    total: int
+    agree: int
+    disagree: int
+    threshold_percent: int
+    closes_at: datetime
+    closed_at: datetime | None
+
+    @property
+    def answered(self) -> int:
+        return self.agree + self.disagree
+
+    @property
+    def not_answered(self) -> int:
+        return self.total - self.answered
+
+    @property
+    def ratio(self) -> Fraction:
+        """Agreeing households over all registered households."""
+        return Fraction(self.agree, self.total)
+
+    @property
+    def reached(self) -> bool:
+        return self.agree * 100 >= self.threshold_percent * self.total
+
+    @property
+    def ratio_text(self) -> str:
+        """The ratio as a percentage with one decimal, rounded half up: '80.0%'."""
+        tenths = (self.agree * 2000 + self.total) // (2 * self.total)
+        return f"{tenths // 10}.{tenths % 10}%"
+
+
+@dataclass(frozen=True)
+class Recorded:
+    """A household's answer as now recorded."""
+
+    consultation: Consultation
+    choice: Choice
+    previous: Choice | None
+    cast_at: datetime
+    housemates: list[int]  # the household's other bound residents
+
+
+def vote_buttons(consultation_id: int) -> list[list[Button]]:
+    return [
+        [
+            Button("vote.agree", f"v1:vote:{consultation_id}:{Choice.AGREE}"),
+            Button("vote.disagree", f"v1:vote:{consultation_id}:{Choice.DISAGREE}"),
+        ]
+    ]
+
+
+async def households_in(session: AsyncSession, community_id: int) -> int:
+    statement = (
+        select(func.count())
+        .select_from(Household)
+        .join(Building, Household.building_id == Building.id)
+        .where(Building.community_id == community_id)
+    )
+    return (await session.exec(statement)).one()
+
+
+async def residents_in(session: AsyncSession, community_id: int) -> list[int]:
+    """Telegram ids of every resident bound to a household of the community."""
+    statement = (
+        select(Resident.telegram_id)
+        .join(Household, Resident.household_id == Household.id)
+        .join(Building, Household.building_id == Building.id)
+        .where(Building.community_id == community_id)
+    )
+    return list(await session.exec(statement))
+
+
+async def open_round1(
+    session: AsyncSession,
+    community_id: int,
+    title: str,
+    question: str,
+    closes_at: datetime,
+    actor: Actor,
+    *,
+    threshold_percent: int = 80,
+    remind_before: timedelta | None = DEFAULT_REMINDER,
+) -> Consultation:
+    """Open round 1 for a community and queue the question to its bound residents."""
+    community = await session.get(Community, community_id)
+    if community is None:
+        raise ConsultationError("consult.no_community")
+    now = utcnow()
+    if closes_at <= now:
+        raise ConsultationError("consult.closes_in_past")
+    if not 1 <= threshold_percent <= 100:
+        raise ConsultationError("consult.bad_threshold")
+    if not title.strip() or not question.strip():
+        raise ConsultationError("consult.empty_text")
+    total = await households_in(session, community_id)
+    if total == 0:
+        raise ConsultationError("consult.no_households", community=community.name)
+    remind_at = None
+    if remind_before is not None and closes_at - remind_before > now:
+        remind_at = closes_at - remind_before
+    consultation = Consultation(
+        community_id=community_id,
+        round=1,
+        title=title.strip()[:200],
+        question=question.strip()[:2000],
+        threshold_percent=threshold_percent,
+        total_households=total,
+        closes_at=closes_at,
+        remind_at=remind_at,
+    )
+    try:
+        async with session.begin_nested():
+            session.add(consultation)
+            await session.flush()
+    except IntegrityError:
+        raise ConsultationError("consult.already_open", community=community.name) from None
+    record(
+        session,
+        actor,
+        "consultation.open",
+        f"consultation:{consultation.id}",
+        community=community.name,
+        total_households=total,
+        closes_at=closes_at.isoformat(),
+        threshold_percent=threshold_percent,
+    )
+    await outbox.enqueue(
+        session,
+        "consultation.open",
+        await residents_in(session, community_id),
+        "vote.question",
+        subject=f"consultation:{consultation.id}",
+        values={
+            "community": community.name,
+            "title": consultation.title,
+            "question": consultation.question,
+        },
+        buttons=vote_buttons(consultation.id),
+        created_by=actor.telegram_id,
+    )
+    return consultation
+
+
+async def open_for_household(session: AsyncSession, household_id: int) -> list[Consultation]:
+    """The open round-1 consultations of the household's community."""
+    statement = (
+        select(Consultation)
+        .join(Building, Building.community_id == Consultation.community_id)
+        .join(Household, Household.building_id == Building.id)
+        .where(Household.id == household_id, Consultation.status == ConsultationStatus.OPEN)
+        .order_by(Consultation.closes_at)
+    )
+    return list(await session.exec(statement))
+
+
+async def ballot_of(session: AsyncSession, consultation_id: int, household_id: int):
+    statement = select(Ballot).where(
+        Ballot.consultation_id == consultation_id, Ballot.household_id == household_id
+    )
+    return (await session.exec(statement)).first()
+
+
+async def _community_of_household(session: AsyncSession, household_id: int) -> int:
+    statement = (
+        select(Building.community_id)
+        .join(Household, Household.building_id == Building.id)
+        .where(Household.id == household_id)
+        .with_for_update()  # one household's presses are taken one after another
+    )
+    return (await session.exec(statement)).one()
+
+
+async def cast(
+    session: AsyncSession, consultation_id: int, telegram_id: int, choice: str, actor: Actor
+) -> Recorded:
+    """Record the household's answer; the latest answer counts until closing."""
+    if choice not in set(Choice):
+        raise ConsultationError("button.stale")
+    household_id = (
+        await session.exec(select(Resident.household_id).where(Resident.telegram_id == telegram_id))
+    ).first()
+    if household_id is None:
+        raise ConsultationError("vote.unbound")
+    consultation = await session.get(Consultation, consultation_id)
+    if consultation is None or consultation.round != 1:
+        raise ConsultationError("button.stale")
+    if await _community_of_household(session, household_id) != consultation.community_id:
+        raise ConsultationError("vote.other_community")
+    if consultation.status != ConsultationStatus.OPEN or utcnow() >= consultation.closes_at:
+        raise ConsultationError("vote.closed")
+
+    now = utcnow()
+    ballot = await ballot_of(session, consultation_id, household_id)
+    previous = Choice(ballot.choice) if ballot is not None else None
+    if ballot is None:
+        session.add(
+            Ballot(
+                consultation_id=consultation_id,
+                household_id=household_id,
+                choice=choice,
+                cast_by=telegram_id,
+                cast_at=now,
+            )
+        )
+    else:
+        ballot.choice, ballot.cast_by, ballot.cast_at = choice, telegram_id, now
+    record(
+        session,
+        actor,
+        "vote.cast",
+        f"consultation:{consultation_id}",
+        household_id=household_id,
+        previous=previous,
+        new=choice,
+    )
+    housemates = [
+        other
+        for other in await session.exec(
+            select(Resident.telegram_id).where(Resident.household_id == household_id)
+        )
+        if other != telegram_id
+    ]
+    if previous is not None and previous != choice and housemates:
+        await outbox.enqueue(
+            session,
+            "vote.changed",
+            housemates,
+            f"vote.changed_{choice}",
+            subject=f"consultation:{consultation_id}",
+            values={"title": consultation.title},
+        )
+    return Recorded(consultation, Choice(choice), previous, now, housemates)
+
+
+async def tally(session: AsyncSession, consultation_id: int) -> Tally:
+    consultation = await session.get(Consultation, consultation_id)
+    if consultation is None:
+        raise ConsultationError("consult.not_found")
+    return (await _tallies(session, [consultation]))[0]
+
+
+async def _tallies(session: AsyncSession, consultations: list[Consultation]) -> list[Tally]:
+    if not consultations:
+        return []
+    ids = [c.id for c in consultations]
+    counts: dict[tuple[int, str], int] = {
+        (consultation_id, choice): n
+        for consultation_id, choice, n in await session.exec(
+            select(Ballot.consultation_id, Ballot.choice, func.count())
+            .where(col(Ballot.consultation_id).in_(ids))
+            .group_by(Ballot.consultation_id, Ballot.choice)
+        )
+    }
+    names = dict(
+        (
+            await session.exec(
+                select(Community.id, Community.name).where(
+                    col(Community.id).in_({c.community_id for c in consultations})
+                )
+            )
+        ).all()
+    )
+    return [
+        Tally(
+            consultation_id=c.id,
+            community_id=c.community_id,
+            community=names[c.community_id],
+            title=c.title,
+            status=c.status,
+            total=c.total_households,
+            agree=c.agree if c.agree is not None else counts.get((c.id, Choice.AGREE), 0),
+            disagree=(
+                c.disagree if c.disagree is not None else counts.get((c.id, Choice.DISAGREE), 0)
+            ),
+            threshold_percent=c.threshold_percent,
+            closes_at=c.closes_at,
+            closed_at=c.closed_at,
+        )
+        for c in consultations
+    ]
+
+
+async def current_tallies(
+    session: AsyncSession, community_ids: set[int] | None = None
+) -> list[Tally]:
+    """Each community's newest round-1 consultation (open or closed), by community name."""
+    newest = (
+        select(func.max(Consultation.id))
+        .where(Consultation.round == 1)
+        .group_by(Consultation.community_id)
+    )
+    statement = select(Consultation).where(col(Consultation.id).in_(newest))
+    if community_ids is not None:
+        statement = statement.where(col(Consultation.community_id).in_(community_ids))
+    tallies = await _tallies(session, list(await session.exec(statement)))
+    return sorted(tallies, key=lambda t: t.community)
+
+
+async def close(session: AsyncSession, consultation_id: int, actor: Actor) -> Tally:
+    """Close the round, freeze its figures, set the community's status, tell the residents.
+
+    Closing twice (a second worker, a repeated job) changes nothing the second time.
+    """
+    closed = await session.exec(
+        update(Consultation)
+        .where(Consultation.id == consultation_id, Consultation.status == ConsultationStatus.OPEN)
+        .values(status=ConsultationStatus.CLOSED, closed_at=utcnow())
+    )
+    consultation = await session.get(Consultation, consultation_id, populate_existing=True)
+    if consultation is None:
+        raise ConsultationError("consult.not_found")
+    if closed.rowcount == 0:
+        raise ConsultationError("consult.already_closed")
+    result = await tally(session, consultation_id)
+    consultation.agree, consultation.disagree = result.agree, result.disagree
+    consultation.reached = result.reached
+    community = await session.get(Community, consultation.community_id)
+    community.renovation = Renovation.QUEUED if result.reached else Renovation.POSTPONED
+    record(
+        session,
+        actor,
+        "consultation.close",
+        f"consultation:{consultation_id}",
+        agree=result.agree,
+        disagree=result.disagree,
+        total=result.total,
+        reached=result.reached,
+    )
+    await outbox.enqueue(
+        session,
+        "consultation.outcome",
+        await residents_in(session, consultation.community_id),
+        "vote.outcome_reached" if result.reached else "vote.outcome_postponed",
+        subject=f"consultation:{consultation_id}",
+        values=outcome_values(result),
+    )
+    return result
+
+
+def outcome_values(result: Tally) -> dict[str, object]:
+    return {
+        "community": result.community,
+        "title": result.title,
+        "total": result.total,
+        "agree": result.agree,
+        "disagree": result.disagree,
+        "not_answered": result.not_answered,
+        "ratio": result.ratio_text,
+        "threshold": result.threshold_percent,
+    }
+
+
+async def remind(session: AsyncSession, consultation_id: int, actor: Actor) -> int:
+    """Remind the residents of households that have not answered; returns how many."""
+    consultation = await session.get(Consultation, consultation_id)
+    if consultation is None:
+        raise ConsultationError("consult.not_found")
+    if consultation.status != ConsultationStatus.OPEN:
+        raise ConsultationError("consult.already_closed")
+    answered = select(Ballot.household_id).where(Ballot.consultation_id == consultation_id)
+    statement = (
+        select(Resident.telegram_id)
+        .join(Household, Resident.household_id == Household.id)
+        .join(Building, Household.building_id == Building.id)
+        .where(
+            Building.community_id == consultation.community_id,
+            col(Resident.household_id).not_in(answered),
+        )
+    )
+    recipients = list(await session.exec(statement))
+    consultation.reminded_at = utcnow()
+    record(
+        session,
+        actor,
+        "consultation.remind",
+        f"consultation:{consultation_id}",
+        recipients=len(recipients),
+    )
+    community = await session.get(Community, consultation.community_id)
+    await outbox.enqueue(
+        session,
+        "consultation.reminder",
+        recipients,
+        "vote.reminder",
+        subject=f"consultation:{consultation_id}:{consultation.reminded_at.isoformat()}",
+        values={
+            "community": community.name,
+            "title": consultation.title,
+            "question": consultation.question,
+        },
+        buttons=vote_buttons(consultation_id),
+        created_by=actor.telegram_id,
+    )
+    return len(recipients)
+
+
+async def open_consultations(session: AsyncSession) -> list[Consultation]:
+    statement = select(Consultation).where(Consultation.status == ConsultationStatus.OPEN)
+    return list(await session.exec(statement))
+
+
+@dataclass(frozen=True)
+class Ranked:
+    position: int
+    tally: Tally
+
+
+async def ranking(
+    session: AsyncSession, year: int | None = None, zone: tzinfo = UTC
+) -> list[Ranked]:
+    """Every community's latest closed round 1, in the city's renovation order.
+
+    Those that reached the threshold come first, by approval ratio (ties: more
+    agreeing households, then the earlier close), then the postponed ones in
+    the same order. ``year`` is the closing year on the city's clock.
+    """
+    latest = (
+        select(func.max(Consultation.id))
+        .where(Consultation.round == 1, Consultation.status == ConsultationStatus.CLOSED)
+        .group_by(Consultation.community_id)
+    )
+    statement = select(Consultation).where(col(Consultation.id).in_(latest))
+    consultations = list(await session.exec(statement))
+    if year is not None:
+        consultations = [c for c in consultations if c.closed_at.astimezone(zone).year == year]
+    tallies = await _tallies(session, consultations)
+    tallies.sort(key=lambda t: (not t.reached, -t.ratio, -t.agree, t.closed_at))
+    return [Ranked(position, t) for position, t in enumerate(tallies, start=1)]
