@@ -7,8 +7,10 @@ import logging
 from telegram import Update
 from telegram.ext import Application, ApplicationBuilder, ContextTypes
 
+from bot import timetable
 from bot.config import Settings, require_token
-from bot.handlers import account, fallback, gate, help, start
+from bot.delivery import OutboxSender
+from bot.handlers import account, consult, fallback, gate, help, start, vote
 from bot.handlers.context import LinliContext
 from bot.handlers.texts import text_router
 from bot.updates import PerChatUpdateProcessor
@@ -25,7 +27,24 @@ async def on_error(update: object, context: LinliContext) -> None:
 
 
 async def _post_init(application: Application) -> None:
+    """Once the bot is up: its command menu, the outbox sender, the schedule."""
     await help.register_commands(application)
+    settings: Settings = application.bot_data["settings"]
+    sender = OutboxSender(
+        application,
+        application.bot_data["db"],
+        rate=settings.delivery.messages_per_second,
+        per_chat_interval=settings.delivery.per_chat_interval_seconds,
+        default_language=settings.default_language,
+    )
+    application.bot_data["sender"] = sender
+    sender.start()
+    timetable.start(application)
+
+
+async def _post_stop(application: Application) -> None:
+    await application.bot_data["sender"].stop()
+    await timetable.stop(application)
 
 
 async def _post_shutdown(application: Application) -> None:
@@ -43,6 +62,7 @@ def build_application(settings: Settings, db: Database | None = None) -> Applica
         .context_types(ContextTypes(context=LinliContext))
         .concurrent_updates(PerChatUpdateProcessor())
         .post_init(_post_init)
+        .post_stop(_post_stop)
         .post_shutdown(_post_shutdown)
         .build()
     )
@@ -55,7 +75,9 @@ def build_application(settings: Settings, db: Database | None = None) -> Applica
             *start.handlers(),
             *account.handlers(),
             *help.handlers(),
-            text_router(steps={**start.steps()}, otherwise=fallback.stray_text),
+            *vote.handlers(),
+            *consult.handlers(),
+            text_router(steps={**start.steps(), **consult.steps()}, otherwise=fallback.stray_text),
             *fallback.handlers(),
         ]
     )

@@ -51,6 +51,20 @@ class BindingSettings(BaseModel):
     wrong_code_window_minutes: int = Field(60, ge=1)
 
 
+class ConsultationSettings(BaseModel):
+    threshold_percent: int = Field(80, ge=1, le=100)
+    reminder_hours_before: int = Field(48, ge=0)
+
+
+class DeliverySettings(BaseModel):
+    messages_per_second: float = Field(25, gt=0)
+    per_chat_interval_seconds: float = Field(1.0, ge=0)
+
+
+class SchedulerSettings(BaseModel):
+    sweep_seconds: float = Field(30, gt=0)
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="LINLI_", env_nested_delimiter="__", extra="forbid"
@@ -59,6 +73,9 @@ class Settings(BaseSettings):
     telegram: TelegramSettings = TelegramSettings()
     database: DatabaseSettings = DatabaseSettings()
     binding: BindingSettings = BindingSettings()
+    consultation: ConsultationSettings = ConsultationSettings()
+    delivery: DeliverySettings = DeliverySettings()
+    scheduler: SchedulerSettings = SchedulerSettings()
     timezone: str = "Asia/Shanghai"
     default_language: Literal["zh_Hans", "en"] = "zh_Hans"
 

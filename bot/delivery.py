@@ -15,12 +15,13 @@ import logging
 import time
 from datetime import timedelta
 
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup
+from telegram import InlineKeyboardMarkup
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
 from telegram.ext import Application
 
 from bot.flows import outbox
 from bot.flows.outbox import Outgoing
+from bot.handlers.keyboards import inline_keyboard
 from bot.i18n import language_of, text
 from storage.db import Database
 
@@ -115,13 +116,7 @@ class OutboxSender:
     def _render(self, outgoing: Outgoing) -> tuple[str, InlineKeyboardMarkup | None]:
         language = language_of(outgoing.telegram_language, outgoing.language, self.default_language)
         body = text(language, outgoing.message_key, **outgoing.values)
-        if not outgoing.buttons:
-            return body, None
-        keyboard = [
-            [InlineKeyboardButton(text(language, b.label_key), callback_data=b.data) for b in row]
-            for row in outgoing.buttons
-        ]
-        return body, InlineKeyboardMarkup(keyboard)
+        return body, inline_keyboard(language, outgoing.buttons)
 
     async def _send_one(self, outgoing: Outgoing) -> None:
         try:

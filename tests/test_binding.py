@@ -14,7 +14,7 @@ LIMITS = binding.Limits(residents_per_household=2, wrong_codes_allowed=3)
 
 async def bind(db, telegram_id: int, code: str, limits=LIMITS):
     async with db.session() as session:
-        await meet(session, telegram_id, f"user {telegram_id}")
+        await meet(session, telegram_id, f"user {telegram_id}", "zh-hans")
         return await binding.bind(session, telegram_id, code, limits, Actor(telegram_id))
 
 

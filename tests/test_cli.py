@@ -27,7 +27,11 @@ def linli(tmp_path, database_url, db):
 
     def run(*args: str) -> subprocess.CompletedProcess:
         return subprocess.run(
-            [*LINLI, *args], cwd=tmp_path, env=environment, capture_output=True, text=True,
+            [*LINLI, *args],
+            cwd=tmp_path,
+            env=environment,
+            capture_output=True,
+            text=True,
             timeout=120,
         )
 
@@ -53,8 +57,9 @@ def test_import_export_and_staff_round_trip(linli, tmp_path):
 
     assert "12 invite codes revoked" in linli("invites", "revoke", "--community", "南溪小区").stdout
 
-    added = linli("staff", "add", "--telegram-id", "5001", "--role", "staff",
-                  "--community", "南溪小区")
+    added = linli(
+        "staff", "add", "--telegram-id", "5001", "--role", "staff", "--community", "南溪小区"
+    )
     assert added.returncode == 0 and "5001 is staff" in added.stdout
     assert "no longer staff" in linli("staff", "remove", "--telegram-id", "5001").stdout
 

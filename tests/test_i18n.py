@@ -9,6 +9,7 @@ from pathlib import Path
 from bot.i18n import LANGUAGES, catalogue, language_of
 
 BOT = Path(__file__).parent.parent / "bot"
+FILE_NAMES = (".py", ".po", ".csv", ".xlsx", ".pdf", ".png")
 KEY = re.compile(r"""["']([a-z_]+\.[a-z_]+)["']""")
 
 
@@ -16,7 +17,7 @@ def keys_in_code() -> set[str]:
     found = set()
     for path in BOT.rglob("*.py"):
         found |= set(KEY.findall(path.read_text(encoding="utf-8")))
-    return {key for key in found if not key.endswith((".py", ".po"))}
+    return {key for key in found if not key.endswith(FILE_NAMES)}
 
 
 def placeholders(template: str) -> set[str]:

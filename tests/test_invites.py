@@ -30,7 +30,15 @@ def test_typing_is_forgiving_but_other_formats_are_not_codes():
     for typed in ["7kq2-m9xd-4htrw", " 7KQ2 M9XD 4HTRW ", "7KQ2_M9XD_4HTRW", "7KQ2　M9XD　4HTRW"]:
         assert invites.normalise(typed) == code
     assert invites.normalise("1O0I-L000-00000") == "1001100000000"  # O->0, I/L->1
-    for foreign in ["", "hello", "ABC123", "a" * 32, "7KQ2-M9XD-4HTR", "7KQ2-M9XD-4HTRW1", "邀请码"]:
+    for foreign in [
+        "",
+        "hello",
+        "ABC123",
+        "a" * 32,
+        "7KQ2-M9XD-4HTR",
+        "7KQ2-M9XD-4HTRW1",
+        "邀请码",
+    ]:
         assert invites.normalise(foreign) is None
 
 

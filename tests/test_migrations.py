@@ -61,9 +61,7 @@ def table_names(url: str) -> set[str]:
     async def names() -> set[str]:
         engine = create_engine(url)
         async with engine.connect() as connection:
-            found = await connection.run_sync(
-                lambda sync: set(sync.dialect.get_table_names(sync))
-            )
+            found = await connection.run_sync(lambda sync: set(sync.dialect.get_table_names(sync)))
         await engine.dispose()
         return found
 

@@ -269,7 +269,7 @@ async def cast(
     record(
         session,
         actor,
-        "vote.cast",
+        "ballot.cast",
         f"consultation:{consultation_id}",
         household_id=household_id,
         previous=previous,
@@ -285,7 +285,7 @@ async def cast(
     if previous is not None and previous != choice and housemates:
         await outbox.enqueue(
             session,
-            "vote.changed",
+            "ballot.changed",
             housemates,
             f"vote.changed_{choice}",
             subject=f"consultation:{consultation_id}",

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 from collections.abc import Sequence
 from pathlib import Path
+from typing import BinaryIO
 
 from openpyxl import Workbook
 from openpyxl.styles import Font
@@ -52,7 +53,9 @@ def write_csv(path: Path, headers: list[str], rows: list[list[object]]) -> None:
         writer.writerows(rows)
 
 
-def write_xlsx(path: Path, title: str, headers: list[str], rows: list[list[object]]) -> None:
+def write_xlsx(
+    path: Path | BinaryIO, title: str, headers: list[str], rows: list[list[object]]
+) -> None:
     workbook = Workbook()
     sheet = workbook.active
     sheet.title = title[:31]

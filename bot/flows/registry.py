@@ -69,10 +69,22 @@ async def addresses_in(session: AsyncSession, community_id: int) -> list[Address
 
 
 async def community_named(session: AsyncSession, name: str) -> Community:
-    community = (await session.exec(select(Community).where(Community.name == name))).first()
+    community = await community_or_none(session, name)
     if community is None:
         raise RegistryError(f"no community named {name!r}")
     return community
+
+
+async def community_or_none(session: AsyncSession, name: str) -> Community | None:
+    return (await session.exec(select(Community).where(Community.name == name))).first()
+
+
+async def communities_served(session: AsyncSession, member: StaffMember) -> list[Community]:
+    """The communities a staff member serves (every one, for an admin), by name."""
+    statement = select(Community).order_by(Community.name)
+    if member.role is not Role.ADMIN:
+        statement = statement.where(col(Community.id).in_(member.community_ids))
+    return list(await session.exec(statement))
 
 
 async def residents_of(session: AsyncSession, household_id: int) -> int:
@@ -110,7 +122,7 @@ async def add_staff(
     record(
         session,
         actor,
-        "staff.add",
+        "staff_role.add",
         f"staff:{telegram_id}",
         role=role.value,
         communities=community_names,
@@ -128,4 +140,4 @@ async def remove_staff(session: AsyncSession, telegram_id: int, actor: Actor) ->
         delete(StaffCommunity).where(col(StaffCommunity.staff_telegram_id) == telegram_id)
     )
     await session.exec(delete(Staff).where(col(Staff.telegram_id) == telegram_id))
-    record(session, actor, "staff.remove", f"staff:{telegram_id}")
+    record(session, actor, "staff_role.remove", f"staff:{telegram_id}")

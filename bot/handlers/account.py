@@ -5,7 +5,7 @@ from __future__ import annotations
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler
 
-from bot.flows import binding, people
+from bot.flows import binding, dialogues, people
 from bot.flows.registry import staff_member
 from bot.handlers import callbacks
 from bot.handlers.common import accept_button, address_text, refuse_button, reply
@@ -95,8 +95,17 @@ async def lang_button(update: Update, context: LinliContext) -> None:
     await reply(update, context, "lang.chosen")
 
 
+async def cancel(update: Update, context: LinliContext) -> None:
+    """Leave whatever dialogue the user is in."""
+    async with context.db.session() as session:
+        open_dialogue = await dialogues.current(session, update.effective_user.id)
+        await dialogues.finish(session, update.effective_user.id)
+    await reply(update, context, "cancel.done" if open_dialogue else "cancel.nothing")
+
+
 def handlers() -> list[BaseHandler]:
     return [
+        CommandHandler("cancel", cancel),
         CommandHandler("me", me),
         CommandHandler("unbind", unbind),
         CommandHandler("lang", lang),

@@ -50,3 +50,20 @@ async def accept_button(query: CallbackQuery) -> None:
     await query.answer()
     if query.message is not None and query.message.reply_markup is not None:
         await query.edit_message_reply_markup(None)
+
+
+MESSAGE_LIMIT = 4000  # Telegram allows 4096 characters; keep a margin
+
+
+async def send_lines(update: Update, context: LinliContext, lines: list[str]) -> None:
+    """Send lines as few messages as Telegram's length limit allows."""
+    chunk: list[str] = []
+    size = 0
+    for line in lines:
+        if chunk and size + len(line) + 1 > MESSAGE_LIMIT:
+            await context.bot.send_message(update.effective_chat.id, "\n".join(chunk))
+            chunk, size = [], 0
+        chunk.append(line[:MESSAGE_LIMIT])
+        size += len(line) + 1
+    if chunk:
+        await context.bot.send_message(update.effective_chat.id, "\n".join(chunk))

@@ -11,8 +11,8 @@ from bot.handlers.common import reply
 from bot.handlers.context import LinliContext
 from bot.i18n import text
 
-RESIDENT_COMMANDS = ("start", "help", "me", "unbind", "lang")
-STAFF_COMMANDS = ("start", "help", "me", "lang")
+RESIDENT_COMMANDS = ("start", "vote", "me", "unbind", "lang", "cancel", "help")
+STAFF_COMMANDS = ("staff", "results", "ranking", "me", "lang", "cancel", "help")
 TELEGRAM_LANGUAGE_CODES = {"zh_Hans": "zh", "en": "en"}
 
 

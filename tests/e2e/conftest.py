@@ -112,6 +112,7 @@ async def running_bot(bot_settings: Settings, db: Database, telegram) -> AsyncIt
         yield application
         await application.updater.stop()
         await application.stop()
+        await application.post_stop(application)  # as run_polling would
     await database.dispose()
 
 

@@ -1,0 +1,439 @@
+"""Staff run round 1 from the chat: /staff (open, remind, close), /results, /ranking."""
+
+from __future__ import annotations
+
+import io
+from datetime import datetime, timedelta
+
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, InputFile, Update
+from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler
+
+from bot.flows import charts, consultation, dialogues, exports, registry
+from bot.flows.consultation import ConsultationError, Tally
+from bot.flows.registry import StaffMember
+from bot.handlers import callbacks
+from bot.handlers.common import accept_button, local_time, refuse_button, reply, send_lines
+from bot.handlers.context import LinliContext
+from storage.models import Community, Consultation, Dialogue, Role
+
+OPEN_DIALOGUE = "consult_open"
+TIME_FORMAT = "%Y-%m-%d %H:%M"
+TITLE_LIMIT, QUESTION_LIMIT = 200, 2000
+COMMUNITY_BUTTONS = 8
+
+
+def button(context: LinliContext, label_key: str, *parts: object) -> InlineKeyboardButton:
+    return InlineKeyboardButton(
+        context.t(label_key), callback_data=callbacks.encode("cons", *parts)
+    )
+
+
+def labelled(context: LinliContext, label_key: str, tally: Tally, action: str):
+    """A panel button that names the community it acts on."""
+    return InlineKeyboardButton(
+        context.t(label_key, community=tally.community),
+        callback_data=callbacks.encode("cons", action, tally.consultation_id),
+    )
+
+
+async def staff_of(update: Update, context: LinliContext) -> StaffMember | None:
+    """The staff member behind this update, or None after telling a non-staff user so."""
+    async with context.db.session() as session:
+        member = await registry.staff_member(session, update.effective_user.id)
+    if member is None:
+        if update.callback_query is not None:
+            await refuse_button(update.callback_query, context)
+        else:
+            await reply(update, context, "staff.only")
+    return member
+
+
+async def served(context: LinliContext, member: StaffMember) -> list[Community]:
+    async with context.db.session() as session:
+        return await registry.communities_served(session, member)
+
+
+# /staff: the panel -----------------------------------------------------------
+
+
+async def panel(update: Update, context: LinliContext) -> None:
+    member = await staff_of(update, context)
+    if member is None:
+        return
+    community_ids = None if member.role is Role.ADMIN else set(member.community_ids)
+    async with context.db.session() as session:
+        tallies = [
+            t
+            for t in await consultation.current_tallies(session, community_ids)
+            if t.status == "open"
+        ]
+    rows = [[button(context, "staff.open_round1", "new")]]
+    for tally in tallies:
+        rows.append(
+            [
+                labelled(context, f"staff.{action}", tally, action)
+                for action in ("results", "remind", "close")
+            ]
+        )
+    listing = "\n".join(
+        context.t(
+            "staff.open_line",
+            community=t.community,
+            title=t.title,
+            closes=local_time(context, t.closes_at),
+            answered=t.answered,
+            total=t.total,
+        )
+        for t in tallies
+    )
+    key = "staff.panel" if tallies else "staff.panel_empty"
+    await reply(update, context, key, markup=InlineKeyboardMarkup(rows), open=listing)
+
+
+# Opening a round: a dialogue held in the database ------------------------------
+
+
+async def start_opening(update: Update, context: LinliContext, member: StaffMember) -> None:
+    communities = await served(context, member)
+    async with context.db.session() as session:
+        await dialogues.start(session, update.effective_user.id, OPEN_DIALOGUE, step="community")
+    if len(communities) <= COMMUNITY_BUTTONS:
+        rows = [
+            [InlineKeyboardButton(c.name, callback_data=callbacks.encode("cons", "in", c.id))]
+            for c in communities
+        ]
+        await reply(update, context, "open.pick_community", markup=InlineKeyboardMarkup(rows))
+    else:
+        await reply(update, context, "open.type_community")
+
+
+async def choose_community(
+    update: Update, context: LinliContext, member: StaffMember, community: Community | None
+) -> None:
+    if community is None or not member.serves(community.id):
+        await reply(update, context, "open.unknown_community")
+        return
+    async with context.db.session() as session:
+        total = await consultation.households_in(session, community.id)
+        if total == 0:
+            await dialogues.finish(session, update.effective_user.id)
+        else:
+            await dialogues.start(
+                session,
+                update.effective_user.id,
+                OPEN_DIALOGUE,
+                step="title",
+                community_id=community.id,
+                community=community.name,
+            )
+    if total == 0:
+        await reply(update, context, "consult.no_households", community=community.name)
+    else:
+        await reply(update, context, "open.ask_title", community=community.name, total=total)
+
+
+async def opening_step(update: Update, context: LinliContext, dialogue: Dialogue) -> None:
+    """Each text the staff member types while opening a round."""
+    member = await staff_of(update, context)
+    if member is None:
+        return
+    typed = update.effective_message.text.strip()
+    data, user_id = dict(dialogue.data), update.effective_user.id
+    step = data.get("step")
+    if step == "community":
+        async with context.db.session() as session:
+            community = await registry.community_or_none(session, typed)
+        await choose_community(update, context, member, community)
+        return
+    if step == "title":
+        if not 0 < len(typed) <= TITLE_LIMIT:
+            await reply(update, context, "open.too_long", limit=TITLE_LIMIT)
+            return
+        data.update(step="question", title=typed)
+        next_key, values = "open.ask_question", {}
+    elif step == "question":
+        if not 0 < len(typed) <= QUESTION_LIMIT:
+            await reply(update, context, "open.too_long", limit=QUESTION_LIMIT)
+            return
+        data.update(step="closes", question=typed)
+        next_key, values = "open.ask_closes", {"example": "2026-12-20 18:00"}
+    elif step == "closes":
+        closes = parse_local_time(context, typed)
+        if closes is None:
+            await reply(update, context, "open.bad_time", example="2026-12-20 18:00")
+            return
+        data.update(step="confirm", closes_at=closes.isoformat())
+        next_key, values = None, {}
+    else:
+        await reply(update, context, "open.use_buttons")
+        return
+    async with context.db.session() as session:
+        await dialogues.start(session, user_id, OPEN_DIALOGUE, **data)
+    if next_key is not None:
+        await reply(update, context, next_key, **values)
+        return
+    async with context.db.session() as session:
+        residents = len(await consultation.residents_in(session, data["community_id"]))
+        total = await consultation.households_in(session, data["community_id"])
+    markup = InlineKeyboardMarkup(
+        [[button(context, "open.confirm", "go"), button(context, "open.cancel", "stop")]]
+    )
+    await reply(
+        update,
+        context,
+        "open.preview",
+        markup=markup,
+        community=data["community"],
+        title=data["title"],
+        question=data["question"],
+        closes=local_time(context, closes),
+        total=total,
+        residents=residents,
+        threshold=context.settings.consultation.threshold_percent,
+    )
+
+
+def parse_local_time(context: LinliContext, typed: str) -> datetime | None:
+    """'2026-12-20 18:00' on the city's clock, as an aware datetime; None if unreadable."""
+    try:
+        naive = datetime.strptime(typed.replace("：", ":").strip(), TIME_FORMAT)
+    except ValueError:
+        return None
+    return naive.replace(tzinfo=context.settings.zone)
+
+
+async def confirm_opening(update: Update, context: LinliContext, member: StaffMember) -> None:
+    query, user_id = update.callback_query, update.effective_user.id
+    settings = context.settings.consultation
+    async with context.db.session() as session:
+        pending = await dialogues.current(session, user_id)
+    if pending is None or pending.kind != OPEN_DIALOGUE or pending.data.get("step") != "confirm":
+        await refuse_button(query, context)
+        return
+    data = pending.data
+    if not member.serves(data["community_id"]):
+        await refuse_button(query, context)
+        return
+    reminder = settings.reminder_hours_before
+    try:
+        async with context.db.session() as session:
+            opened = await consultation.open_round1(
+                session,
+                data["community_id"],
+                data["title"],
+                data["question"],
+                datetime.fromisoformat(data["closes_at"]),
+                context.actor,
+                threshold_percent=settings.threshold_percent,
+                remind_before=timedelta(hours=reminder) if reminder else None,
+            )
+            recipients = len(await consultation.residents_in(session, data["community_id"]))
+            await dialogues.finish(session, user_id)
+    except ConsultationError as refusal:
+        await query.answer(context.t(refusal.reason, **refusal.values), show_alert=True)
+        return
+    await accept_button(query)
+    context.application.bot_data["sender"].poke()
+    await reply(
+        update,
+        context,
+        "open.done",
+        community=data["community"],
+        total=opened.total_households,
+        residents=recipients,
+        closes=local_time(context, opened.closes_at),
+    )
+
+
+# Buttons of the panel ---------------------------------------------------------
+
+
+async def consultation_served(
+    update: Update, context: LinliContext, member: StaffMember, consultation_id: int
+) -> Consultation | None:
+    async with context.db.session() as session:
+        found = await session.get(Consultation, consultation_id)
+    if found is None or not member.serves(found.community_id):
+        await refuse_button(update.callback_query, context)
+        return None
+    return found
+
+
+async def panel_button(update: Update, context: LinliContext) -> None:
+    query = update.callback_query
+    member = await staff_of(update, context)
+    if member is None:
+        return
+    data = query.data or ""
+    if callbacks.decode(data, "cons", 1) == ["new"]:
+        await accept_button(query)
+        await start_opening(update, context, member)
+        return
+    if callbacks.decode(data, "cons", 1) == ["go"]:
+        await confirm_opening(update, context, member)
+        return
+    if callbacks.decode(data, "cons", 1) == ["stop"]:
+        async with context.db.session() as session:
+            await dialogues.finish(session, update.effective_user.id)
+        await accept_button(query)
+        await reply(update, context, "open.cancelled")
+        return
+    parts = callbacks.decode(data, "cons", 2)
+    if parts is None or not parts[1].isdigit():
+        await refuse_button(query, context)
+        return
+    action, number = parts[0], int(parts[1])
+    if action == "in":
+        async with context.db.session() as session:
+            pending = await dialogues.current(session, update.effective_user.id)
+            community = await session.get(Community, number)
+        if (
+            pending is None
+            or pending.kind != OPEN_DIALOGUE
+            or pending.data.get("step") != "community"
+        ):
+            await refuse_button(query, context)
+            return
+        await accept_button(query)
+        await choose_community(update, context, member, community)
+        return
+    if action not in PANEL_ACTIONS:
+        await refuse_button(query, context)
+        return
+    found = await consultation_served(update, context, member, number)
+    if found is not None:
+        await PANEL_ACTIONS[action](update, context, found)
+
+
+async def show_results(update: Update, context: LinliContext, found: Consultation) -> None:
+    await update.callback_query.answer()
+    async with context.db.session() as session:
+        tally = await consultation.tally(session, found.id)
+    await send_results(update, context, [tally])
+
+
+async def remind_now(update: Update, context: LinliContext, found: Consultation) -> None:
+    try:
+        async with context.db.session() as session:
+            count = await consultation.remind(session, found.id, context.actor)
+    except ConsultationError as refusal:
+        await update.callback_query.answer(context.t(refusal.reason), show_alert=True)
+        return
+    await update.callback_query.answer()
+    context.application.bot_data["sender"].poke()
+    await reply(update, context, "staff.reminded", count=count, title=found.title)
+
+
+async def ask_close(update: Update, context: LinliContext, found: Consultation) -> None:
+    await update.callback_query.answer()
+    markup = InlineKeyboardMarkup([[button(context, "staff.close_yes", "closeyes", found.id)]])
+    await reply(update, context, "staff.close_confirm", markup=markup, title=found.title)
+
+
+async def close_now(update: Update, context: LinliContext, found: Consultation) -> None:
+    try:
+        async with context.db.session() as session:
+            tally = await consultation.close(session, found.id, context.actor)
+    except ConsultationError as refusal:
+        await update.callback_query.answer(context.t(refusal.reason), show_alert=True)
+        return
+    await accept_button(update.callback_query)
+    context.application.bot_data["sender"].poke()
+    await send_results(update, context, [tally])
+
+
+PANEL_ACTIONS = {
+    "results": show_results,
+    "remind": remind_now,
+    "close": ask_close,
+    "closeyes": close_now,
+}
+
+
+# /results and /ranking ---------------------------------------------------------
+
+
+def tally_line(context: LinliContext, tally: Tally) -> str:
+    verdict = context.t("results.reached" if tally.reached else "results.below")
+    return context.t(
+        "results.line",
+        community=tally.community,
+        title=tally.title,
+        total=tally.total,
+        answered=tally.answered,
+        agree=tally.agree,
+        disagree=tally.disagree,
+        not_answered=tally.not_answered,
+        ratio=tally.ratio_text,
+        threshold=tally.threshold_percent,
+        verdict=verdict,
+        status=context.t(f"results.status_{tally.status}"),
+    )
+
+
+def chart_labels(context: LinliContext, title_key: str) -> dict[str, str]:
+    return {
+        "title": context.t(title_key),
+        "agree": context.t("vote.agree"),
+        "disagree": context.t("vote.disagree"),
+        "not_answered": context.t("results.not_answered"),
+        "threshold": context.t("results.threshold"),
+    }
+
+
+async def send_results(update: Update, context: LinliContext, tallies: list[Tally]) -> None:
+    await send_lines(update, context, [tally_line(context, t) for t in tallies])
+    chart = charts.round1_chart(tallies, chart_labels(context, "results.chart_title"))
+    await context.bot.send_photo(update.effective_chat.id, chart)
+
+
+async def results(update: Update, context: LinliContext) -> None:
+    member = await staff_of(update, context)
+    if member is None:
+        return
+    community_ids = None if member.role is Role.ADMIN else set(member.community_ids)
+    async with context.db.session() as session:
+        tallies = await consultation.current_tallies(session, community_ids)
+    if not tallies:
+        await reply(update, context, "results.none")
+        return
+    await send_results(update, context, tallies)
+
+
+async def ranking(update: Update, context: LinliContext) -> None:
+    member = await staff_of(update, context)
+    if member is None:
+        return
+    if member.role is not Role.ADMIN:
+        await reply(update, context, "ranking.admins_only")
+        return
+    async with context.db.session() as session:
+        ranked = await consultation.ranking(session, zone=context.settings.zone)
+    if not ranked:
+        await reply(update, context, "ranking.none")
+        return
+    lines = [context.t("ranking.title")] + [
+        f"{r.position}. {tally_line(context, r.tally)}" for r in ranked
+    ]
+    await send_lines(update, context, lines)
+    chat = update.effective_chat.id
+    tallies = [r.tally for r in ranked]
+    await context.bot.send_photo(
+        chat, charts.round1_chart(tallies, chart_labels(context, "ranking.chart_title"))
+    )
+    table = io.BytesIO()
+    exports.write_xlsx(table, "ranking", exports.RANKING_HEADERS, exports.ranking_rows(ranked))
+    await context.bot.send_document(chat, InputFile(table.getvalue(), filename="ranking.xlsx"))
+
+
+def handlers() -> list[BaseHandler]:
+    return [
+        CommandHandler("staff", panel),
+        CommandHandler("results", results),
+        CommandHandler("ranking", ranking),
+        CallbackQueryHandler(panel_button, pattern=callbacks.pattern("cons")),
+    ]
+
+
+def steps() -> dict:
+    return {OPEN_DIALOGUE: opening_step}

@@ -1,0 +1,92 @@
+"""Residents answer round 1 for their household: /vote and the Agree / Disagree buttons."""
+
+from __future__ import annotations
+
+from telegram import Update
+from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler
+
+from bot.flows import consultation
+from bot.flows.binding import household_of
+from bot.flows.consultation import ConsultationError, Tally
+from bot.handlers import callbacks
+from bot.handlers.common import local_time, reply
+from bot.handlers.context import LinliContext
+from bot.handlers.keyboards import inline_keyboard
+
+
+def outcome_text(context: LinliContext, tally: Tally) -> str:
+    key = "vote.outcome_reached" if tally.reached else "vote.outcome_postponed"
+    return context.t(key, **consultation.outcome_values(tally))
+
+
+async def vote(update: Update, context: LinliContext) -> None:
+    user_id = update.effective_user.id
+    async with context.db.session() as session:
+        household_id = await household_of(session, user_id)
+        if household_id is None:
+            await reply(update, context, "vote.unbound")
+            return
+        open_now = await consultation.open_for_household(session, household_id)
+        answers = {
+            item.id: await consultation.ballot_of(session, item.id, household_id)
+            for item in open_now
+        }
+    if not open_now:
+        await reply(update, context, "vote.none_open")
+        return
+    for item in open_now:
+        ballot = answers[item.id]
+        current = (
+            context.t(f"vote.current_{ballot.choice}", at=local_time(context, ballot.cast_at))
+            if ballot is not None
+            else context.t("vote.current_none")
+        )
+        await reply(
+            update,
+            context,
+            "vote.ballot",
+            markup=inline_keyboard(context.language, consultation.vote_buttons(item.id)),
+            title=item.title,
+            question=item.question,
+            current=current,
+            closes=local_time(context, item.closes_at),
+        )
+
+
+async def vote_button(update: Update, context: LinliContext) -> None:
+    query = update.callback_query
+    parts = callbacks.decode(query.data, "vote", 2)
+    if parts is None or not parts[0].isdigit():
+        await query.answer(context.t("button.stale"), show_alert=True)
+        return
+    consultation_id, choice = int(parts[0]), parts[1]
+    try:
+        async with context.db.session() as session:
+            recorded = await consultation.cast(
+                session, consultation_id, update.effective_user.id, choice, context.actor
+            )
+    except ConsultationError as refusal:
+        await query.answer(context.t(refusal.reason), show_alert=True)
+        if refusal.reason == "vote.closed":
+            async with context.db.session() as session:
+                tally = await consultation.tally(session, consultation_id)
+            await context.bot.send_message(update.effective_chat.id, outcome_text(context, tally))
+        return
+    if recorded.housemates and recorded.previous not in (None, recorded.choice):
+        context.application.bot_data["sender"].poke()
+    await query.answer(context.t(f"vote.{recorded.choice}"))
+    await reply(
+        update,
+        context,
+        f"vote.recorded_{recorded.choice}",
+        title=recorded.consultation.title,
+        at=local_time(context, recorded.cast_at),
+        closes=local_time(context, recorded.consultation.closes_at),
+    )
+
+
+def handlers() -> list[BaseHandler]:
+    return [
+        CommandHandler("vote", vote),
+        CallbackQueryHandler(vote_button, pattern=callbacks.pattern("vote")),
+    ]

@@ -1,0 +1,90 @@
+"""The schedule: closing times and reminders, fired by PTB's JobQueue (APScheduler).
+
+The database is the source of truth. A sweep every few seconds looks for
+work that is due and schedules each open consultation's closing and reminder
+at their exact times, so a restart rebuilds everything from the rows and a
+consultation opened from the command line is picked up. Every job is
+idempotent (closing twice, reminding twice do nothing the second time), and
+only the leader process runs them.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from telegram.ext import Application, ContextTypes, Job
+
+from bot.flows import consultation
+from bot.flows.audit import Actor
+from bot.flows.consultation import ConsultationError
+from storage.leader import Leadership
+from storage.types import utcnow
+
+SCHEDULER = Actor(via="scheduler")
+
+
+def _sender(application: Application):
+    return application.bot_data["sender"]
+
+
+async def close_consultation(application: Application, consultation_id: int) -> None:
+    try:
+        async with application.bot_data["db"].session() as session:
+            await consultation.close(session, consultation_id, SCHEDULER)
+    except ConsultationError:
+        return  # closed already, by hand or by another run of this job
+    _sender(application).poke()
+
+
+async def remind_consultation(application: Application, consultation_id: int) -> None:
+    async with application.bot_data["db"].session() as session:
+        found = await session.get(consultation.Consultation, consultation_id)
+        if found is None or found.reminded_at is not None or found.status != "open":
+            return
+        await consultation.remind(session, consultation_id, SCHEDULER)
+    _sender(application).poke()
+
+
+async def _run_job(context: ContextTypes.DEFAULT_TYPE) -> None:
+    action, consultation_id = context.job.data
+    await ACTIONS[action](context.application, consultation_id)
+
+
+ACTIONS = {"close": close_consultation, "remind": remind_consultation}
+
+
+def _schedule(application: Application, action: str, consultation_id: int, when: datetime):
+    name = f"consultation:{consultation_id}:{action}"
+    if application.job_queue.get_jobs_by_name(name):
+        return
+    application.job_queue.run_once(
+        _run_job, when=max(when, utcnow()), data=(action, consultation_id), name=name
+    )
+
+
+async def sweep(application: Application) -> None:
+    """Do what is overdue and make sure everything still ahead is scheduled."""
+    if not await application.bot_data["leadership"].held():
+        return
+    async with application.bot_data["db"].session() as session:
+        open_now = await consultation.open_consultations(session)
+    for item in open_now:
+        _schedule(application, "close", item.id, item.closes_at)
+        if item.remind_at is not None and item.reminded_at is None:
+            _schedule(application, "remind", item.id, item.remind_at)
+
+
+async def _sweep_job(context: ContextTypes.DEFAULT_TYPE) -> None:
+    await sweep(context.application)
+
+
+def start(application: Application) -> Job:
+    application.bot_data["leadership"] = Leadership(application.bot_data["db"])
+    interval = application.bot_data["settings"].scheduler.sweep_seconds
+    return application.job_queue.run_repeating(
+        _sweep_job, interval=interval, first=0.5, name="sweep"
+    )
+
+
+async def stop(application: Application) -> None:
+    await application.bot_data["leadership"].release()
