@@ -5,16 +5,19 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Annotated, TypeVar
 
 import typer
 
 from bot.config import Settings, SettingsError, load_settings, require_token
-from bot.flows import importing, invites, registry
+from bot.flows import consultation, importing, invites, registry
 from bot.flows.audit import CLI
+from bot.flows.consultation import ConsultationError
 from bot.flows.registry import RegistryError
 from bot.flows.tables import TableError
+from bot.i18n import text
 from storage import migrate
 from storage.db import Database
 from storage.models import Role
@@ -28,13 +31,21 @@ db_app = typer.Typer(help="The database.", no_args_is_help=True)
 import_app = typer.Typer(help="Import the registry from CSV or XLSX.", no_args_is_help=True)
 invites_app = typer.Typer(help="Invite codes for households.", no_args_is_help=True)
 staff_app = typer.Typer(help="Staff and admins.", no_args_is_help=True)
+consult_app = typer.Typer(help="Consultations: round 1.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(import_app, name="import")
 app.add_typer(invites_app, name="invites")
 app.add_typer(staff_app, name="staff")
+app.add_typer(consult_app, name="consult")
 
 T = TypeVar("T")
-EXPECTED_ERRORS = (SettingsError, RegistryError, TableError)
+
+
+class CommandError(Exception):
+    """A mistake on the command line, in the operator's words."""
+
+
+EXPECTED_ERRORS = (SettingsError, RegistryError, TableError, CommandError)
 
 
 @app.callback()
@@ -231,6 +242,145 @@ def staff_remove(
 
     with_database(settings, work)
     typer.echo(f"{telegram_id} is no longer staff")
+
+
+def _local(settings: Settings, typed: str) -> datetime:
+    try:
+        naive = datetime.strptime(typed, "%Y-%m-%d %H:%M")
+    except ValueError:
+        raise CommandError(f'time {typed!r}: write it like "2026-12-20 18:00"') from None
+    return naive.replace(tzinfo=settings.zone)
+
+
+def _refusal(error: ConsultationError) -> CommandError:
+    return CommandError(text("en", error.reason, **error.values))
+
+
+def _tally_line(settings: Settings, tally: consultation.Tally) -> str:
+    verdict = "reached" if tally.reached else "below"
+    return (
+        f"{tally.community}\t{tally.title}\t{tally.status}\thouseholds {tally.total}\t"
+        f"answered {tally.answered}\tagree {tally.agree}\tdisagree {tally.disagree}\t"
+        f"no answer {tally.not_answered}\tapproval {tally.ratio_text}\t"
+        f"threshold {tally.threshold_percent}% {verdict}"
+    )
+
+
+@consult_app.command("open")
+def consult_open(
+    context: typer.Context,
+    community: Annotated[str, typer.Option(help="the community's name")],
+    closes: Annotated[str, typer.Option(help='closing time, local: "2026-12-20 18:00"')],
+    round_: Annotated[int, typer.Option("--round", help="consultation round")] = 1,
+    title: Annotated[str, typer.Option(help="title residents see")] = "老旧小区改造意愿征询",
+    question: Annotated[str, typer.Option(help="the question")] = (
+        "您是否同意本小区实施老旧小区改造？"
+    ),
+    threshold: Annotated[int | None, typer.Option(help="percent of all households")] = None,
+) -> None:
+    """Open a consultation and queue the question to the community's bound residents."""
+    settings = settings_of(context)
+    if round_ != 1:
+        raise CommandError("only round 1 can be opened so far")
+    closes_at = _local(settings, closes)
+    hours = settings.consultation.reminder_hours_before
+
+    async def work(db: Database) -> consultation.Consultation:
+        async with db.session() as session:
+            found = await registry.community_named(session, community)
+            return await consultation.open_round1(
+                session,
+                found.id,
+                title,
+                question,
+                closes_at,
+                CLI,
+                threshold_percent=threshold or settings.consultation.threshold_percent,
+                remind_before=timedelta(hours=hours) if hours else None,
+            )
+
+    try:
+        opened = with_database(settings, work)
+    except ConsultationError as error:
+        raise _refusal(error) from None
+    typer.echo(
+        f"round 1 open for {community}: {opened.total_households} households, "
+        f"closes {opened.closes_at.astimezone(settings.zone):%Y-%m-%d %H:%M}"
+    )
+
+
+@consult_app.command("close")
+def consult_close(
+    context: typer.Context,
+    community: Annotated[str, typer.Option(help="the community's name")],
+) -> None:
+    """Close the community's open round 1 now and tell its residents the outcome."""
+    settings = settings_of(context)
+
+    async def work(db: Database) -> consultation.Tally:
+        async with db.session() as session:
+            found = await registry.community_named(session, community)
+            current = await consultation.current_tallies(session, {found.id})
+            if not current or current[0].status != "open":
+                raise CommandError(f"{community} has no open round-1 consultation")
+            return await consultation.close(session, current[0].consultation_id, CLI)
+
+    typer.echo(_tally_line(settings, with_database(settings, work)))
+
+
+@consult_app.command("results")
+def consult_results(
+    context: typer.Context,
+    community: Annotated[str | None, typer.Option(help="only this community")] = None,
+) -> None:
+    """Each community's newest round 1: households, answers, approval, threshold."""
+    settings = settings_of(context)
+
+    async def work(db: Database) -> list[consultation.Tally]:
+        async with db.session() as session:
+            ids = None
+            if community is not None:
+                ids = {(await registry.community_named(session, community)).id}
+            return await consultation.current_tallies(session, ids)
+
+    for tally in with_database(settings, work):
+        typer.echo(_tally_line(settings, tally))
+
+
+def _ranked(settings: Settings, year: int | None) -> list[consultation.Ranked]:
+    async def work(db: Database) -> list[consultation.Ranked]:
+        async with db.session() as session:
+            return await consultation.ranking(session, year, zone=settings.zone)
+
+    return with_database(settings, work)
+
+
+@consult_app.command("ranking")
+def consult_ranking(
+    context: typer.Context,
+    year: Annotated[int | None, typer.Option(help="closed in this year")] = None,
+) -> None:
+    """The city ranking: reached the threshold by approval, then the postponed."""
+    settings = settings_of(context)
+    for ranked in _ranked(settings, year):
+        typer.echo(f"{ranked.position}\t{_tally_line(settings, ranked.tally)}")
+
+
+@consult_app.command("export")
+def consult_export(
+    context: typer.Context,
+    out: Annotated[Path, typer.Option(help="file to write; .csv and .xlsx are both written")],
+    year: Annotated[int | None, typer.Option(help="closed in this year")] = None,
+) -> None:
+    """The city ranking as CSV and XLSX."""
+    from bot.flows import exports
+
+    settings = settings_of(context)
+    rows = exports.ranking_rows(_ranked(settings, year))
+    csv_path, xlsx_path = out.with_suffix(".csv"), out.with_suffix(".xlsx")
+    exports.write_csv(csv_path, exports.RANKING_HEADERS, rows)
+    exports.write_xlsx(xlsx_path, "ranking", exports.RANKING_HEADERS, rows)
+    typer.echo(f"{len(rows)} communities: {csv_path} and {xlsx_path}")
 
 
 def main() -> None:

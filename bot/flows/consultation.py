@@ -227,7 +227,7 @@ async def _community_of_household(session: AsyncSession, household_id: int) -> i
         select(Building.community_id)
         .join(Household, Household.building_id == Building.id)
         .where(Household.id == household_id)
-        .with_for_update()  # one household's presses are taken one after another
+        .with_for_update(of=Household)  # one household's presses are taken one after another
     )
     return (await session.exec(statement)).one()
 
