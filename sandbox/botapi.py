@@ -162,6 +162,9 @@ async def get_updates(bot: BotState, params: Params) -> list[JSON]:
     while True:
         if bot.poll_generation != generation:
             raise ApiError(409, TERMINATED_BY_OTHER_POLL)
+        if bot.redeliveries and not bot.webhook:
+            again, bot.redeliveries = bot.redeliveries, []
+            return again
         if bot.updates or bot.webhook or bot.sandbox.closing:
             return [] if bot.webhook else bot.updates[:limit]
         remaining = deadline - loop.time()

@@ -98,6 +98,10 @@ class SandboxClient:
         """Queue a raw update (without update_id). Returns {"update_id", "queued"}."""
         return await self._call("POST", "/inject", json=update)
 
+    async def redeliver(self, update_id: int) -> JSON:
+        """Deliver an earlier update again with the same update_id."""
+        return await self._call("POST", "/redeliver", json={"update_id": update_id})
+
     # Watching the bot
 
     async def events(

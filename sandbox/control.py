@@ -53,6 +53,7 @@ class ControlApi:
             ("POST", "/send", self.send),
             ("POST", "/press", self.press),
             ("POST", "/inject", self.inject),
+            ("POST", "/redeliver", self.redeliver),
             ("GET", "/events", self.events),
             ("GET", "/stream", self.stream),
             ("GET", "/chats/{chat_id}/messages", self.history),
@@ -150,6 +151,14 @@ class ControlApi:
             raise _invalid('an update needs at least one field, e.g. {"message": {...}}')
         update_id, queued = bot.queue_update(body)
         return _ok({"update_id": update_id, "queued": queued})
+
+    async def redeliver(self, request: web.Request) -> web.Response:
+        """Deliver an earlier update once more, with the same update_id."""
+        bot, body = self._bot(request), await _body(request)
+        update_id = _int(body.get("update_id"), "update_id")
+        if not bot.redeliver(update_id):
+            raise _not_found(f"no update {update_id} was ever queued")
+        return _ok({"update_id": update_id})
 
     # Watching the bot
 

@@ -176,6 +176,9 @@ class BotState:
         self.blocked_user_ids: set[int] = set()
         self.files: dict[str, StoredFile] = {}
         self.updates: list[JSON] = []
+        # Every update ever queued, by id, and those queued again with the same id.
+        self.queued: dict[int, JSON] = {}
+        self.redeliveries: list[JSON] = []
         self.allowed_updates: list[str] | None = None
         self.events: list[JSON] = []
         self.commands: dict[tuple[str, str], JSON] = {}
@@ -201,8 +204,25 @@ class BotState:
         queued = self.wants(update)
         if queued:
             self.updates.append(update)
+            self.queued[update_id] = update
             self.update_signal.fire()
         return update_id, queued
+
+    def redeliver(self, update_id: int) -> bool:
+        """Hand out an update again with its own id, as Telegram does after a lost answer.
+
+        Polling bots get it in their next getUpdates whatever offset they confirmed;
+        a webhook gets it next.
+        """
+        update = self.queued.get(update_id)
+        if update is None:
+            return False
+        if self.webhook:
+            self.updates.insert(0, update)
+        else:
+            self.redeliveries.append(update)
+        self.update_signal.fire()
+        return True
 
     def wants(self, update: JSON) -> bool:
         kinds = [key for key in update if key != "update_id"]

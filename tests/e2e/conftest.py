@@ -93,7 +93,9 @@ def bot_settings(settings: Settings, sandbox) -> Settings:
         update={
             "telegram": settings.telegram.model_copy(
                 update={"api_base_url": sandbox.bot_api_url, "file_base_url": sandbox.file_url}
-            )
+            ),
+            # Sweep often, so work due within a test is scheduled within it.
+            "scheduler": settings.scheduler.model_copy(update={"sweep_seconds": 0.5}),
         }
     )
 

@@ -159,11 +159,8 @@ async def test_scheduled_closing_survives_a_restart(db, tmp_path, bot_settings):
         )
     await asyncio.sleep(2.5)  # the bot was down when the round should have closed
 
-    settings = bot_settings.model_copy(
-        update={"scheduler": bot_settings.scheduler.model_copy(update={"sweep_seconds": 0.2})}
-    )
-    database = Database(settings.database.url)
-    application = build_application(settings, database)
+    database = Database(bot_settings.database.url)
+    application = build_application(bot_settings, database)
     async with application:
         await application.post_init(application)
         await application.start()

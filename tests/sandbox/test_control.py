@@ -222,3 +222,17 @@ async def test_blocking_and_coming_back_are_my_chat_member_updates(bot, tg):
     assert unblocked.new_chat_member.status == "member"
     assert updates[3].message.text == "/start"
     assert (await bot.send_message(ALICE["id"], "welcome back")).text == "welcome back"
+
+
+async def test_redelivery_hands_out_the_same_update_again(bot, tg):
+    sent = await tg.send(ALICE, "once")
+    first = await bot.get_updates(timeout=1)
+    assert [u.update_id for u in first] == [sent["update_id"]]
+    # The bot confirmed it; Telegram may still deliver it once more.
+    assert (await bot.get_updates(offset=first[-1].update_id + 1, timeout=0)) == ()
+    await tg.redeliver(sent["update_id"])
+    again = await bot.get_updates(offset=first[-1].update_id + 1, timeout=1)
+    assert [(u.update_id, u.message.text) for u in again] == [(sent["update_id"], "once")]
+    assert (await bot.get_updates(offset=first[-1].update_id + 1, timeout=0)) == ()
+    with pytest.raises(SandboxError, match="no update 999999"):
+        await tg.redeliver(999999)

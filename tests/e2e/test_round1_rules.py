@@ -1,0 +1,135 @@
+"""Round 1 rules a resident would notice: housemates, reminders, /vote, repeats, forgeries."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import timedelta
+
+from sqlmodel import func, select
+
+from bot.flows import consultation, registry
+from bot.flows.audit import CLI
+from storage.models import AuditEvent, Ballot
+from storage.types import utcnow
+from tests.registry import import_sample_registry, issue_codes
+
+
+async def open_round(db, community: str, **options) -> consultation.Consultation:
+    async with db.session() as session:
+        found = await registry.community_named(session, community)
+        return await consultation.open_round1(
+            session,
+            found.id,
+            "改造意愿征询",
+            "同意改造吗？",
+            options.pop("closes_at", utcnow() + timedelta(days=7)),
+            CLI,
+            **options,
+        )
+
+
+async def audit_rows(db, action: str) -> int:
+    async with db.session() as session:
+        statement = select(func.count()).where(AuditEvent.action == action)
+        return (await session.exec(statement)).one()
+
+
+async def test_housemates_hear_when_the_household_answer_changes(db, person, telegram):
+    await import_sample_registry(db)
+    codes = await issue_codes(db, "运南新村")
+    wang, li = person(6001, "王"), person(6002, "李")
+    await wang.say(f"/start {codes['5--101']}")
+    await li.say(f"/start {codes['5--101']}")
+    opened = await open_round(db, "运南新村")
+
+    await wang.say("/vote")
+    ballot = await wang.last_message()
+    assert "还没有答复" in ballot["text"]
+    await wang.press(ballot, f"v1:vote:{opened.id}:agree")
+    seq = await telegram.last_seq()
+    await li.say("/vote")
+    assert "当前答复：同意" in (await li.last_message())["text"]
+    await li.press(await li.last_message(), f"v1:vote:{opened.id}:disagree")
+    told = await telegram.wait_for(
+        wang.id,
+        after=seq,
+        timeout=10,
+        predicate=lambda e: "同户居民改为：不同意" in (e["message"].get("text") or ""),
+    )
+    assert told["chat_id"] == wang.id
+
+
+async def test_a_repeated_update_records_once(db, person, telegram):
+    await import_sample_registry(db)
+    codes = await issue_codes(db, "运南新村")
+    wang = person(6003, "王")
+    sent = await telegram.send(wang.user, f"/start {codes['5--102']}")
+    await wang._replies(1)
+    opened = await open_round(db, "运南新村")
+    await wang.say("/vote")
+    pressed = await telegram.press(
+        wang.user, (await wang.last_message())["message_id"], f"v1:vote:{opened.id}:agree"
+    )
+    await wang._replies(1)
+
+    await telegram.redeliver(sent["update_id"])
+    await telegram.redeliver(pressed["update_id"])
+    await wang.say("/me")  # answered only after both repeats were handled (one chat, in order)
+    assert await audit_rows(db, "resident.bind") == 1
+    assert await audit_rows(db, "ballot.cast") == 1
+    history = await telegram.history(wang.id)
+    assert sum("绑定成功" in (m.get("text") or "") for m in history) == 1
+
+
+async def test_forged_and_foreign_vote_buttons_are_refused(db, person):
+    await import_sample_registry(db)
+    yunnan = await issue_codes(db, "运南新村")
+    nanxi = await issue_codes(db, "南溪小区")
+    wang = person(6004, "王")
+    await wang.say(f"/start {nanxi['1-1-101']}")
+    foreign = await open_round(db, "运南新村")
+    message = await wang.last_message()
+    for data, expected in [
+        (f"v1:vote:{foreign.id}:agree", "不属于您所在的小区"),
+        (f"v1:vote:{foreign.id}:maybe", "按钮已失效"),
+        ("v1:vote:abc:agree", "按钮已失效"),
+        (f"v1:vote:{foreign.id + 50}:agree", "按钮已失效"),
+        ("v1:vote:1", "按钮已失效"),
+    ]:
+        assert expected in (await wang.press_answer(message, data))["text"]
+    stranger = person(6005, "陌生人")
+    await stranger.say("/help")
+    refused = await stranger.press_answer(
+        await stranger.last_message(), f"v1:vote:{foreign.id}:agree"
+    )
+    assert "还没有绑定住户" in refused["text"]
+    async with db.session() as session:
+        assert (await session.exec(select(func.count()).select_from(Ballot))).one() == 0
+    assert yunnan  # the foreign community's households exist but nobody voted
+
+
+async def test_automatic_reminder_reaches_only_households_without_an_answer(db, person, telegram):
+    await import_sample_registry(db)
+    codes = await issue_codes(db, "运南新村")
+    answered, silent = person(6006, "答"), person(6007, "未答")
+    await answered.say(f"/start {codes['5--101']}")
+    await silent.say(f"/start {codes['5--102']}")
+    opened = await open_round(
+        db,
+        "运南新村",
+        closes_at=utcnow() + timedelta(days=1, seconds=1),
+        remind_before=timedelta(days=1),
+    )
+    await answered.say("/vote")
+    await answered.press(await answered.last_message(), f"v1:vote:{opened.id}:agree")
+    seq = await telegram.last_seq()
+    reminder = await telegram.wait_for(
+        silent.id,
+        after=seq,
+        timeout=10,
+        predicate=lambda e: "【提醒】" in (e["message"].get("text") or ""),
+    )
+    assert "还没有答复" in reminder["message"]["text"]
+    await asyncio.sleep(0.5)
+    later = await telegram.events(chat_id=answered.id, after=seq)
+    assert not any("【提醒】" in (e.get("message", {}).get("text") or "") for e in later)
