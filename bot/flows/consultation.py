@@ -304,15 +304,18 @@ async def tally(session: AsyncSession, consultation_id: int) -> Tally:
 async def _tallies(session: AsyncSession, consultations: list[Consultation]) -> list[Tally]:
     if not consultations:
         return []
-    ids = [c.id for c in consultations]
-    counts: dict[tuple[int, str], int] = {
-        (consultation_id, choice): n
-        for consultation_id, choice, n in await session.exec(
-            select(Ballot.consultation_id, Ballot.choice, func.count())
-            .where(col(Ballot.consultation_id).in_(ids))
-            .group_by(Ballot.consultation_id, Ballot.choice)
-        )
-    }
+    # Closed rounds carry their frozen figures; only open ones are counted.
+    live = [c.id for c in consultations if c.agree is None]
+    counts: dict[tuple[int, str], int] = {}
+    if live:
+        counts = {
+            (consultation_id, choice): n
+            for consultation_id, choice, n in await session.exec(
+                select(Ballot.consultation_id, Ballot.choice, func.count())
+                .where(col(Ballot.consultation_id).in_(live))
+                .group_by(Ballot.consultation_id, Ballot.choice)
+            )
+        }
     names = dict(
         (
             await session.exec(
