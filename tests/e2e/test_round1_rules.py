@@ -11,6 +11,7 @@ from bot.flows import consultation, registry
 from bot.flows.audit import CLI
 from storage.models import AuditEvent, Ballot
 from storage.types import utcnow
+from tests.e2e.conftest import buttons
 from tests.registry import import_sample_registry, issue_codes
 
 
@@ -133,3 +134,29 @@ async def test_automatic_reminder_reaches_only_households_without_an_answer(db, 
     await asyncio.sleep(0.5)
     later = await telegram.events(chat_id=answered.id, after=seq)
     assert not any("【提醒】" in (e.get("message", {}).get("text") or "") for e in later)
+
+
+async def test_staff_act_only_for_their_communities(db, person):
+    await import_sample_registry(db)
+    async with db.session() as session:
+        await registry.add_staff(session, 6100, registry.Role.STAFF, ["南溪小区"], CLI)
+    foreign = await open_round(db, "运南新村")
+    own = await open_round(db, "南溪小区")
+    staff = person(6100, "南溪社工")
+    panel = await staff.send("/staff")
+    assert "南溪小区" in panel[0] and "运南新村" not in panel[0]
+    message = await staff.last_message()
+    assert set(buttons(message)) >= {"结果 南溪小区", "提醒 南溪小区", "结束 南溪小区"}
+    for action in ("results", "remind", "close", "closeyes"):
+        refused = await staff.press_answer(message, f"v1:cons:{action}:{foreign.id}")
+        assert "按钮已失效" in refused["text"]
+    async with db.session() as session:
+        assert (await consultation.tally(session, foreign.id)).status == "open"
+        assert (await consultation.tally(session, own.id)).status == "open"
+
+    resident = person(6101, "居民")
+    assert "只供工作人员使用" in await resident.say("/staff")
+    assert "只供工作人员使用" in await resident.say("/results")
+    assert "只供管理员" in await staff.say("/ranking")
+    refused = await resident.press_answer(message, f"v1:cons:closeyes:{own.id}")
+    assert "按钮已失效" in refused["text"]
