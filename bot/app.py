@@ -35,6 +35,7 @@ async def _post_init(application: Application) -> None:
         application.bot_data["db"],
         rate=settings.delivery.messages_per_second,
         per_chat_interval=settings.delivery.per_chat_interval_seconds,
+        stale_claim=settings.delivery.stale_claim_seconds,
         default_language=settings.default_language,
     )
     application.bot_data["sender"] = sender

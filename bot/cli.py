@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import html
 import logging
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
@@ -12,7 +13,7 @@ from typing import Annotated, TypeVar
 import typer
 
 from bot.config import Settings, SettingsError, load_settings, require_token
-from bot.flows import consultation, importing, invites, registry
+from bot.flows import consultation, importing, invites, notices, registry
 from bot.flows.audit import CLI
 from bot.flows.consultation import ConsultationError
 from bot.flows.registry import RegistryError
@@ -32,11 +33,13 @@ import_app = typer.Typer(help="Import the registry from CSV or XLSX.", no_args_i
 invites_app = typer.Typer(help="Invite codes for households.", no_args_is_help=True)
 staff_app = typer.Typer(help="Staff and admins.", no_args_is_help=True)
 consult_app = typer.Typer(help="Consultations: round 1.", no_args_is_help=True)
+notice_app = typer.Typer(help="Notices to residents.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(import_app, name="import")
 app.add_typer(invites_app, name="invites")
 app.add_typer(staff_app, name="staff")
 app.add_typer(consult_app, name="consult")
+app.add_typer(notice_app, name="notice")
 
 T = TypeVar("T")
 
@@ -252,7 +255,7 @@ def _local(settings: Settings, typed: str) -> datetime:
     return naive.replace(tzinfo=settings.zone)
 
 
-def _refusal(error: ConsultationError) -> CommandError:
+def _refusal(error: ConsultationError | notices.NoticeError) -> CommandError:
     return CommandError(text("en", error.reason, **error.values))
 
 
@@ -381,6 +384,59 @@ def consult_export(
     exports.write_csv(csv_path, exports.RANKING_HEADERS, rows)
     exports.write_xlsx(xlsx_path, "ranking", exports.RANKING_HEADERS, rows)
     typer.echo(f"{len(rows)} communities: {csv_path} and {xlsx_path}")
+
+
+@notice_app.command("send")
+def notice_send(
+    context: typer.Context,
+    text_file: Annotated[Path, typer.Option(help="the notice, plain UTF-8 text")],
+    community: Annotated[
+        list[str] | None, typer.Option(help="to this community's residents (repeatable)")
+    ] = None,
+    everyone: Annotated[bool, typer.Option(help="to every bound resident")] = False,
+    at: Annotated[str | None, typer.Option(help='send at, local: "2026-12-20 09:00"')] = None,
+    every_days: Annotated[int | None, typer.Option(help="repeat every N days...")] = None,
+    until: Annotated[str | None, typer.Option(help='...until, local: "2027-01-31 23:59"')] = None,
+    photo: Annotated[Path | None, typer.Option(help="a picture to send with it")] = None,
+) -> None:
+    """Send a notice now, at a time, or repeating; the running bot delivers it."""
+    settings = settings_of(context)
+    if bool(community) == everyone:
+        raise CommandError("name --community (one or more) or --everyone")
+    try:
+        body = html.escape(text_file.read_text(encoding="utf-8").strip())
+        picture = photo.read_bytes() if photo else None
+    except (OSError, UnicodeDecodeError) as error:
+        raise CommandError(f"cannot read {error.filename or text_file}: {error}") from None
+
+    async def work(db: Database) -> tuple[notices.Notice, int]:
+        async with db.session() as session:
+            audience = (
+                {"kind": "everyone"}
+                if everyone
+                else {
+                    "kind": "communities",
+                    "ids": await notices.community_ids_named(session, community),
+                }
+            )
+            notice = await notices.create(
+                session,
+                CLI,
+                body,
+                audience,
+                at=_local(settings, at) if at else None,
+                repeat_days=every_days,
+                until=_local(settings, until) if until else None,
+                photo=picture,
+            )
+            return notice, len(await notices.recipients(session, audience))
+
+    try:
+        notice, count = with_database(settings, work)
+    except notices.NoticeError as error:
+        raise _refusal(error) from None
+    when = notice.first_at.astimezone(settings.zone).strftime("%Y-%m-%d %H:%M")
+    typer.echo(f"notice {notice.id} to {count} residents, from {when}; the running bot sends it")
 
 
 def main() -> None:

@@ -59,10 +59,12 @@ class ConsultationSettings(BaseModel):
 class DeliverySettings(BaseModel):
     messages_per_second: float = Field(25, gt=0)
     per_chat_interval_seconds: float = Field(1.0, ge=0)
+    stale_claim_seconds: float = Field(30, gt=0)
 
 
 class SchedulerSettings(BaseModel):
     sweep_seconds: float = Field(30, gt=0)
+    notice_grace_minutes: int = Field(60, ge=0)
 
 
 class Settings(BaseSettings):

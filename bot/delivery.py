@@ -16,23 +16,27 @@ import time
 from datetime import timedelta
 
 from telegram import InlineKeyboardMarkup
-from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
+from telegram.error import BadRequest, Forbidden, RetryAfter, TelegramError
 from telegram.ext import Application
 
 from bot.flows import outbox
-from bot.flows.outbox import Outgoing
+from bot.flows.outbox import Outcome, Outgoing
 from bot.handlers.keyboards import inline_keyboard
 from bot.i18n import language_of, text
+from bot.progress import ProgressReports
 from storage.db import Database
+from storage.models import DeliveryState
 
 log = logging.getLogger(__name__)
 MAX_ATTEMPTS = 8
+MAX_BATCH = 50
 
 
 class Pacer:
     """Spaces sends evenly at ``rate`` per second; a 429 pushes everything back."""
 
     def __init__(self, rate: float) -> None:
+        self.rate = rate
         self.interval = 1.0 / rate
         self._next = time.monotonic()
 
@@ -57,6 +61,7 @@ class OutboxSender:
         *,
         rate: float,
         per_chat_interval: float = 1.0,
+        stale_claim: float = 30.0,
         concurrency: int = 16,
         idle_wait: float = 1.0,
         default_language: str,
@@ -64,8 +69,10 @@ class OutboxSender:
         self.application = application
         self.db = db
         self.pacer = Pacer(rate)
-        self.batch = max(1, int(rate))
+        self.batch = max(1, min(int(rate), MAX_BATCH))
         self.per_chat_interval = per_chat_interval
+        self.stale_claim = timedelta(seconds=stale_claim)
+        self.progress = ProgressReports(application, db)
         self.idle_wait = idle_wait
         self.default_language = default_language
         self._in_flight = asyncio.Semaphore(concurrency)
@@ -88,12 +95,16 @@ class OutboxSender:
             self._task = None
 
     async def _run(self) -> None:
-        async with self.db.session() as session:
-            await outbox.release_stale_claims(session)
+        last_release = -1e9
         while True:
             try:
+                if time.monotonic() - last_release > self.stale_claim.total_seconds() / 2:
+                    async with self.db.session() as session:
+                        await outbox.release_stale_claims(session, self.stale_claim)
+                    last_release = time.monotonic()
                 sent = await self.send_due()
-            except Exception:  # keep sending whatever one bad batch did
+                await self.progress.update(self.pacer.rate)
+            except Exception:  # one bad batch must not stop the sending
                 log.exception("outbox batch failed")
                 sent = 0
             if sent == 0:
@@ -102,7 +113,13 @@ class OutboxSender:
                     await asyncio.wait_for(self._wake.wait(), self.idle_wait)
 
     async def send_due(self) -> int:
-        """Claim one batch and send it; returns how many were claimed."""
+        """Claim one batch, send it, and mark it in one transaction; returns its size.
+
+        A batch is marked only when all of it is sent, so a process killed in
+        the middle leaves at most one batch claimed but unmarked: after
+        STALE_CLAIM it is sent again, and those recipients may get it twice.
+        That is the duplicate bound: ``batch`` messages.
+        """
         async with self.db.session() as session:
             claimed = await outbox.claim(session, self.batch)
         tasks = []
@@ -110,7 +127,9 @@ class OutboxSender:
             await self.pacer.wait_turn()
             await self._in_flight.acquire()
             tasks.append(asyncio.create_task(self._send_one(outgoing)))
-        await asyncio.gather(*tasks)
+        outcomes = await asyncio.gather(*tasks)
+        async with self.db.session() as session:
+            await outbox.record_outcomes(session, outcomes)
         return len(claimed)
 
     def _render(self, outgoing: Outgoing) -> tuple[str, InlineKeyboardMarkup | None]:
@@ -118,62 +137,65 @@ class OutboxSender:
         body = text(language, outgoing.message_key, **outgoing.values)
         return body, inline_keyboard(language, outgoing.buttons)
 
-    async def _send_one(self, outgoing: Outgoing) -> None:
+    async def _send_one(self, outgoing: Outgoing) -> Outcome:
         try:
-            await self._deliver(outgoing)
+            return await self._deliver(outgoing)
         finally:
             self._in_flight.release()
 
-    async def _deliver(self, outgoing: Outgoing) -> None:
+    async def _deliver(self, outgoing: Outgoing) -> Outcome:
+        def outcome(state: DeliveryState, **details) -> Outcome:
+            return Outcome(
+                outgoing.delivery_id, outgoing.broadcast_id, outgoing.telegram_id, state, **details
+            )
+
         chat = outgoing.telegram_id
         since_last = time.monotonic() - self._last_sent.get(chat, -1e9)
         if since_last < self.per_chat_interval:
-            delay = timedelta(seconds=self.per_chat_interval - since_last)
-            async with self.db.session() as session:
-                await outbox.retry_later(session, outgoing.delivery_id, delay, "")
-            return
+            wait = timedelta(seconds=self.per_chat_interval - since_last)
+            return outcome(DeliveryState.PENDING, retry_in=wait)
         self._last_sent[chat] = time.monotonic()
         body, markup = self._render(outgoing)
         bot = self.application.bot
+        parse_mode = outgoing.parse_mode
         try:
-            if outgoing.photo is not None:
+            if outgoing.photo is not None or outgoing.photo_file_id is not None:
                 message = await bot.send_photo(
                     chat,
                     outgoing.photo_file_id or outgoing.photo,
-                    caption=body[:1024],
+                    caption=body,
+                    parse_mode=parse_mode,
                     reply_markup=markup,
                 )
-                file_id = message.photo[-1].file_id if message.photo else None
-            else:
-                message = await bot.send_message(chat, body, reply_markup=markup)
-                file_id = None
-        except RetryAfter as error:
-            seconds = error.retry_after
-            wait = seconds.total_seconds() if isinstance(seconds, timedelta) else float(seconds)
-            self.pacer.pause(wait)
-            async with self.db.session() as session:
-                await outbox.retry_later(
-                    session, outgoing.delivery_id, timedelta(seconds=wait), "429"
+                return outcome(
+                    DeliveryState.SENT,
+                    message_id=message.message_id,
+                    photo_file_id=message.photo[-1].file_id,
                 )
-            return
-        except Forbidden:
-            async with self.db.session() as session:
-                await outbox.mark_blocked(session, outgoing.delivery_id)
-            return
-        except BadRequest as error:
-            async with self.db.session() as session:
-                await outbox.mark_failed(session, outgoing.delivery_id, error.message)
-            return
-        except (NetworkError, TelegramError) as error:
-            await self._back_off(outgoing, str(error))
-            return
-        async with self.db.session() as session:
-            await outbox.mark_sent(session, outgoing.delivery_id, message.message_id, file_id)
-
-    async def _back_off(self, outgoing: Outgoing, reason: str) -> None:
-        async with self.db.session() as session:
-            if outgoing.attempts >= MAX_ATTEMPTS:
-                await outbox.mark_failed(session, outgoing.delivery_id, reason)
+            if outgoing.document_file_id is not None:
+                message = await bot.send_document(
+                    chat,
+                    outgoing.document_file_id,
+                    caption=body,
+                    parse_mode=parse_mode,
+                    reply_markup=markup,
+                )
             else:
-                delay = timedelta(seconds=min(2**outgoing.attempts, 300))
-                await outbox.retry_later(session, outgoing.delivery_id, delay, reason)
+                message = await bot.send_message(
+                    chat, body, parse_mode=parse_mode, reply_markup=markup
+                )
+            return outcome(DeliveryState.SENT, message_id=message.message_id)
+        except RetryAfter as error:
+            wait = error.retry_after
+            seconds = wait.total_seconds() if isinstance(wait, timedelta) else float(wait)
+            self.pacer.pause(seconds)
+            return outcome(DeliveryState.PENDING, error="429", retry_in=timedelta(seconds=seconds))
+        except Forbidden:
+            return outcome(DeliveryState.BLOCKED, error="blocked by the user")
+        except BadRequest as error:
+            return outcome(DeliveryState.FAILED, error=error.message)
+        except TelegramError as error:  # network trouble and the like: back off and retry
+            if outgoing.attempts >= MAX_ATTEMPTS:
+                return outcome(DeliveryState.FAILED, error=str(error))
+            delay = timedelta(seconds=min(2**outgoing.attempts, 300))
+            return outcome(DeliveryState.PENDING, error=str(error), retry_in=delay)

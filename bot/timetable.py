@@ -1,4 +1,4 @@
-"""The schedule: closing times and reminders, fired by PTB's JobQueue (APScheduler).
+"""The schedule: closing times, reminders and notices, fired by PTB's JobQueue (APScheduler).
 
 The database is the source of truth. A sweep every few seconds looks for
 work that is due and schedules each open consultation's closing and reminder
@@ -10,11 +10,11 @@ only the leader process runs them.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from telegram.ext import Application, ContextTypes, Job
 
-from bot.flows import consultation
+from bot.flows import consultation, notices
 from bot.flows.audit import Actor
 from bot.flows.consultation import ConsultationError
 from storage.leader import Leadership
@@ -45,20 +45,30 @@ async def remind_consultation(application: Application, consultation_id: int) ->
     _sender(application).poke()
 
 
+async def fire_notice(application: Application, notice_id: int) -> None:
+    settings = application.bot_data["settings"]
+    grace = timedelta(minutes=settings.scheduler.notice_grace_minutes)
+    async with application.bot_data["db"].session() as session:
+        firing = await notices.fire(session, notice_id, grace, settings.zone)
+    if firing is not None:
+        _sender(application).poke()
+
+
 async def _run_job(context: ContextTypes.DEFAULT_TYPE) -> None:
-    action, consultation_id = context.job.data
-    await ACTIONS[action](context.application, consultation_id)
+    action, number = context.job.data
+    await ACTIONS[action](context.application, number)
 
 
-ACTIONS = {"close": close_consultation, "remind": remind_consultation}
+ACTIONS = {"close": close_consultation, "remind": remind_consultation, "notice": fire_notice}
 
 
-def _schedule(application: Application, action: str, consultation_id: int, when: datetime):
-    name = f"consultation:{consultation_id}:{action}"
+def _schedule(application: Application, action: str, number: int, when: datetime) -> None:
+    """A one-off job at ``when``, unless the same one is scheduled already."""
+    name = f"{action}:{number}:{when.isoformat()}"
     if application.job_queue.get_jobs_by_name(name):
         return
     application.job_queue.run_once(
-        _run_job, when=max(when, utcnow()), data=(action, consultation_id), name=name
+        _run_job, when=max(when, utcnow()), data=(action, number), name=name
     )
 
 
@@ -68,6 +78,9 @@ async def sweep(application: Application) -> None:
         return
     async with application.bot_data["db"].session() as session:
         open_now = await consultation.open_consultations(session)
+        upcoming = await notices.scheduled(session)
+    for notice_id, next_at in upcoming:
+        _schedule(application, "notice", notice_id, next_at)
     for item in open_now:
         _schedule(application, "close", item.id, item.closes_at)
         if item.remind_at is not None and item.reminded_at is None:

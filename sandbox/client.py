@@ -98,6 +98,10 @@ class SandboxClient:
         """Queue a raw update (without update_id). Returns {"update_id", "queued"}."""
         return await self._call("POST", "/inject", json=update)
 
+    async def add_users(self, users: list[JSON]) -> JSON:
+        """Users who started the bot earlier (their chats exist; no updates are queued)."""
+        return await self._call("POST", "/users", json={"users": users})
+
     async def redeliver(self, update_id: int) -> JSON:
         """Deliver an earlier update again with the same update_id."""
         return await self._call("POST", "/redeliver", json={"update_id": update_id})

@@ -54,6 +54,7 @@ class ControlApi:
             ("POST", "/press", self.press),
             ("POST", "/inject", self.inject),
             ("POST", "/redeliver", self.redeliver),
+            ("POST", "/users", self.users),
             ("GET", "/events", self.events),
             ("GET", "/stream", self.stream),
             ("GET", "/chats/{chat_id}/messages", self.history),
@@ -151,6 +152,19 @@ class ControlApi:
             raise _invalid('an update needs at least one field, e.g. {"message": {...}}')
         update_id, queued = bot.queue_update(body)
         return _ok({"update_id": update_id, "queued": queued})
+
+    async def users(self, request: web.Request) -> web.Response:
+        """Users who started the bot earlier: their private chats exist, no update is queued.
+
+        For setting up many recipients at once (a broadcast to thousands).
+        """
+        bot, body = self._bot(request), await _body(request)
+        people = body.get("users")
+        if not isinstance(people, list):
+            raise _invalid('send {"users": [user, ...]}')
+        for person in people:
+            bot.remember_user(_user(person))
+        return _ok({"users": len(people)})
 
     async def redeliver(self, request: web.Request) -> web.Response:
         """Deliver an earlier update once more, with the same update_id."""

@@ -18,6 +18,7 @@ from sqlalchemy import (
     Index,
     LargeBinary,
     String,
+    Text,
     UniqueConstraint,
     text,
 )
@@ -254,7 +255,12 @@ class Broadcast(SQLModel, table=True):
     photo: bytes | None = Field(default=None, sa_type=LargeBinary)
     # After the first upload Telegram gives the photo an id; later sends reuse it.
     photo_file_id: str | None = Field(default=None, max_length=200)
+    document_file_id: str | None = Field(default=None, max_length=200)
+    parse_mode: str | None = Field(default=None, max_length=10)  # "HTML" for staff's own text
     created_by: int | None = _telegram_id(nullable=True)
+    # The message in the author's chat that shows the progress, edited as it goes.
+    progress_message_id: int | None = None
+    reported_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     created_at: datetime = _created_at()
 
 
@@ -284,3 +290,42 @@ class Delivery(SQLModel, table=True):
     sent_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     message_id: int | None = None
     error: str = Field(default="", max_length=200)
+
+
+class NoticeKind(StrEnum):
+    """Kinds of notice a resident may mute (/settings); consultations and repairs cannot be."""
+
+    GENERAL = "general"
+    PROGRESS = "progress"
+
+
+class Notice(SQLModel, table=True):
+    """A notice staff send: now, at a time, or repeating until a date.
+
+    ``next_at`` is when it fires next (None once it is done); the scheduler
+    moves it on, so a restart loses nothing and a missed firing is sent once
+    or reported skipped.
+    """
+
+    id: int | None = Field(default=None, primary_key=True)
+    author_telegram_id: int | None = _telegram_id(nullable=True)
+    kind: str = Field(default=NoticeKind.GENERAL, max_length=20)
+    body: str = Field(sa_type=Text)  # Telegram HTML, so the author's formatting is kept
+    photo: bytes | None = Field(default=None, sa_type=LargeBinary)
+    photo_file_id: str | None = Field(default=None, max_length=200)
+    document_file_id: str | None = Field(default=None, max_length=200)
+    audience: dict[str, Any] = Field(default_factory=dict, sa_type=JSON)
+    first_at: datetime = Field(sa_type=UTCDateTime)
+    repeat_days: int | None = None
+    until: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    next_at: datetime | None = Field(default=None, sa_type=UTCDateTime, index=True)
+    fired: int = 0
+    skipped: int = 0
+    created_at: datetime = _created_at()
+
+
+class Mute(SQLModel, table=True):
+    """A kind of notice a resident chose not to receive."""
+
+    telegram_id: int = _telegram_id(ForeignKey("user.telegram_id"), primary_key=True)
+    kind: str = Field(max_length=20, primary_key=True)

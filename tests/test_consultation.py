@@ -177,7 +177,7 @@ async def test_latest_answer_counts_and_every_change_is_audited(db):
         changes = (
             await session.exec(
                 select(AuditEvent.details)
-                .where(AuditEvent.action == "ballot.cast")
+                .where(AuditEvent.action == "ballot/cast")
                 .order_by(AuditEvent.id)
             )
         ).all()
@@ -208,7 +208,7 @@ async def test_two_residents_of_one_household_pressing_at_once_leave_one_ballot(
             last = (
                 await session.exec(
                     select(AuditEvent.details)
-                    .where(AuditEvent.action == "ballot.cast")
+                    .where(AuditEvent.action == "ballot/cast")
                     .order_by(AuditEvent.id.desc())
                 )
             ).first()

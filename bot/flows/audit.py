@@ -1,4 +1,7 @@
-"""The audit trail: an append-only row for every change."""
+"""The audit trail: an append-only row for every change.
+
+Actions are named "subject/verb": "resident/bind", "ballot/cast", "notice/fire".
+"""
 
 from __future__ import annotations
 

@@ -155,7 +155,7 @@ async def bind(
 
     session.add(Resident(telegram_id=telegram_id, household_id=household_id))
     await dialogues.finish(session, telegram_id)
-    record(session, actor, "resident.bind", f"household:{household_id}")
+    record(session, actor, "resident/bind", f"household:{household_id}")
     return Bound(new_address)
 
 
@@ -179,7 +179,7 @@ async def confirm_move(
     previous = resident.household_id
     resident.household_id = household_id
     resident.bound_at = utcnow()
-    record(session, actor, "resident.move", f"household:{household_id}", previous=previous)
+    record(session, actor, "resident/move", f"household:{household_id}", previous=previous)
     return Bound(await address_of(session, household_id))
 
 
@@ -189,5 +189,5 @@ async def unbind(session: AsyncSession, telegram_id: int, actor: Actor) -> Addre
     if address is None:
         return None
     await session.exec(delete(Resident).where(col(Resident.telegram_id) == telegram_id))
-    record(session, actor, "resident.unbind", f"household:{address.household_id}")
+    record(session, actor, "resident/unbind", f"household:{address.household_id}")
     return address

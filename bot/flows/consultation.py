@@ -179,7 +179,7 @@ async def open_round1(
     record(
         session,
         actor,
-        "consultation.open",
+        "consultation/open",
         f"consultation:{consultation.id}",
         community=community.name,
         total_households=total,
@@ -188,7 +188,7 @@ async def open_round1(
     )
     await outbox.enqueue(
         session,
-        "consultation.open",
+        "consultation/open",
         await residents_in(session, community_id),
         "vote.question",
         subject=f"consultation:{consultation.id}",
@@ -269,7 +269,7 @@ async def cast(
     record(
         session,
         actor,
-        "ballot.cast",
+        "ballot/cast",
         f"consultation:{consultation_id}",
         household_id=household_id,
         previous=previous,
@@ -384,7 +384,7 @@ async def close(session: AsyncSession, consultation_id: int, actor: Actor) -> Ta
     record(
         session,
         actor,
-        "consultation.close",
+        "consultation/close",
         f"consultation:{consultation_id}",
         agree=result.agree,
         disagree=result.disagree,
@@ -415,14 +415,9 @@ def outcome_values(result: Tally) -> dict[str, object]:
     }
 
 
-async def remind(session: AsyncSession, consultation_id: int, actor: Actor) -> int:
-    """Remind the residents of households that have not answered; returns how many."""
-    consultation = await session.get(Consultation, consultation_id)
-    if consultation is None:
-        raise ConsultationError("consult.not_found")
-    if consultation.status != ConsultationStatus.OPEN:
-        raise ConsultationError("consult.already_closed")
-    answered = select(Ballot.household_id).where(Ballot.consultation_id == consultation_id)
+async def unanswered_residents(session: AsyncSession, consultation: Consultation) -> list[int]:
+    """Bound residents of the households that have not answered the consultation."""
+    answered = select(Ballot.household_id).where(Ballot.consultation_id == consultation.id)
     statement = (
         select(Resident.telegram_id)
         .join(Household, Resident.household_id == Household.id)
@@ -432,12 +427,22 @@ async def remind(session: AsyncSession, consultation_id: int, actor: Actor) -> i
             col(Resident.household_id).not_in(answered),
         )
     )
-    recipients = list(await session.exec(statement))
+    return list(await session.exec(statement))
+
+
+async def remind(session: AsyncSession, consultation_id: int, actor: Actor) -> int:
+    """Remind the residents of households that have not answered; returns how many."""
+    consultation = await session.get(Consultation, consultation_id)
+    if consultation is None:
+        raise ConsultationError("consult.not_found")
+    if consultation.status != ConsultationStatus.OPEN:
+        raise ConsultationError("consult.already_closed")
+    recipients = await unanswered_residents(session, consultation)
     consultation.reminded_at = utcnow()
     record(
         session,
         actor,
-        "consultation.remind",
+        "consultation/remind",
         f"consultation:{consultation_id}",
         recipients=len(recipients),
     )

@@ -116,7 +116,7 @@ async def import_communities(session: AsyncSession, path: Path, actor: Actor) ->
                 setattr(community, key, value)
             updated += 1
     result = ImportResult(created, updated, len(wanted) - created - updated)
-    record(session, actor, "import.communities", path.name, **vars(result))
+    record(session, actor, "import/communities", path.name, **vars(result))
     return result
 
 
@@ -171,7 +171,7 @@ async def import_households(session: AsyncSession, path: Path, actor: Actor) -> 
     record(
         session,
         actor,
-        "import.households",
+        "import/households",
         path.name,
         created=result.created,
         unchanged=result.unchanged,

@@ -69,7 +69,7 @@ async def revoke(session: AsyncSession, household_ids: list[int], actor: Actor) 
         record(
             session,
             actor,
-            "invites.revoke",
+            "invites/revoke",
             f"households:{len(household_ids)}",
             revoked=result.rowcount,
         )
@@ -108,7 +108,7 @@ async def issue_for_community(
                 for s in slips
             ],
         )
-    record(session, actor, "invites.issue", f"community:{community_id}", issued=len(slips))
+    record(session, actor, "invites/issue", f"community:{community_id}", issued=len(slips))
     return slips
 
 

@@ -2,9 +2,9 @@
 
 A sender claims due rows (``pending`` -> ``sending``), sends them and marks
 each ``sent``, ``blocked`` or ``failed``, or puts it back for later. A sender
-that dies leaves its claimed rows in ``sending``; after ``STALE_CLAIM`` they
-are pending again. So nobody is skipped, and at most the rows a sender had in
-flight when it died can arrive twice.
+that dies leaves its claimed rows in ``sending``; once they are older than
+the stale-claim time they are pending again. So nobody is skipped, and at
+most the rows a sender had in flight when it died can arrive twice.
 """
 
 from __future__ import annotations
@@ -20,8 +20,6 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from storage.models import Broadcast, Delivery, DeliveryState, User
 from storage.types import utcnow
-
-STALE_CLAIM = timedelta(seconds=60)
 
 
 @dataclass(frozen=True)
@@ -47,6 +45,8 @@ class Outgoing:
     buttons: list[list[Button]]
     photo: bytes | None
     photo_file_id: str | None
+    document_file_id: str | None
+    parse_mode: str | None
 
 
 async def enqueue(
@@ -59,6 +59,9 @@ async def enqueue(
     values: dict[str, Any] | None = None,
     buttons: list[list[Button]] | None = None,
     photo: bytes | None = None,
+    photo_file_id: str | None = None,
+    document_file_id: str | None = None,
+    parse_mode: str | None = None,
     created_by: int | None = None,
 ) -> Broadcast:
     """Queue a message for every recipient; users who blocked the bot are marked at once."""
@@ -69,6 +72,9 @@ async def enqueue(
         values=values or {},
         buttons=[[[b.label_key, b.data] for b in row] for row in buttons or []],
         photo=photo,
+        photo_file_id=photo_file_id,
+        document_file_id=document_file_id,
+        parse_mode=parse_mode,
         created_by=created_by,
     )
     session.add(broadcast)
@@ -102,12 +108,14 @@ async def enqueue(
     return broadcast
 
 
-async def release_stale_claims(session: AsyncSession, now: datetime | None = None) -> int:
-    """Claims older than STALE_CLAIM belong to a sender that died: make them pending again."""
-    now = now or utcnow()
+async def release_stale_claims(session: AsyncSession, older_than: timedelta) -> int:
+    """Claims older than ``older_than`` belong to a sender that died: make them pending again."""
     result = await session.exec(
         update(Delivery)
-        .where(Delivery.state == DeliveryState.SENDING, Delivery.claimed_at < now - STALE_CLAIM)
+        .where(
+            Delivery.state == DeliveryState.SENDING,
+            Delivery.claimed_at < utcnow() - older_than,
+        )
         .values(state=DeliveryState.PENDING)
     )
     return result.rowcount
@@ -156,40 +164,62 @@ async def claim(session: AsyncSession, limit: int, now: datetime | None = None) 
             buttons=[[Button(*pair) for pair in row] for row in broadcast.buttons],
             photo=broadcast.photo,
             photo_file_id=broadcast.photo_file_id,
+            document_file_id=broadcast.document_file_id,
+            parse_mode=broadcast.parse_mode,
         )
         for delivery, broadcast, language, telegram_language in rows
     ]
 
 
-async def mark_sent(
-    session: AsyncSession, delivery_id: int, message_id: int, photo_file_id: str | None = None
-) -> None:
-    delivery = await session.get(Delivery, delivery_id)
-    delivery.state, delivery.sent_at, delivery.message_id = DeliveryState.SENT, utcnow(), message_id
-    if photo_file_id:
-        broadcast = await session.get(Broadcast, delivery.broadcast_id)
-        if broadcast.photo_file_id is None:
-            broadcast.photo_file_id = photo_file_id
+@dataclass(frozen=True)
+class Outcome:
+    """What became of one claimed delivery."""
+
+    delivery_id: int
+    broadcast_id: int
+    telegram_id: int
+    state: DeliveryState  # SENT, BLOCKED, FAILED, or PENDING to try again
+    message_id: int | None = None
+    error: str = ""
+    retry_in: timedelta = timedelta(0)
+    photo_file_id: str | None = None
 
 
-async def mark_blocked(session: AsyncSession, delivery_id: int) -> None:
-    """The user blocked the bot: mark them unreachable until they write again."""
-    delivery = await session.get(Delivery, delivery_id)
-    delivery.state, delivery.error = DeliveryState.BLOCKED, "blocked by the user"
-    user = await session.get(User, delivery.telegram_id)
-    if user is not None and user.unreachable_since is None:
-        user.unreachable_since = utcnow()
+async def record_outcomes(session: AsyncSession, outcomes: list[Outcome]) -> None:
+    """Mark a batch of deliveries in one transaction.
 
-
-async def mark_failed(session: AsyncSession, delivery_id: int, reason: str) -> None:
-    delivery = await session.get(Delivery, delivery_id)
-    delivery.state, delivery.error = DeliveryState.FAILED, reason[:200]
-
-
-async def retry_later(session: AsyncSession, delivery_id: int, delay: timedelta, reason: str):
-    delivery = await session.get(Delivery, delivery_id)
-    delivery.state, delivery.error = DeliveryState.PENDING, reason[:200]
-    delivery.not_before = utcnow() + delay
+    Users who blocked the bot are marked unreachable until they write again; a
+    photo's first Telegram file id is kept so later sends need not upload it.
+    """
+    if not outcomes:
+        return
+    now = utcnow()
+    await session.exec(
+        update(Delivery),
+        params=[
+            {
+                "id": o.delivery_id,
+                "state": o.state,
+                "message_id": o.message_id,
+                "error": o.error[:200],
+                "sent_at": now if o.state == DeliveryState.SENT else None,
+                "not_before": now + o.retry_in,
+            }
+            for o in outcomes
+        ],
+    )
+    blocked = [o.telegram_id for o in outcomes if o.state == DeliveryState.BLOCKED]
+    if blocked:
+        await session.exec(
+            update(User)
+            .where(col(User.telegram_id).in_(blocked), col(User.unreachable_since).is_(None))
+            .values(unreachable_since=now)
+        )
+    for o in outcomes:
+        if o.photo_file_id:
+            broadcast = await session.get(Broadcast, o.broadcast_id)
+            if broadcast.photo_file_id is None:
+                broadcast.photo_file_id = o.photo_file_id
 
 
 async def progress(session: AsyncSession, broadcast_id: int) -> dict[str, int]:
@@ -202,3 +232,71 @@ async def progress(session: AsyncSession, broadcast_id: int) -> dict[str, int]:
     counts = {state.value: 0 for state in DeliveryState}
     counts.update(dict(rows.all()))
     return counts
+
+
+@dataclass(frozen=True)
+class Report:
+    """A broadcast whose author is following it, with its counts by state."""
+
+    broadcast_id: int
+    author: int
+    progress_message_id: int | None
+    counts: dict[str, int]
+
+    @property
+    def total(self) -> int:
+        return sum(self.counts.values())
+
+    @property
+    def finished(self) -> bool:
+        return self.counts[DeliveryState.PENDING] + self.counts[DeliveryState.SENDING] == 0
+
+
+async def reports_due(session: AsyncSession) -> list[Report]:
+    """Authored broadcasts not yet reported as finished."""
+    broadcasts = (
+        await session.exec(
+            select(Broadcast).where(
+                col(Broadcast.created_by).is_not(None),
+                col(Broadcast.reported_at).is_(None),
+                col(Broadcast.kind).startswith("notice."),
+            )
+        )
+    ).all()
+    return [
+        Report(b.id, b.created_by, b.progress_message_id, await progress(session, b.id))
+        for b in broadcasts
+    ]
+
+
+async def note_progress_message(session: AsyncSession, broadcast_id: int, message_id: int):
+    broadcast = await session.get(Broadcast, broadcast_id)
+    broadcast.progress_message_id = message_id
+
+
+async def mark_reported(session: AsyncSession, broadcast_id: int) -> None:
+    broadcast = await session.get(Broadcast, broadcast_id)
+    broadcast.reported_at = utcnow()
+
+
+async def failures(session: AsyncSession, broadcast_id: int) -> dict[str, int]:
+    """Why deliveries of a broadcast failed, with how many each."""
+    rows = await session.exec(
+        select(Delivery.error, func.count())
+        .where(Delivery.broadcast_id == broadcast_id, Delivery.state == DeliveryState.FAILED)
+        .group_by(Delivery.error)
+    )
+    return dict(rows.all())
+
+
+async def retry_failed(session: AsyncSession, broadcast_id: int) -> int:
+    """Queue the failed deliveries of a broadcast again; the report follows it anew."""
+    result = await session.exec(
+        update(Delivery)
+        .where(Delivery.broadcast_id == broadcast_id, Delivery.state == DeliveryState.FAILED)
+        .values(state=DeliveryState.PENDING, not_before=utcnow(), attempts=0)
+    )
+    if result.rowcount:
+        broadcast = await session.get(Broadcast, broadcast_id)
+        broadcast.reported_at, broadcast.progress_message_id = None, None
+    return result.rowcount

@@ -122,7 +122,7 @@ async def add_staff(
     record(
         session,
         actor,
-        "staff_role.add",
+        "staff/add",
         f"staff:{telegram_id}",
         role=role.value,
         communities=community_names,
@@ -140,4 +140,4 @@ async def remove_staff(session: AsyncSession, telegram_id: int, actor: Actor) ->
         delete(StaffCommunity).where(col(StaffCommunity.staff_telegram_id) == telegram_id)
     )
     await session.exec(delete(Staff).where(col(Staff.telegram_id) == telegram_id))
-    record(session, actor, "staff_role.remove", f"staff:{telegram_id}")
+    record(session, actor, "staff/remove", f"staff:{telegram_id}")

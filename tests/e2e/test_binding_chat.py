@@ -115,6 +115,6 @@ async def test_wrong_codes_lock_out_after_five_tries(db, person):
     assert await residents(db) == []
     async with db.session() as session:
         binds = (
-            await session.exec(select(func.count()).where(AuditEvent.action == "resident.bind"))
+            await session.exec(select(func.count()).where(AuditEvent.action == "resident/bind"))
         ).one()
     assert binds == 0

@@ -76,8 +76,8 @@ async def test_a_repeated_update_records_once(db, person, telegram):
     await telegram.redeliver(sent["update_id"])
     await telegram.redeliver(pressed["update_id"])
     await wang.say("/me")  # answered only after both repeats were handled (one chat, in order)
-    assert await audit_rows(db, "resident.bind") == 1
-    assert await audit_rows(db, "ballot.cast") == 1
+    assert await audit_rows(db, "resident/bind") == 1
+    assert await audit_rows(db, "ballot/cast") == 1
     history = await telegram.history(wang.id)
     assert sum("绑定成功" in (m.get("text") or "") for m in history) == 1
 

@@ -236,3 +236,12 @@ async def test_redelivery_hands_out_the_same_update_again(bot, tg):
     assert (await bot.get_updates(offset=first[-1].update_id + 1, timeout=0)) == ()
     with pytest.raises(SandboxError, match="no update 999999"):
         await tg.redeliver(999999)
+
+
+async def test_users_added_in_bulk_can_be_written_to(bot, tg):
+    await tg.add_users([{"id": 70_000 + n, "first_name": f"u{n}"} for n in range(3)])
+    sent = await bot.send_message(70_002, "hello")
+    assert sent.chat.id == 70_002
+    assert await bot.get_updates(timeout=0) == ()
+    with pytest.raises(SandboxError, match="users"):
+        await tg._call("POST", "/users", json={"users": "nope"})

@@ -1,0 +1,148 @@
+"""The delivery outbox through the local Bot API server: right audience, limits, blocks, load."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import sys
+from collections import Counter
+from datetime import timedelta
+
+from sqlmodel import select
+
+from bot.flows import notices
+from bot.flows.audit import Actor
+from storage.models import Delivery, DeliveryState, User
+from tests.crowd import crowd
+
+LINLI = [sys.executable, "-c", "from bot.cli import main; main()"]
+
+
+async def received(telegram, chat_ids: list[int], contains: str) -> Counter:
+    """How many messages containing ``contains`` each chat got from the bot."""
+    counts: Counter = Counter()
+    for chat_id in chat_ids:
+        for message in await telegram.history(chat_id):
+            if message["from_bot"] and contains in (message.get("text") or ""):
+                counts[chat_id] += 1
+    return counts
+
+
+async def wait_until_delivered(db, timeout: float = 60) -> dict[str, int]:
+    """Wait until deliveries exist and none is pending or being sent; the counts by state."""
+    for _ in range(int(timeout * 10)):
+        async with db.session() as session:
+            states = Counter((await session.exec(select(Delivery.state))).all())
+        if states and not states[DeliveryState.PENDING] and not states[DeliveryState.SENDING]:
+            return dict(states)
+        await asyncio.sleep(0.1)
+    raise TimeoutError(f"deliveries still open: {states}")
+
+
+async def send_notice(db, body: str, community_ids: list[int] | None = None, author=None):
+    audience = (
+        {"kind": "communities", "ids": community_ids} if community_ids else {"kind": "everyone"}
+    )
+    async with db.session() as session:
+        notice = await notices.create(session, Actor(author), body, audience)
+        await notices.fire(session, notice.id, timedelta(minutes=1))
+    return notice
+
+
+async def community_id(db, name: str) -> int:
+    from bot.flows.registry import community_named
+
+    async with db.session() as session:
+        return (await community_named(session, name)).id
+
+
+async def test_cli_notice_reaches_its_community_only(
+    db, tmp_path, telegram, running_bot, database_url
+):
+    inside = await crowd(db, telegram, tmp_path, "南溪小区", 30, 100_000)
+    outside = await crowd(db, telegram, tmp_path, "运南新村", 10, 200_000)
+    (tmp_path / "notice.txt").write_text(
+        "明天上午 9 点停水，请提前储水。<b>不是标签</b>", encoding="utf-8"
+    )
+    process = await asyncio.create_subprocess_exec(
+        *LINLI,
+        "notice",
+        "send",
+        "--community",
+        "南溪小区",
+        "--text-file",
+        str(tmp_path / "notice.txt"),
+        env={**os.environ, "LINLI_DATABASE__URL": database_url},
+        cwd=tmp_path,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    out, err = await process.communicate()
+    assert process.returncode == 0, err.decode()
+    assert "to 30 residents" in out.decode()
+    await asyncio.sleep(0.6)  # the next sweep picks it up
+    states = await wait_until_delivered(db)
+    assert states == {DeliveryState.SENT: 30}
+    got = await received(telegram, inside + outside, "明天上午 9 点停水")
+    assert set(got) == set(inside) and set(got.values()) == {1}
+    sample = [m for m in await telegram.history(inside[0]) if m["from_bot"]][-1]
+    assert "<b>不是标签</b>" in sample["text"]  # plain text from a file stays plain
+
+
+async def test_rate_limit_answers_are_waited_out_and_nobody_is_missed(
+    db, tmp_path, telegram, running_bot
+):
+    residents = await crowd(db, telegram, tmp_path, "南溪小区", 60, 100_000)
+    await telegram.set_limits(enabled=True, per_second=10)
+    running_bot.bot_data["sender"].pacer.interval = 1 / 40  # faster than the server allows
+    await send_notice(db, "限速测试")
+    running_bot.bot_data["sender"].poke()
+    states = await wait_until_delivered(db)
+    assert states == {DeliveryState.SENT: 60}
+    assert (await telegram.stats())["too_many_requests"] > 0
+    got = await received(telegram, residents, "限速测试")
+    assert set(got) == set(residents) and set(got.values()) == {1}
+
+
+async def test_blocked_users_are_marked_and_reached_again_after_writing(
+    db, tmp_path, telegram, running_bot, person
+):
+    residents = await crowd(db, telegram, tmp_path, "南溪小区", 5, 100_000)
+    blocker = residents[0]
+    await telegram.block(blocker, True)
+    await send_notice(db, "第一次通知")
+    states = await wait_until_delivered(db)
+    assert states == {DeliveryState.SENT: 4, DeliveryState.BLOCKED: 1}
+    async with db.session() as session:
+        assert (await session.get(User, blocker)).unreachable_since is not None
+
+    await send_notice(db, "第二次通知")  # still blocked: not even tried
+    await wait_until_delivered(db)
+    # Five tries the first time (one answered 403), four the second.
+    assert (await telegram.stats())["calls"].get("sendMessage", 0) == 5 + 4
+
+    await telegram.block(blocker, False)
+    writer = person(blocker, f"居民{blocker}")
+    await writer.say("/me")
+    async with db.session() as session:
+        assert (await session.get(User, blocker)).unreachable_since is None
+    await send_notice(db, "第三次通知")
+    await wait_until_delivered(db)
+    assert (await received(telegram, [blocker], "第三次通知"))[blocker] == 1
+
+
+async def test_a_resident_is_answered_while_a_big_broadcast_goes_out(
+    db, tmp_path, telegram, running_bot, person
+):
+    residents = await crowd(db, telegram, tmp_path, "南溪小区", 10_000, 100_000)
+    await send_notice(db, "大范围通知")
+    running_bot.bot_data["sender"].poke()
+    await telegram.wait_for(residents[0], after=0, timeout=20)  # the broadcast has begun
+    resident = person(residents[5000], "居民")
+    answer = await resident.say("/me")
+    assert "您绑定的住户" in answer
+    async with db.session() as session:
+        pending = (
+            await session.exec(select(Delivery.id).where(Delivery.state == DeliveryState.PENDING))
+        ).all()
+    assert len(pending) > 5000  # answered long before the broadcast is through
