@@ -10,9 +10,9 @@ from telegram.ext import Application, ApplicationBuilder, ContextTypes
 from bot import timetable
 from bot.config import Settings, require_token
 from bot.delivery import OutboxSender
-from bot.handlers import account, consult, fallback, gate, help, start, vote
+from bot.handlers import account, consult, fallback, gate, help, notice, start, vote
 from bot.handlers.context import LinliContext
-from bot.handlers.texts import text_router
+from bot.handlers.dialogue_router import media_router, text_router
 from bot.updates import PerChatUpdateProcessor
 from storage.db import Database
 
@@ -78,7 +78,12 @@ def build_application(settings: Settings, db: Database | None = None) -> Applica
             *help.handlers(),
             *vote.handlers(),
             *consult.handlers(),
-            text_router(steps={**start.steps(), **consult.steps()}, otherwise=fallback.stray_text),
+            *notice.handlers(),
+            text_router(
+                steps={**start.steps(), **consult.steps(), **notice.steps()},
+                otherwise=fallback.stray_text,
+            ),
+            media_router(steps=notice.steps(), otherwise=fallback.media),
             *fallback.handlers(),
         ]
     )

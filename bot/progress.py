@@ -70,9 +70,7 @@ class ProgressReports:
                         [
                             InlineKeyboardButton(
                                 text(language, "notice.retry_failed"),
-                                callback_data=callbacks.encode(
-                                    "notice", "retry", report.broadcast_id
-                                ),
+                                callback_data=callbacks.encode("ntc", "retry", report.broadcast_id),
                             )
                         ]
                     ]

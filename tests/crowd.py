@@ -16,9 +16,17 @@ from storage.types import utcnow
 
 
 async def crowd(
-    db: Database, telegram: SandboxClient, folder: Path, community: str, count: int, first_id: int
+    db: Database,
+    telegram: SandboxClient,
+    folder: Path,
+    community: str,
+    count: int,
+    first_id: int,
+    *,
+    started: bool = True,
 ) -> list[int]:
-    """A community of ``count`` households, each with one bound resident who started the bot.
+    """A community of ``count`` households, each with one bound resident who started the bot
+    (unless ``started`` is False: then the server knows no chat with them).
 
     The registry is imported as staff import it; the bindings are written
     directly, since binding thousands through the chat is not what is tested.
@@ -51,5 +59,6 @@ async def crowd(
                 for i, h in zip(ids, households, strict=True)
             ],
         )
-    await telegram.add_users([{"id": i, "first_name": f"居民{i}"} for i in ids])
+    if started:
+        await telegram.add_users([{"id": i, "first_name": f"居民{i}"} for i in ids])
     return ids

@@ -214,6 +214,15 @@ async def fire(
             f"notice:{notice_id}",
             due_at=due_at.isoformat(),
         )
+        if notice.author_telegram_id is not None:
+            await outbox.enqueue(
+                session,
+                "notice.skipped",
+                [notice.author_telegram_id],
+                "notice.skipped",
+                subject=f"notice:{notice_id}:{due_at.isoformat()}",
+                values={"due_at": f"{due_at.astimezone(zone):%Y-%m-%d %H:%M}", "notice": notice_id},
+            )
         return Firing(notice_id, notice.author_telegram_id, None, due_at)
     notice.fired += 1
     broadcast = await outbox.enqueue(

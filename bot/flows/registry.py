@@ -87,6 +87,14 @@ async def communities_served(session: AsyncSession, member: StaffMember) -> list
     return list(await session.exec(statement))
 
 
+async def building_ids(session: AsyncSession, community_id: int, names: list[str]) -> list[int]:
+    """The ids of a community's buildings with these names (numbers), those that exist."""
+    statement = select(Building.id).where(
+        Building.community_id == community_id, col(Building.name).in_(names)
+    )
+    return list(await session.exec(statement))
+
+
 async def residents_of(session: AsyncSession, household_id: int) -> int:
     statement = select(func.count()).where(Resident.household_id == household_id)
     return (await session.exec(statement)).one()

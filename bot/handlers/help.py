@@ -12,7 +12,7 @@ from bot.handlers.context import LinliContext
 from bot.i18n import text
 
 RESIDENT_COMMANDS = ("start", "vote", "me", "unbind", "lang", "cancel", "help")
-STAFF_COMMANDS = ("staff", "results", "ranking", "me", "lang", "cancel", "help")
+STAFF_COMMANDS = ("staff", "notice", "results", "ranking", "me", "lang", "cancel", "help")
 TELEGRAM_LANGUAGE_CODES = {"zh_Hans": "zh", "en": "en"}
 
 

@@ -1,0 +1,164 @@
+"""Staff compose notices in the chat; the right residents get them; the author sees the report."""
+
+from __future__ import annotations
+
+import base64
+from datetime import timedelta
+from zoneinfo import ZoneInfo
+
+from sqlmodel import select
+
+from bot.flows import consultation, registry
+from bot.flows.audit import CLI, Actor
+from storage.models import Notice, Role
+from storage.types import utcnow
+from tests.crowd import crowd
+from tests.e2e.conftest import buttons
+from tests.e2e.test_bad_input import PNG
+from tests.e2e.test_outbox import received, wait_until_delivered
+
+STAFF = 9100
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+
+
+async def staff_of(db, *communities: str, role=Role.STAFF) -> None:
+    async with db.session() as session:
+        await registry.add_staff(session, STAFF, role, list(communities), CLI)
+
+
+async def compose(staff, content: str | None = None, **fields) -> None:
+    assert "通知内容" in await staff.say("/notice")
+    await staff.send(content, **fields)
+
+
+async def choose(staff, label: str, replies: int = 1) -> list[str]:
+    message = await staff.last_message()
+    return await staff.press(message, buttons(message)[label], replies=replies)
+
+
+async def test_an_immediate_notice_to_one_community_with_a_report(db, tmp_path, telegram, person):
+    nanxi = await crowd(db, telegram, tmp_path, "南溪小区", 12, 100_000)
+    yunnan = await crowd(db, telegram, tmp_path, "运南新村", 5, 200_000)
+    await staff_of(db, "南溪小区")
+    staff = person(STAFF, "社工")
+    await compose(staff, "周六 9:00 召开改造方案说明会 <地点：社区活动室>")
+    assert "运南新村" not in buttons(await staff.last_message())
+    await choose(staff, "南溪小区")
+    (preview,) = await choose(staff, "立即发送")
+    assert "发给 12 位居民" in preview
+    (sending,) = await choose(staff, "发送通知")
+    assert "正在发送" in sending
+    await wait_until_delivered(db)
+    got = await received(telegram, nanxi + yunnan, "召开改造方案说明会 <地点：社区活动室>")
+    assert set(got) == set(nanxi) and set(got.values()) == {1}
+    report = await telegram.wait_for(
+        STAFF,
+        after=0,
+        kind=None,
+        timeout=10,
+        predicate=lambda e: "发送完毕" in ((e.get("message") or {}).get("text") or ""),
+    )
+    assert "共 12 人，已送达 12" in report["message"]["text"]
+
+
+async def test_a_photo_notice_to_households_that_have_not_answered(db, tmp_path, telegram, person):
+    residents = await crowd(db, telegram, tmp_path, "南溪小区", 4, 100_000)
+    await staff_of(db, "南溪小区")
+    async with db.session() as session:
+        community = await registry.community_named(session, "南溪小区")
+        opened = await consultation.open_round1(
+            session, community.id, "改造意愿征询", "同意吗？", utcnow() + timedelta(days=3), CLI
+        )
+    async with db.session() as session:
+        await consultation.cast(session, opened.id, residents[0], "agree", Actor(residents[0]))
+    staff = person(STAFF, "社工")
+    await compose(staff, photo_b64=PNG, caption="征询还有三天截止，请尽快投票")
+    await choose(staff, "南溪小区：尚未答复征询的住户")
+    (preview,) = await choose(staff, "立即发送")
+    assert "发给 3 位居民" in preview
+    await choose(staff, "发送通知")
+    await wait_until_delivered(db)
+    for resident in residents:
+        photos = [m for m in await telegram.history(resident) if m.get("photo")]
+        assert len(photos) == (0 if resident == residents[0] else 1)
+    sample = [m for m in await telegram.history(residents[1]) if m.get("photo")][0]
+    assert "请尽快投票" in sample["caption"]
+    assert base64.b64decode(PNG) == await telegram.file_bytes(sample["photo"][-1]["file_id"])
+
+
+async def test_a_notice_at_a_time_is_fired_by_the_schedule(db, tmp_path, telegram, person):
+    residents = await crowd(db, telegram, tmp_path, "南溪小区", 3, 100_000)
+    await staff_of(db, "南溪小区")
+    staff = person(STAFF, "社工")
+    await compose(staff, "定时通知")
+    await choose(staff, "南溪小区")
+    await choose(staff, "定时发送")
+    this_minute = utcnow().astimezone(SHANGHAI).strftime("%Y-%m-%d %H:%M")
+    assert "发给 3 位居民" in await staff.say(this_minute)
+    (scheduled,) = await choose(staff, "发送通知")
+    assert "通知已安排" in scheduled
+    await wait_until_delivered(db)
+    got = await received(telegram, residents, "定时通知")
+    assert set(got.values()) == {1} and len(got) == 3
+
+
+async def test_bad_input_while_composing_changes_nothing(db, tmp_path, telegram, person):
+    await crowd(db, telegram, tmp_path, "南溪小区", 3, 100_000)
+    await crowd(db, telegram, tmp_path, "运南新村", 3, 200_000)
+    await staff_of(db, "南溪小区")
+    resident = person(100_000, "居民")
+    assert "只供工作人员使用" in await resident.say("/notice")
+    staff = person(STAFF, "社工")
+    assert "通知内容" in await staff.say("/notice")
+    assert "太长" in await staff.say("长" * 4001)
+    await staff.say("正常的通知")
+    message = await staff.last_message()
+    foreign = await registry_id(db, "运南新村")
+    for data in [f"v1:ntc:c:{foreign}", "v1:ntc:all:0", "v1:ntc:c:x", "v1:ntc:go:0", "v1:ntc"]:
+        assert "按钮已失效" in (await staff.press_answer(message, data))["text"]
+    await choose(staff, "南溪小区")
+    await choose(staff, "定时发送")
+    assert "看不懂这个时间" in await staff.say("明天早上")
+    assert "只能读取文字" in await staff.say(None, sticker={"emoji": "🙂"})
+    assert "请用上面的按钮" in await staff.say(None, photo_b64=PNG)
+    assert "已取消" in await staff.say("/cancel")
+    async with db.session() as session:
+        assert (await session.exec(select(Notice))).all() == []
+
+
+async def registry_id(db, name: str) -> int:
+    async with db.session() as session:
+        return (await registry.community_named(session, name)).id
+
+
+async def test_failed_deliveries_can_be_retried_from_the_report(db, tmp_path, telegram, person):
+    residents = await crowd(db, telegram, tmp_path, "南溪小区", 3, 100_000)
+    lost = await crowd(db, telegram, tmp_path, "运南新村", 1, 300_000, started=False)
+    await staff_of(db, role=Role.ADMIN)
+    staff = person(STAFF, "管理员")
+    await compose(staff, "需要重发的通知")
+    await choose(staff, "全部居民（所有小区）")
+    await choose(staff, "立即发送")
+    await choose(staff, "发送通知")
+    await wait_until_delivered(db)
+    report = await telegram.wait_for(
+        STAFF,
+        after=0,
+        kind=None,
+        timeout=10,
+        predicate=lambda e: "发送完毕" in ((e.get("message") or {}).get("text") or ""),
+    )
+    assert "已送达 3" in report["message"]["text"] and "失败 1" in report["message"]["text"]
+    assert "Chat not found" in report["message"]["text"]
+
+    await telegram.add_users([{"id": lost[0], "first_name": "迟到的居民"}])  # now reachable
+    message = report["message"]
+    (retrying,) = await staff.press(message, buttons(message)["重发失败的"])
+    assert "正在重发 1 条" in retrying
+    await wait_until_delivered(db)
+    got = await received(telegram, residents + lost, "需要重发的通知")
+    assert set(got) == set(residents + lost) and set(got.values()) == {1}
+    # The button is spent: pressing it again retries nothing.
+    assert (
+        "按钮已失效" in (await staff.press_answer(message, buttons(message)["重发失败的"]))["text"]
+    )
