@@ -10,7 +10,7 @@ from telegram.ext import Application, ApplicationBuilder, ContextTypes
 from bot import timetable
 from bot.config import Settings, require_token
 from bot.delivery import OutboxSender
-from bot.handlers import account, consult, fallback, gate, help, notice, start, vote
+from bot.handlers import account, consult, fallback, gate, help, notice, project, start, vote
 from bot.handlers.context import LinliContext
 from bot.handlers.dialogue_router import media_router, text_router
 from bot.updates import PerChatUpdateProcessor
@@ -79,6 +79,7 @@ def build_application(settings: Settings, db: Database | None = None) -> Applica
             *vote.handlers(),
             *consult.handlers(),
             *notice.handlers(),
+            *project.handlers(),
             text_router(
                 steps={**start.steps(), **consult.steps(), **notice.steps()},
                 otherwise=fallback.stray_text,

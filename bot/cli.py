@@ -6,14 +6,14 @@ import asyncio
 import html
 import logging
 from collections.abc import Awaitable, Callable
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Annotated, TypeVar
 
 import typer
 
 from bot.config import Settings, SettingsError, load_settings, require_token
-from bot.flows import consultation, importing, invites, notices, registry
+from bot.flows import consultation, importing, invites, notices, project, registry
 from bot.flows.audit import CLI
 from bot.flows.consultation import ConsultationError
 from bot.flows.registry import RegistryError
@@ -21,7 +21,7 @@ from bot.flows.tables import TableError
 from bot.i18n import text
 from storage import migrate
 from storage.db import Database
-from storage.models import Role
+from storage.models import Role, Stage
 
 app = typer.Typer(
     help="linli (邻里): a Telegram bot for residents of old communities.",
@@ -34,12 +34,14 @@ invites_app = typer.Typer(help="Invite codes for households.", no_args_is_help=T
 staff_app = typer.Typer(help="Staff and admins.", no_args_is_help=True)
 consult_app = typer.Typer(help="Consultations: round 1.", no_args_is_help=True)
 notice_app = typer.Typer(help="Notices to residents.", no_args_is_help=True)
+project_app = typer.Typer(help="Renovation projects and their stages.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(import_app, name="import")
 app.add_typer(invites_app, name="invites")
 app.add_typer(staff_app, name="staff")
 app.add_typer(consult_app, name="consult")
 app.add_typer(notice_app, name="notice")
+app.add_typer(project_app, name="project")
 
 T = TypeVar("T")
 
@@ -437,6 +439,29 @@ def notice_send(
         raise _refusal(error) from None
     when = notice.first_at.astimezone(settings.zone).strftime("%Y-%m-%d %H:%M")
     typer.echo(f"notice {notice.id} to {count} residents, from {when}; the running bot sends it")
+
+
+@project_app.command("plan")
+def project_plan(
+    context: typer.Context,
+    community: Annotated[str, typer.Option(help="the community's name")],
+    stage: Annotated[Stage, typer.Option(help="the stage")],
+    on: Annotated[str, typer.Option("--date", help="planned date: 2027-03-01")],
+) -> None:
+    """Set the planned date of a project stage (residents see it under /progress)."""
+    settings = settings_of(context)
+    try:
+        planned = date.fromisoformat(on)
+    except ValueError:
+        raise CommandError(f"date {on!r}: write it like 2027-03-01") from None
+
+    async def work(db: Database) -> None:
+        async with db.session() as session:
+            found = await registry.community_named(session, community)
+            await project.plan(session, found.id, stage, planned, CLI)
+
+    with_database(settings, work)
+    typer.echo(f"{community}: {stage.value} planned for {planned}")
 
 
 def main() -> None:

@@ -6,7 +6,7 @@ comes, is integer fen.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from enum import StrEnum
 from typing import Any
 
@@ -329,3 +329,26 @@ class Mute(SQLModel, table=True):
 
     telegram_id: int = _telegram_id(ForeignKey("user.telegram_id"), primary_key=True)
     kind: str = Field(max_length=20, primary_key=True)
+
+
+class Stage(StrEnum):
+    """The stages of a community's renovation project, in order."""
+
+    DESIGN = "design"
+    CONSTRUCTION_START = "construction_start"
+    MAIN_WORKS = "main_works"
+    COMPLETION = "completion"
+    ACCEPTANCE = "acceptance"
+    HANDOVER = "handover"  # to the property management company
+
+
+class ProjectStage(SQLModel, table=True):
+    """One stage of a community's renovation: when it is planned and when it was reached."""
+
+    __table_args__ = (UniqueConstraint("community_id", "stage"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    community_id: int = Field(foreign_key="community.id", index=True)
+    stage: str = Field(max_length=30)
+    planned_on: date | None = None
+    reached_at: datetime | None = Field(default=None, sa_type=UTCDateTime)

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from sqlmodel import select
+from sqlalchemy import delete
+from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from storage.models import GroupChat, ProcessedUpdate, User
+from storage.models import GroupChat, Mute, ProcessedUpdate, User
 from storage.upsert import insert_if_absent
 
 
@@ -43,3 +44,17 @@ async def choose_language(session: AsyncSession, telegram_id: int, language: str
     user = await session.get(User, telegram_id)
     if user is not None:
         user.language = language
+
+
+async def muted_kinds(session: AsyncSession, telegram_id: int) -> set[str]:
+    return set(await session.exec(select(Mute.kind).where(Mute.telegram_id == telegram_id)))
+
+
+async def set_muted(session: AsyncSession, telegram_id: int, kind: str, muted: bool) -> None:
+    """Mute or unmute a kind of notice for a user (only kinds that may be muted)."""
+    if muted:
+        await insert_if_absent(session, Mute, telegram_id=telegram_id, kind=kind)
+    else:
+        await session.exec(
+            delete(Mute).where(col(Mute.telegram_id) == telegram_id, col(Mute.kind) == kind)
+        )

@@ -11,8 +11,28 @@ from bot.handlers.common import reply
 from bot.handlers.context import LinliContext
 from bot.i18n import text
 
-RESIDENT_COMMANDS = ("start", "vote", "me", "unbind", "lang", "cancel", "help")
-STAFF_COMMANDS = ("staff", "notice", "results", "ranking", "me", "lang", "cancel", "help")
+RESIDENT_COMMANDS = (
+    "start",
+    "vote",
+    "progress",
+    "settings",
+    "me",
+    "unbind",
+    "lang",
+    "cancel",
+    "help",
+)
+STAFF_COMMANDS = (
+    "staff",
+    "notice",
+    "project",
+    "results",
+    "ranking",
+    "me",
+    "lang",
+    "cancel",
+    "help",
+)
 TELEGRAM_LANGUAGE_CODES = {"zh_Hans": "zh", "en": "en"}
 
 

@@ -55,11 +55,14 @@ class Person:
         history = await self.client.history(self.id)
         return [m for m in history if m["from_bot"]][-1]
 
-    async def press(self, message: dict, data: str, *, replies: int = 1) -> list[str]:
-        """Press a button of ``message`` (by its callback data); the next bot messages' texts."""
+    async def press(
+        self, message: dict, data: str, *, replies: int = 1, kind: str = "message"
+    ) -> list[str]:
+        """Press a button of ``message`` (by its callback data); the texts of the next
+        ``replies`` bot actions of ``kind`` (new messages, or "edit")."""
         self.seen = await self.client.last_seq()
         await self.client.press(self.user, message["message_id"], data)
-        return [event["message"].get("text", "") for event in await self._replies(replies)]
+        return [event["message"].get("text", "") for event in await self._replies(replies, kind)]
 
     async def press_answer(self, message: dict, data: str) -> dict:
         """Press a button and return the bot's answerCallbackQuery (e.g. a refusal)."""

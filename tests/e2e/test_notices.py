@@ -8,11 +8,11 @@ from zoneinfo import ZoneInfo
 
 from sqlmodel import select
 
+from bench.crowd import crowd
 from bot.flows import consultation, registry
 from bot.flows.audit import CLI, Actor
 from storage.models import Notice, Role
 from storage.types import utcnow
-from tests.crowd import crowd
 from tests.e2e.conftest import buttons
 from tests.e2e.test_bad_input import PNG
 from tests.e2e.test_outbox import received, wait_until_delivered

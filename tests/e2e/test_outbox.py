@@ -10,10 +10,10 @@ from datetime import timedelta
 
 from sqlmodel import select
 
+from bench.crowd import crowd
 from bot.flows import notices
 from bot.flows.audit import Actor
 from storage.models import Delivery, DeliveryState, User
-from tests.crowd import crowd
 
 LINLI = [sys.executable, "-c", "from bot.cli import main; main()"]
 

@@ -16,10 +16,10 @@ from datetime import timedelta
 
 import pytest
 
+from bench.crowd import crowd
 from bot.delivery import MAX_BATCH
 from bot.flows import notices
 from bot.flows.audit import Actor
-from tests.crowd import crowd
 from tests.e2e.conftest import TOKEN
 from tests.e2e.test_outbox import wait_until_delivered
 

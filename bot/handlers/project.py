@@ -1,0 +1,157 @@
+"""/project for staff (see and advance the stages), /progress and /settings for residents."""
+
+from __future__ import annotations
+
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler
+
+from bot.flows import people, project, registry
+from bot.flows.binding import household_of
+from bot.flows.project import Progress, ProjectError
+from bot.handlers import callbacks
+from bot.handlers.common import accept_button, local_time, refuse_button, reply
+from bot.handlers.consult import staff_of
+from bot.handlers.context import LinliContext
+from storage.models import NoticeKind, Stage
+
+COMMUNITY_BUTTONS = 8
+
+
+def progress_text(context: LinliContext, progress: Progress) -> str:
+    lines = [context.t("project.title", community=progress.community)]
+    for view in progress.stages:
+        name = context.t(f"stage.{view.stage}")
+        planned = str(view.planned_on) if view.planned_on else "—"
+        reached = local_time(context, view.reached_at) if view.reached_at else "—"
+        mark = "✅" if view.reached_at else "▫️"
+        lines.append(
+            context.t("project.line", mark=mark, stage=name, planned=planned, reached=reached)
+        )
+    return "\n".join(lines)
+
+
+async def show(update: Update, context: LinliContext, community_id: int) -> None:
+    async with context.db.session() as session:
+        progress = await project.progress(session, community_id)
+    markup = None
+    if progress.next is not None:
+        label = context.t("project.advance", stage=context.t(f"stage.{progress.next}"))
+        markup = InlineKeyboardMarkup(
+            [
+                [
+                    InlineKeyboardButton(
+                        label,
+                        callback_data=callbacks.encode("proj", "adv", community_id, progress.next),
+                    )
+                ]
+            ]
+        )
+    await context.bot.send_message(
+        update.effective_chat.id, progress_text(context, progress), reply_markup=markup
+    )
+
+
+async def project_command(update: Update, context: LinliContext) -> None:
+    member = await staff_of(update, context)
+    if member is None:
+        return
+    async with context.db.session() as session:
+        communities = await registry.communities_served(session, member)
+    if len(communities) == 1:
+        await show(update, context, communities[0].id)
+        return
+    rows = [
+        [InlineKeyboardButton(c.name, callback_data=callbacks.encode("proj", "show", c.id, "-"))]
+        for c in communities[:COMMUNITY_BUTTONS]
+    ]
+    await reply(update, context, "project.pick", markup=InlineKeyboardMarkup(rows))
+
+
+async def press(update: Update, context: LinliContext) -> None:
+    query = update.callback_query
+    member = await staff_of(update, context)
+    if member is None:
+        return
+    parts = callbacks.decode(query.data, "proj", 3)
+    if parts is None or not parts[1].isdigit() or not member.serves(int(parts[1])):
+        await refuse_button(query, context)
+        return
+    action, community_id, stage = parts[0], int(parts[1]), parts[2]
+    if action == "show":
+        await accept_button(query)
+        await show(update, context, community_id)
+        return
+    if action != "adv" or stage not in set(Stage):
+        await refuse_button(query, context)
+        return
+    try:
+        async with context.db.session() as session:
+            await project.advance(session, community_id, Stage(stage), context.actor)
+    except ProjectError as refusal:
+        await query.answer(context.t(refusal.reason), show_alert=True)
+        return
+    await accept_button(query)
+    context.application.bot_data["sender"].poke()
+    await show(update, context, community_id)
+
+
+async def progress_command(update: Update, context: LinliContext) -> None:
+    user_id = update.effective_user.id
+    async with context.db.session() as session:
+        household_id = await household_of(session, user_id)
+        if household_id is None:
+            progress = None
+        else:
+            address = await registry.address_of(session, household_id)
+            community = await registry.community_named(session, address.community)
+            progress = await project.progress(session, community.id)
+    if progress is None:
+        await reply(update, context, "me.unbound")
+    else:
+        await context.bot.send_message(update.effective_chat.id, progress_text(context, progress))
+
+
+MUTABLE = (NoticeKind.GENERAL, NoticeKind.PROGRESS)
+
+
+async def settings_keyboard(context: LinliContext, user_id: int) -> InlineKeyboardMarkup:
+    async with context.db.session() as session:
+        muted = await people.muted_kinds(session, user_id)
+    rows = []
+    for kind in MUTABLE:
+        state = "off" if kind in muted else "on"
+        label = context.t(f"settings.{kind}_{state}")
+        flip = "on" if state == "off" else "off"
+        rows.append(
+            [InlineKeyboardButton(label, callback_data=callbacks.encode("set", kind, flip))]
+        )
+    return InlineKeyboardMarkup(rows)
+
+
+async def settings_command(update: Update, context: LinliContext) -> None:
+    markup = await settings_keyboard(context, update.effective_user.id)
+    await reply(update, context, "settings.title", markup=markup)
+
+
+async def settings_press(update: Update, context: LinliContext) -> None:
+    query = update.callback_query
+    parts = callbacks.decode(query.data, "set", 2)
+    if parts is None or parts[0] not in set(MUTABLE) or parts[1] not in ("on", "off"):
+        await refuse_button(query, context)
+        return
+    async with context.db.session() as session:
+        await people.set_muted(session, update.effective_user.id, parts[0], parts[1] == "off")
+    await query.answer(context.t("settings.saved"))
+    await query.edit_message_reply_markup(
+        await settings_keyboard(context, update.effective_user.id)
+    )
+
+
+def handlers() -> list[BaseHandler]:
+    return [
+        CommandHandler("project", project_command),
+        CommandHandler("progress", progress_command),
+        CommandHandler("settings", settings_command),
+        CallbackQueryHandler(press, pattern=callbacks.pattern("proj")),
+        CallbackQueryHandler(settings_press, pattern=callbacks.pattern("set")),
+    ]
