@@ -10,7 +10,25 @@ from telegram.ext import Application, ApplicationBuilder, ContextTypes
 from bot import timetable
 from bot.config import Settings, require_token
 from bot.delivery import OutboxSender
-from bot.handlers import account, consult, fallback, gate, help, notice, project, start, vote
+from bot.flows import faq
+from bot.handlers import (
+    account,
+    ask,
+    consult,
+    fallback,
+    gate,
+    help,
+    inspect,
+    menu,
+    notice,
+    plan,
+    project,
+    queue,
+    repair,
+    start,
+    supervisors,
+    vote,
+)
 from bot.handlers.context import LinliContext
 from bot.handlers.dialogue_router import media_router, text_router
 from bot.updates import PerChatUpdateProcessor
@@ -27,9 +45,11 @@ async def on_error(update: object, context: LinliContext) -> None:
 
 
 async def _post_init(application: Application) -> None:
-    """Once the bot is up: its command menu, the outbox sender, the schedule."""
+    """Once the bot is up: its command menu, the starter FAQ, the outbox sender, the schedule."""
     await help.register_commands(application)
     settings: Settings = application.bot_data["settings"]
+    async with application.bot_data["db"].session() as session:
+        await faq.ensure_starter(session)
     sender = OutboxSender(
         application,
         application.bot_data["db"],
@@ -77,14 +97,34 @@ def build_application(settings: Settings, db: Database | None = None) -> Applica
             *account.handlers(),
             *help.handlers(),
             *vote.handlers(),
+            *menu.handlers(),
+            *plan.handlers(),
+            *repair.handlers(),
+            *queue.handlers(),
+            *ask.handlers(),
+            *supervisors.handlers(),
+            *inspect.handlers(),
             *consult.handlers(),
             *notice.handlers(),
             *project.handlers(),
             text_router(
-                steps={**start.steps(), **consult.steps(), **notice.steps()},
-                otherwise=fallback.stray_text,
+                steps={
+                    **start.steps(),
+                    **consult.steps(),
+                    **notice.steps(),
+                    **plan.steps(),
+                    **repair.steps(),
+                    **queue.steps(),
+                    **ask.steps(),
+                    **supervisors.steps(),
+                    **inspect.steps(),
+                },
+                otherwise=ask.free_text,
             ),
-            media_router(steps=notice.steps(), otherwise=fallback.media),
+            media_router(
+                steps={**notice.steps(), **repair.media_steps(), **inspect.media_steps()},
+                otherwise=fallback.media,
+            ),
             *fallback.handlers(),
         ]
     )

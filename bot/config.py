@@ -54,6 +54,14 @@ class BindingSettings(BaseModel):
 class ConsultationSettings(BaseModel):
     threshold_percent: int = Field(80, ge=1, le=100)
     reminder_hours_before: int = Field(48, ge=0)
+    menu_min_items: int | None = Field(None, ge=0)
+    menu_max_items: int | None = Field(None, ge=1)
+    menu_budget_yuan: int | None = Field(None, gt=0)
+    menu_inclusion_percent: int = Field(50, ge=1, le=100)
+
+    @property
+    def menu_budget_fen(self) -> int | None:
+        return self.menu_budget_yuan * 100 if self.menu_budget_yuan is not None else None
 
 
 class DeliverySettings(BaseModel):
@@ -67,6 +75,19 @@ class SchedulerSettings(BaseModel):
     notice_grace_minutes: int = Field(60, ge=0)
 
 
+class RepairSettings(BaseModel):
+    number_prefix: str = Field("JX", pattern=r"^[A-Z]{1,6}$")
+    fund_delivered_before: int = Field(2000, ge=1900, le=2100)
+    emergency_categories: list[str] = ["gas", "fall_hazard", "fire_equipment", "power"]
+    owners_percent: int = Field(20, ge=0, le=100)
+    triage_reminder_hours: float = Field(24, gt=0)
+    triage_escalation_hours: float = Field(48, gt=0)
+
+
+class AskSettings(BaseModel):
+    staff_reminder_hours: float = Field(48, gt=0)
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="LINLI_", env_nested_delimiter="__", extra="forbid"
@@ -78,6 +99,8 @@ class Settings(BaseSettings):
     consultation: ConsultationSettings = ConsultationSettings()
     delivery: DeliverySettings = DeliverySettings()
     scheduler: SchedulerSettings = SchedulerSettings()
+    repair: RepairSettings = RepairSettings()
+    ask: AskSettings = AskSettings()
     timezone: str = "Asia/Shanghai"
     default_language: Literal["zh_Hans", "en"] = "zh_Hans"
 

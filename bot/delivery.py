@@ -41,13 +41,19 @@ class Pacer:
         self._next = time.monotonic()
 
     async def wait_turn(self) -> None:
-        now = time.monotonic()
-        slot = max(now, self._next)
-        self._next = slot + self.interval
-        if slot > now:
-            await asyncio.sleep(slot - now)
+        """Wait until at least ``interval`` after the previous turn was actually given.
+
+        Counting from when a turn is given, not from when it was due, keeps a
+        late turn from bunching up with the next one: the server counts
+        messages in any one-second window.
+        """
+        wait = self._next - time.monotonic()
+        if wait > 0:
+            await asyncio.sleep(wait)
+        self._next = time.monotonic() + self.interval
 
     def pause(self, seconds: float) -> None:
+        """A 429 said to wait: nobody gets a turn until then."""
         self._next = max(self._next, time.monotonic() + seconds)
 
 
@@ -134,7 +140,8 @@ class OutboxSender:
 
     def _render(self, outgoing: Outgoing) -> tuple[str, InlineKeyboardMarkup | None]:
         language = language_of(outgoing.telegram_language, outgoing.language, self.default_language)
-        body = text(language, outgoing.message_key, **outgoing.values)
+        values = outbox.in_language(outgoing.values, language)
+        body = text(language, outgoing.message_key, **values)
         return body, inline_keyboard(language, outgoing.buttons)
 
     async def _send_one(self, outgoing: Outgoing) -> Outcome:

@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 
 from telegram.ext import Application, ContextTypes, Job
 
-from bot.flows import consultation, notices
+from bot.flows import ask, charts, consultation, notices, repair, round2, supervision
 from bot.flows.audit import Actor
 from bot.flows.consultation import ConsultationError
 from storage.leader import Leadership
@@ -30,7 +30,9 @@ def _sender(application: Application):
 async def close_consultation(application: Application, consultation_id: int) -> None:
     try:
         async with application.bot_data["db"].session() as session:
-            await consultation.close(session, consultation_id, SCHEDULER)
+            found = await session.get(consultation.Consultation, consultation_id)
+            close = round2.close if found is not None and found.round == 2 else consultation.close
+            await close(session, consultation_id, SCHEDULER)
     except ConsultationError:
         return  # closed already, by hand or by another run of this job
     _sender(application).poke()
@@ -79,6 +81,16 @@ async def sweep(application: Application) -> None:
     async with application.bot_data["db"].session() as session:
         open_now = await consultation.open_consultations(session)
         upcoming = await notices.scheduled(session)
+        settings = application.bot_data["settings"]
+        chased = await repair.chase_untriaged(session, settings.repair)
+        chased += await ask.remind_unanswered(session, settings.ask.staff_reminder_hours)
+        for summary in await supervision.weekly_summaries_due(session, utcnow(), settings.zone):
+            if summary.total == 0:
+                continue  # a quiet week is not news
+            chart = charts.observation_chart(settings.default_language, summary)
+            chased += await supervision.send_weekly_summary(session, summary, chart)
+    if chased:
+        _sender(application).poke()
     for notice_id, next_at in upcoming:
         _schedule(application, "notice", notice_id, next_at)
     for item in open_now:

@@ -53,6 +53,8 @@ class Community(SQLModel, table=True):
     delivery_year: int | None = None
     has_maintenance_fund: bool = False
     renovation: str = Field(default="not_consulted", max_length=20)  # see Renovation
+    # Who takes repairs outside the emergency fund: name and phone; none: the ordinary channel.
+    property_manager: str | None = Field(default=None, max_length=200)
     created_at: datetime = _created_at()
 
 
@@ -224,6 +226,16 @@ class Consultation(SQLModel, table=True):
     agree: int | None = None
     disagree: int | None = None
     reached: bool | None = None
+    # Round 2's selection rules (all optional) and how its plan is drawn.
+    min_items: int | None = None
+    max_items: int | None = None
+    budget_fen: int | None = None  # per household: the chosen items' estimated costs
+    inclusion_percent: int = Field(default=50, sa_column_kwargs={"server_default": "50"})
+    # The plan: items chosen by at least inclusion_percent of the answering
+    # households or, with a budget for the community, the most chosen that fit.
+    plan_budget_fen: int | None = None
+    override_reason: str | None = Field(default=None, max_length=500)  # round 1 not passed
+    plan_confirmed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
 
 
 class Ballot(SQLModel, table=True):
@@ -352,3 +364,202 @@ class ProjectStage(SQLModel, table=True):
     stage: str = Field(max_length=30)
     planned_on: date | None = None
     reached_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+class ItemClass(StrEnum):
+    """The national guidance's three classes of renovation items."""
+
+    BASIC = "basic"  # 基础类: done anyway
+    IMPROVEMENT = "improvement"  # 完善类
+    UPGRADE = "upgrade"  # 提升类
+
+
+class MenuItem(SQLModel, table=True):
+    """A renovation item of the catalogue that round 2's menus are made from."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    code: str = Field(max_length=20, unique=True)
+    name_zh: str = Field(max_length=100)
+    name_en: str = Field(max_length=100)
+    description_zh: str = Field(default="", max_length=1000)
+    description_en: str = Field(default="", max_length=1000)
+    item_class: str = Field(max_length=20)  # see ItemClass
+    cost_fen: int = Field(ge=0)  # estimated cost per household
+    picture: bytes | None = Field(default=None, sa_type=LargeBinary)
+
+
+class ConsultationItem(SQLModel, table=True):
+    """An item on one round-2 consultation's menu, in the order residents see it."""
+
+    consultation_id: int = Field(foreign_key="consultation.id", primary_key=True)
+    item_id: int = Field(foreign_key="menuitem.id", primary_key=True)
+    position: int
+    # Set when the plan is drawn at closing; staff may change it with a reason.
+    chosen_by: int | None = None  # households, frozen at closing
+    in_plan: bool | None = None
+    plan_note: str | None = Field(default=None, max_length=500)
+
+
+class Selection(SQLModel, table=True):
+    """An item a household chose in round 2; the household's Ballot says when and by whom."""
+
+    consultation_id: int = Field(foreign_key="consultation.id", primary_key=True)
+    household_id: int = Field(foreign_key="household.id", primary_key=True)
+    item_id: int = Field(foreign_key="menuitem.id", primary_key=True, index=True)
+
+
+class RepairState(StrEnum):
+    """Where a repair request stands; the allowed moves are in bot/flows/repair.py."""
+
+    SUBMITTED = "submitted"
+    TRIAGED = "triaged"
+    ESTIMATED = "estimated"
+    APPROVED = "approved"
+    IN_PROGRESS = "in_progress"
+    DONE = "done"
+    CONFIRMED = "confirmed"
+    REOPENED = "reopened"
+    CLOSED = "closed"  # done, closed by staff without the resident's confirmation
+    REJECTED = "rejected"
+    WITHDRAWN = "withdrawn"
+
+
+class RepairRoute(StrEnum):
+    FUND = "fund"  # 危急维修资金
+    PROPERTY = "property"  # the community's property manager (物业)
+    ORDINARY = "ordinary"  # no property manager registered: the ordinary channel
+
+
+class RepairRequest(SQLModel, table=True):
+    """A repair a resident reported: where, what, how urgent, where it was routed, what it cost.
+
+    Every change of state is also an audit event (subject ``repair:<id>``).
+    """
+
+    __table_args__ = (UniqueConstraint("year", "sequence"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    number: str = Field(max_length=30, unique=True)  # JX-2026-000123
+    year: int
+    sequence: int
+    household_id: int = Field(foreign_key="household.id", index=True)
+    community_id: int = Field(foreign_key="community.id", index=True)
+    reporter_telegram_id: int = _telegram_id(nullable=False)
+    category: str = Field(max_length=30)
+    common_part: bool  # a common part or facility, not the household's own flat
+    place: str = Field(default="", max_length=200)  # building, unit, floor or spot
+    urgent: bool = False
+    description: str = Field(sa_type=Text)
+    photos: list[str] = Field(default_factory=list, sa_type=JSON)  # Telegram file ids
+    latitude: float | None = None
+    longitude: float | None = None
+    state: str = Field(default=RepairState.SUBMITTED, max_length=20, index=True)
+    route: str = Field(max_length=20)  # see RepairRoute
+    route_reasons: list[str] = Field(default_factory=list, sa_type=JSON)  # catalogue keys
+    route_override: str | None = Field(default=None, max_length=500)
+    question: str | None = Field(default=None, max_length=1000)  # staff asked for more
+    estimate_fen: int | None = None
+    cost_fen: int | None = None  # the final cost, once done
+    owners_fen: int | None = None  # owners and the community's public income
+    government_fen: int | None = None
+    rating: int | None = None
+    created_at: datetime = _created_at()
+    updated_at: datetime = _created_at()
+    done_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    staff_reminded_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    escalated_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+class RepairCounter(SQLModel, table=True):
+    """The last request number given out in a year; taken under a row lock."""
+
+    year: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
+    last: int = 0
+
+
+class FaqEntry(SQLModel, table=True):
+    """A question with its answer, for the whole city or one community."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    community_id: int | None = Field(default=None, foreign_key="community.id", index=True)
+    question_zh: str = Field(max_length=500)
+    answer_zh: str = Field(sa_type=Text)
+    question_en: str = Field(default="", max_length=500)
+    answer_en: str = Field(default="", sa_type=Text)
+    tags: list[str] = Field(default_factory=list, sa_type=JSON)
+    created_at: datetime = _created_at()
+
+
+class QuestionState(StrEnum):
+    ASKED = "asked"  # the bot offered FAQ answers; staff have not been asked
+    ANSWERED_BY_FAQ = "answered_by_faq"
+    OPEN = "open"  # in the staff inbox
+    CLOSED = "closed"
+
+
+class Question(SQLModel, table=True):
+    """A resident's question: answered from the FAQ, or a thread with staff until closed."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    community_id: int = Field(foreign_key="community.id", index=True)
+    asker_telegram_id: int = _telegram_id(nullable=False)
+    text: str = Field(max_length=2000)
+    state: str = Field(default=QuestionState.ASKED, max_length=20, index=True)
+    faq_entry_id: int | None = Field(default=None, foreign_key="faqentry.id")
+    waiting_since: datetime | None = Field(default=None, sa_type=UTCDateTime)  # for staff
+    reminded_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    created_at: datetime = _created_at()
+
+
+class QuestionMessage(SQLModel, table=True):
+    """One message of a question's thread, from the resident or from staff."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    question_id: int = Field(foreign_key="question.id", index=True)
+    from_staff: bool
+    author_telegram_id: int = _telegram_id(nullable=False)
+    text: str = Field(max_length=4000)
+    at: datetime = _created_at()
+
+
+class Supervisor(SQLModel, table=True):
+    """A resident appointed a quality supervisor (工程质量监督员) of their community's works."""
+
+    community_id: int = Field(foreign_key="community.id", primary_key=True)
+    telegram_id: int = _telegram_id(ForeignKey("user.telegram_id"), primary_key=True)
+    appointed_at: datetime = _created_at()
+
+
+class ObservationState(StrEnum):
+    OPEN = "open"
+    ACKNOWLEDGED = "acknowledged"
+    ASSIGNED = "assigned"  # to the contractor, with a note
+    RESOLVED = "resolved"
+    NOT_AN_ISSUE = "not_an_issue"
+
+
+class Observation(SQLModel, table=True):
+    """What a quality supervisor saw on the works, and what staff made of it."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    community_id: int = Field(foreign_key="community.id", index=True)
+    supervisor_telegram_id: int = _telegram_id(nullable=False)
+    category: str = Field(max_length=20)  # safety, quality, schedule, cleanliness, other
+    severity: str = Field(max_length=10)  # low, medium, high
+    place: str = Field(max_length=200)
+    text: str = Field(max_length=2000)
+    photos: list[str] = Field(default_factory=list, sa_type=JSON)
+    latitude: float | None = None
+    longitude: float | None = None
+    state: str = Field(default=ObservationState.OPEN, max_length=20, index=True)
+    note: str | None = Field(default=None, max_length=1000)
+    created_at: datetime = _created_at()
+    updated_at: datetime = _created_at()
+
+
+class WeeklySummary(SQLModel, table=True):
+    """A week's supervision summary sent for a community; sent once per week."""
+
+    community_id: int = Field(foreign_key="community.id", primary_key=True)
+    week: str = Field(max_length=10, primary_key=True)  # ISO week, e.g. 2026-W48
+    sent_at: datetime = _created_at()

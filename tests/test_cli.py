@@ -91,3 +91,23 @@ def test_bad_row_names_file_line_and_column(linli, tmp_path: Path):
     result = linli("import", "households", str(bad))
     assert result.returncode == 2
     assert "bad.csv, line 3, column 'community': unknown community '火星小区'" in result.stderr
+
+
+def test_faq_menu_and_fund_commands(linli, tmp_path):
+    linli("import", "communities", str(DATA / "communities.csv"))
+    exported = linli("faq", "export", "faq.yaml")
+    assert exported.returncode == 0 and "12 FAQ entries" in exported.stdout, exported.stderr
+    assert "0 new, 12 already there" in linli("faq", "import", "faq.yaml").stdout
+    assert linli("faq", "export", "faq.xlsx").returncode == 0
+    assert (tmp_path / "faq.xlsx").stat().st_size > 0
+    assert "write .csv, .xlsx or .yaml" in linli("faq", "export", "faq.txt").stderr
+
+    listed = linli("menu", "list").stdout.splitlines()
+    assert len(listed) == 25 and listed[0].startswith("B01\tbasic\t¥800,000\t屋面整修")
+
+    manager = linli("repair", "manager", "--community", "梅湾花园", "--manager", "禾城物业")
+    assert "property manager 禾城物业" in manager.stdout
+    report = linli("report", "fund", "--from", "2026-01-01", "--out", "fund.csv")
+    assert "total\tuses 0\t0.00 yuan" in report.stdout
+    assert (tmp_path / "fund.xlsx").exists()
+    assert "write it like 2026-01-01" in linli("report", "fund", "--from", "1.1.2026").stderr

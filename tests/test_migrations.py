@@ -79,3 +79,69 @@ def test_downgrade_to_base_and_up_again(empty_database_url):
     assert table_names(empty_database_url) <= {"alembic_version"}
     migrate.upgrade(empty_database_url)
     assert schema_differences(empty_database_url) == []
+
+
+def revisions() -> list[str]:
+    """Every revision, oldest first."""
+    from alembic.script import ScriptDirectory
+
+    script = ScriptDirectory.from_config(migrate.alembic_config(""))
+    return [r.revision for r in reversed(list(script.walk_revisions()))]
+
+
+def schema(url: str) -> dict[str, tuple]:
+    """Each table's columns (name, type, nullable), indexes, unique and foreign keys."""
+
+    def describe(sync) -> dict[str, tuple]:
+        from sqlalchemy import inspect
+
+        inspector = inspect(sync)
+        return {
+            name: (
+                tuple(
+                    (c["name"], str(c["type"]), c["nullable"]) for c in inspector.get_columns(name)
+                ),
+                sorted((i["name"], tuple(i["column_names"])) for i in inspector.get_indexes(name)),
+                sorted(tuple(u["column_names"]) for u in inspector.get_unique_constraints(name)),
+                sorted(
+                    (tuple(f["constrained_columns"]), f["referred_table"])
+                    for f in inspector.get_foreign_keys(name)
+                ),
+            )
+            for name in inspector.get_table_names()
+        }
+
+    async def run() -> dict[str, tuple]:
+        engine = create_engine(url)
+        async with engine.connect() as connection:
+            found = await connection.run_sync(describe)
+        await engine.dispose()
+        return found
+
+    return asyncio.run(run())
+
+
+def test_every_revision_upgrades_to_head_and_downgrades_back(empty_database_url):
+    """From each revision: up to the newest schema, down again to exactly that revision's
+    schema, and down to nothing; then one step at a time from the newest back to base."""
+    steps = revisions()
+    assert len(steps) >= 2
+    at = {}
+    for revision in steps:
+        migrate.upgrade(empty_database_url, revision)
+        at[revision] = schema(empty_database_url)
+    migrate.downgrade(empty_database_url, "base")
+
+    for revision in steps:
+        migrate.upgrade(empty_database_url, revision)
+        migrate.upgrade(empty_database_url)
+        assert schema_differences(empty_database_url) == [], revision
+        migrate.downgrade(empty_database_url, revision)
+        assert schema(empty_database_url) == at[revision], revision
+        migrate.downgrade(empty_database_url, "base")
+        assert table_names(empty_database_url) <= {"alembic_version"}, revision
+
+    migrate.upgrade(empty_database_url)
+    for index in range(len(steps) - 1, 0, -1):
+        migrate.downgrade(empty_database_url, "-1")
+        assert schema(empty_database_url) == at[steps[index - 1]], steps[index]

@@ -10,9 +10,15 @@ import matplotlib
 matplotlib.use("Agg")
 
 from matplotlib import pyplot  # noqa: E402
+from matplotlib.patches import Patch  # noqa: E402
 
 from bot.flows.consultation import Tally  # noqa: E402
 from bot.flows.fonts import cjk_font_family  # noqa: E402
+from bot.flows.menu import name_of  # noqa: E402
+from bot.flows.repair import FundReport  # noqa: E402
+from bot.flows.round2 import MenuTally  # noqa: E402
+from bot.flows.supervision import WeekSummary  # noqa: E402
+from bot.i18n import text  # noqa: E402
 
 AGREE, DISAGREE, SILENT = "#2e7d32", "#c62828", "#bdbdbd"
 
@@ -59,4 +65,92 @@ def round1_chart(tallies: Sequence[Tally], labels: dict[str, str]) -> bytes:
         axes.set_xlabel("%")
         axes.set_title(labels["title"])
         axes.legend(loc="lower center", bbox_to_anchor=(0.5, -0.35), ncol=3, frameon=False)
+        return _png(figure)
+
+
+def menu_chart(result: MenuTally, names: list[str], labels: dict[str, str]) -> bytes:
+    """One bar per item residents could choose: the share of all households that chose it,
+    items in the plan in colour. ``names`` are the items' names in the reader's language, in
+    the order of ``result.items``; ``labels``: title, in_plan, not_in_plan."""
+    rows = [
+        (name, row)
+        for name, row in zip(names, result.items, strict=True)
+        if row.item.item_class != "basic"
+    ]
+    with pyplot.rc_context({"font.family": [cjk_font_family(), "DejaVu Sans"]}):
+        figure, axes = pyplot.subplots(figsize=(8, max(2.5, 0.4 * len(rows) + 1.5)))
+        shares = [100 * row.households / result.total for _, row in rows]
+        colours = [AGREE if row.in_plan else SILENT for _, row in rows]
+        axes.barh([name for name, _ in rows], shares, color=colours)
+        for index, (_, row) in enumerate(rows):
+            axes.text(shares[index] + 1, index, str(row.households), va="center", fontsize=8)
+        axes.set_xlim(0, 100)
+        axes.invert_yaxis()
+        axes.set_xlabel("%")
+        axes.set_title(labels["title"])
+        axes.legend(
+            handles=[
+                Patch(color=AGREE, label=labels["in_plan"]),
+                Patch(color=SILENT, label=labels["not_in_plan"]),
+            ],
+            loc="lower center",
+            bbox_to_anchor=(0.5, -0.3),
+            ncol=2,
+            frameon=False,
+        )
+        return _png(figure)
+
+
+def plan_chart(language: str, result: MenuTally) -> bytes:
+    """The menu chart of a round-2 tally, labelled in ``language``."""
+    return menu_chart(
+        result,
+        [name_of(row.item, language) for row in result.items],
+        {
+            "title": text(language, "plan.chart_title", community=result.community),
+            "in_plan": text(language, "plan.in_plan"),
+            "not_in_plan": text(language, "plan.not_in_plan"),
+        },
+    )
+
+
+def fund_chart(language: str, report: FundReport) -> bytes:
+    """The fund's money by month: the owners' and the government's parts, stacked."""
+    months: dict[str, list[int]] = {}
+    for line in report.lines:
+        parts = months.setdefault(line.month, [0, 0])
+        parts[0] += line.owners_fen
+        parts[1] += line.government_fen
+    names = sorted(months)
+    owners = [months[m][0] / 100 for m in names]
+    government = [months[m][1] / 100 for m in names]
+    with pyplot.rc_context({"font.family": [cjk_font_family(), "DejaVu Sans"]}):
+        figure, axes = pyplot.subplots(figsize=(8, 3.5))
+        axes.bar(names, owners, color=SILENT, label=text(language, "fund.owners"))
+        axes.bar(
+            names, government, bottom=owners, color=AGREE, label=text(language, "fund.government")
+        )
+        axes.set_ylabel(text(language, "fund.yuan"))
+        axes.set_title(text(language, "fund.chart_title"))
+        axes.tick_params(axis="x", labelrotation=45)
+        axes.legend(frameon=False)
+        return _png(figure)
+
+
+def observation_chart(language: str, summary: WeekSummary) -> bytes:
+    """A week's observations by category, stacked by state."""
+    categories = list(summary.by_category) or ["other"]
+    states = ["open", "acknowledged", "assigned", "resolved", "not_an_issue"]
+    colours = [DISAGREE, "#ef6c00", "#f9a825", AGREE, SILENT]
+    with pyplot.rc_context({"font.family": [cjk_font_family(), "DejaVu Sans"]}):
+        figure, axes = pyplot.subplots(figsize=(7, 3.5))
+        bottom = [0] * len(categories)
+        names = [text(language, f"supervision.category_{c}") for c in categories]
+        for state, colour in zip(states, colours, strict=True):
+            counts = [summary.by_category.get(c, {}).get(state, 0) for c in categories]
+            label = text(language, f"supervision.state_{state}")
+            axes.bar(names, counts, bottom=bottom, color=colour, label=label)
+            bottom = [b + c for b, c in zip(bottom, counts, strict=True)]
+        axes.set_title(text(language, "supervision.chart_title", community=summary.community))
+        axes.legend(frameon=False, fontsize=8)
         return _png(figure)

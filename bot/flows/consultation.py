@@ -11,6 +11,7 @@ by their ratio. All arithmetic is on integers.
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, tzinfo
 from enum import StrEnum
@@ -102,6 +103,17 @@ class Recorded:
     housemates: list[int]  # the household's other bound residents
 
 
+QUESTION_KEYS = {1: "vote.question", 2: "menu.question"}
+REMINDER_KEYS = {1: "vote.reminder", 2: "menu.reminder"}
+
+
+def answer_buttons(consultation: Consultation) -> list[list[Button]]:
+    """The buttons a resident answers with: Agree / Disagree, or the menu."""
+    if consultation.round == 2:
+        return [[Button("menu.open", f"v1:menu:{consultation.id}:open:0")]]
+    return vote_buttons(consultation.id)
+
+
 def vote_buttons(consultation_id: int) -> list[list[Button]]:
     return [
         [
@@ -144,67 +156,85 @@ async def open_round1(
     remind_before: timedelta | None = DEFAULT_REMINDER,
 ) -> Consultation:
     """Open round 1 for a community and queue the question to its bound residents."""
-    community = await session.get(Community, community_id)
-    if community is None:
-        raise ConsultationError("consult.no_community")
-    now = utcnow()
-    if closes_at <= now:
-        raise ConsultationError("consult.closes_in_past")
     if not 1 <= threshold_percent <= 100:
         raise ConsultationError("consult.bad_threshold")
-    if not title.strip() or not question.strip():
-        raise ConsultationError("consult.empty_text")
-    total = await households_in(session, community_id)
-    if total == 0:
-        raise ConsultationError("consult.no_households", community=community.name)
-    remind_at = None
-    if remind_before is not None and closes_at - remind_before > now:
-        remind_at = closes_at - remind_before
     consultation = Consultation(
         community_id=community_id,
         round=1,
-        title=title.strip()[:200],
-        question=question.strip()[:2000],
-        threshold_percent=threshold_percent,
-        total_households=total,
+        title=title,
+        question=question,
         closes_at=closes_at,
-        remind_at=remind_at,
+        threshold_percent=threshold_percent,
     )
+    return await open_consultation(session, consultation, actor, remind_before)
+
+
+async def open_consultation(
+    session: AsyncSession,
+    consultation: Consultation,
+    actor: Actor,
+    remind_before: timedelta | None,
+    on_open: Callable[[Consultation], Awaitable[None]] | None = None,
+) -> Consultation:
+    """Open a consultation of either round: check it, store it, queue its question.
+
+    ``on_open`` adds what the round needs (its menu) before the question goes out.
+    """
+    community = await session.get(Community, consultation.community_id)
+    if community is None:
+        raise ConsultationError("consult.no_community")
+    now = utcnow()
+    if consultation.closes_at <= now:
+        raise ConsultationError("consult.closes_in_past")
+    if not consultation.title.strip() or not consultation.question.strip():
+        raise ConsultationError("consult.empty_text")
+    total = await households_in(session, community.id)
+    if total == 0:
+        raise ConsultationError("consult.no_households", community=community.name)
+    consultation.title = consultation.title.strip()[:200]
+    consultation.question = consultation.question.strip()[:2000]
+    consultation.total_households = total
+    if remind_before is not None and consultation.closes_at - remind_before > now:
+        consultation.remind_at = consultation.closes_at - remind_before
     try:
         async with session.begin_nested():
             session.add(consultation)
             await session.flush()
     except IntegrityError:
         raise ConsultationError("consult.already_open", community=community.name) from None
+    if on_open is not None:
+        await on_open(consultation)
     record(
         session,
         actor,
         "consultation/open",
         f"consultation:{consultation.id}",
         community=community.name,
+        round=consultation.round,
         total_households=total,
-        closes_at=closes_at.isoformat(),
-        threshold_percent=threshold_percent,
+        closes_at=consultation.closes_at.isoformat(),
+        threshold_percent=consultation.threshold_percent,
+        override_reason=consultation.override_reason,
     )
     await outbox.enqueue(
         session,
         "consultation/open",
-        await residents_in(session, community_id),
-        "vote.question",
+        await residents_in(session, community.id),
+        QUESTION_KEYS[consultation.round],
         subject=f"consultation:{consultation.id}",
         values={
             "community": community.name,
             "title": consultation.title,
             "question": consultation.question,
         },
-        buttons=vote_buttons(consultation.id),
+        buttons=answer_buttons(consultation),
         created_by=actor.telegram_id,
     )
     return consultation
 
 
 async def open_for_household(session: AsyncSession, household_id: int) -> list[Consultation]:
-    """The open round-1 consultations of the household's community."""
+    """The open consultations (either round) of the household's community."""
     statement = (
         select(Consultation)
         .join(Building, Building.community_id == Consultation.community_id)
@@ -222,7 +252,7 @@ async def ballot_of(session: AsyncSession, consultation_id: int, household_id: i
     return (await session.exec(statement)).first()
 
 
-async def _community_of_household(session: AsyncSession, household_id: int) -> int:
+async def community_of_household_locked(session: AsyncSession, household_id: int) -> int:
     statement = (
         select(Building.community_id)
         .join(Household, Household.building_id == Building.id)
@@ -246,7 +276,7 @@ async def cast(
     consultation = await session.get(Consultation, consultation_id)
     if consultation is None or consultation.round != 1:
         raise ConsultationError("button.stale")
-    if await _community_of_household(session, household_id) != consultation.community_id:
+    if await community_of_household_locked(session, household_id) != consultation.community_id:
         raise ConsultationError("vote.other_community")
     if consultation.status != ConsultationStatus.OPEN or utcnow() >= consultation.closes_at:
         raise ConsultationError("vote.closed")
@@ -361,21 +391,31 @@ async def current_tallies(
     return sorted(tallies, key=lambda t: t.community)
 
 
+async def mark_closed(session: AsyncSession, consultation_id: int, round_: int) -> Consultation:
+    """Set an open consultation of ``round_`` closed; refuses one that is closed already."""
+    closed = await session.exec(
+        update(Consultation)
+        .where(
+            Consultation.id == consultation_id,
+            Consultation.round == round_,
+            Consultation.status == ConsultationStatus.OPEN,
+        )
+        .values(status=ConsultationStatus.CLOSED, closed_at=utcnow())
+    )
+    consultation = await session.get(Consultation, consultation_id, populate_existing=True)
+    if consultation is None or consultation.round != round_:
+        raise ConsultationError("consult.not_found")
+    if closed.rowcount == 0:
+        raise ConsultationError("consult.already_closed")
+    return consultation
+
+
 async def close(session: AsyncSession, consultation_id: int, actor: Actor) -> Tally:
     """Close the round, freeze its figures, set the community's status, tell the residents.
 
     Closing twice (a second worker, a repeated job) changes nothing the second time.
     """
-    closed = await session.exec(
-        update(Consultation)
-        .where(Consultation.id == consultation_id, Consultation.status == ConsultationStatus.OPEN)
-        .values(status=ConsultationStatus.CLOSED, closed_at=utcnow())
-    )
-    consultation = await session.get(Consultation, consultation_id, populate_existing=True)
-    if consultation is None:
-        raise ConsultationError("consult.not_found")
-    if closed.rowcount == 0:
-        raise ConsultationError("consult.already_closed")
+    consultation = await mark_closed(session, consultation_id, round_=1)
     result = await tally(session, consultation_id)
     consultation.agree, consultation.disagree = result.agree, result.disagree
     consultation.reached = result.reached
@@ -451,14 +491,14 @@ async def remind(session: AsyncSession, consultation_id: int, actor: Actor) -> i
         session,
         "consultation.reminder",
         recipients,
-        "vote.reminder",
+        REMINDER_KEYS[consultation.round],
         subject=f"consultation:{consultation_id}:{consultation.reminded_at.isoformat()}",
         values={
             "community": community.name,
             "title": consultation.title,
             "question": consultation.question,
         },
-        buttons=vote_buttons(consultation_id),
+        buttons=answer_buttons(consultation),
         created_by=actor.telegram_id,
     )
     return len(recipients)

@@ -11,6 +11,9 @@ from openpyxl import Workbook
 from openpyxl.styles import Font
 
 from bot.flows.consultation import Ranked
+from bot.flows.menu import fen_text
+from bot.flows.repair import FundReport, yuan
+from bot.flows.round2 import MenuTally, percent_text
 
 RANKING_HEADERS = [
     "名次 rank",
@@ -69,3 +72,78 @@ def write_xlsx(
         sheet.column_dimensions[column[0].column_letter].width = min(40, width + 4)
     sheet.freeze_panes = "A2"
     workbook.save(path)
+
+
+MENU_HEADERS = [
+    "排名 rank",
+    "编号 code",
+    "项目 item",
+    "类别 class",
+    "估算金额（元） estimated cost (yuan)",
+    "选择户数 households",
+    "占总户数 share of all",
+    "占答复户数 share of answered",
+    "列入方案 in the plan",
+    "说明 note",
+]
+CLASS_LABELS = {
+    "basic": "基础类 basic",
+    "improvement": "完善类 improvement",
+    "upgrade": "提升类 upgrade",
+}
+
+
+def menu_rows(result: MenuTally) -> list[list[object]]:
+    """One row per item of a round-2 menu, most chosen first."""
+    plan_labels = {True: "是 yes", False: "否 no", None: ""}
+    return [
+        [
+            position,
+            row.item.code,
+            f"{row.item.name_zh} {row.item.name_en}",
+            CLASS_LABELS[row.item.item_class],
+            fen_text(row.item.cost_fen),
+            row.households,
+            percent_text(result.share_of_all(row)),
+            percent_text(result.share_of_answered(row)),
+            plan_labels[row.in_plan],
+            row.plan_note or "",
+        ]
+        for position, row in enumerate(result.items, start=1)
+    ]
+
+
+FUND_HEADERS = [
+    "小区 community",
+    "月份 month",
+    "使用次数 uses",
+    "金额（元） amount (yuan)",
+    "业主及公共收益（元） owners (yuan)",
+    "政府补助（元） government (yuan)",
+]
+
+
+def fund_rows(report: FundReport) -> list[list[object]]:
+    """One row per community and month, then the totals."""
+    rows: list[list[object]] = [
+        [
+            line.community,
+            line.month,
+            line.uses,
+            yuan(line.cost_fen),
+            yuan(line.owners_fen),
+            yuan(line.government_fen),
+        ]
+        for line in report.lines
+    ]
+    rows.append(
+        [
+            "合计 total",
+            "",
+            report.uses,
+            yuan(report.cost_fen),
+            yuan(report.owners_fen),
+            yuan(report.government_fen),
+        ]
+    )
+    return rows

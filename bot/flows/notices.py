@@ -1,10 +1,11 @@
 """Notices staff send to residents: audiences, schedules, and their firing through the outbox.
 
 An audience is data: ``{"kind": "communities", "ids": [...]}``, ``buildings``,
-``unanswered`` (households that have not answered an open consultation) or
-``everyone``. A notice fires at ``next_at``; a repeating one then moves on by
-``repeat_days`` until ``until``. Firing moves ``next_at`` with a conditional
-update, so two schedulers (or one that restarts) fire it once. A firing missed
+``unanswered`` (households that have not answered an open consultation),
+``supervisors`` (the communities' quality supervisors) or ``everyone``. A notice
+fires at ``next_at``; a repeating one then moves on by ``repeat_days`` until
+``until``. Firing moves ``next_at`` with a conditional update, so two
+schedulers (or one that restarts) fire it once. A firing missed
 by more than the grace time (the bot was down) is skipped and its author told.
 """
 
@@ -32,10 +33,11 @@ from storage.models import (
     Notice,
     NoticeKind,
     Resident,
+    Supervisor,
 )
 from storage.types import utcnow
 
-AUDIENCE_KINDS = ("communities", "buildings", "unanswered", "everyone")
+AUDIENCE_KINDS = ("communities", "buildings", "unanswered", "supervisors", "everyone")
 BODY_LIMIT = 4000
 CAPTION_LIMIT = 1000  # Telegram allows 1024 under a photo or document
 
@@ -77,6 +79,9 @@ async def recipients(
             raise NoticeError("notice.no_open_consultation")
         reached = set(await unanswered_residents(session, found))
         statement = statement.where(col(Resident.telegram_id).in_(reached))
+    elif kind_of_audience == "supervisors":
+        appointed = select(Supervisor.telegram_id).where(col(Supervisor.community_id).in_(ids))
+        statement = statement.where(col(Resident.telegram_id).in_(appointed))
     elif kind_of_audience != "everyone":
         raise NoticeError("notice.bad_audience")
     muted = select(Mute.telegram_id).where(Mute.kind == kind)
@@ -87,7 +92,7 @@ async def recipients(
 async def audience_communities(session: AsyncSession, audience: dict[str, Any]) -> set[int] | None:
     """The communities an audience touches (None for everyone), to check who may address it."""
     kind, ids = audience.get("kind"), list(audience.get("ids", []))
-    if kind == "communities":
+    if kind in ("communities", "supervisors"):
         return set(ids)
     if kind == "buildings":
         return set(

@@ -30,6 +30,17 @@ class Button:
     data: str
 
 
+def in_language(values: dict[str, Any], language: str) -> dict[str, Any]:
+    """A message's values for one reader: a value given per language
+    (``{"zh_Hans": ..., "en": ...}``) becomes the one in ``language``."""
+    return {
+        name: value.get(language, next(iter(value.values()), ""))
+        if isinstance(value, dict)
+        else value
+        for name, value in values.items()
+    }
+
+
 @dataclass(frozen=True)
 class Outgoing:
     """A claimed delivery with what the sender needs to render and send it."""

@@ -27,8 +27,10 @@ async def meet(
 
     Writing to the bot also shows the user has not blocked it (any more).
     """
-    await insert_if_absent(session, User, telegram_id=telegram_id)
-    user = (await session.exec(select(User).where(User.telegram_id == telegram_id))).one()
+    user = await session.get(User, telegram_id)
+    if user is None:  # first contact; read first, as almost every update is from someone known
+        await insert_if_absent(session, User, telegram_id=telegram_id)
+        user = (await session.exec(select(User).where(User.telegram_id == telegram_id))).one()
     current = {
         "first_name": first_name[:200],
         "telegram_language": (telegram_language or "")[:20] or None,

@@ -17,6 +17,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from bot.flows import outbox
 from bot.flows.audit import Actor, record
 from bot.flows.notices import recipients
+from bot.flows.supervision import observation_counts
 from storage.models import Community, NoticeKind, ProjectStage, Stage
 from storage.types import utcnow
 
@@ -43,6 +44,8 @@ class Progress:
     community_id: int
     community: str
     stages: list[StageView]
+    observations_open: int = 0  # quality supervisors' observations still being handled
+    observations_resolved: int = 0
 
     @property
     def current(self) -> Stage | None:
@@ -76,7 +79,8 @@ async def progress(session: AsyncSession, community_id: int) -> Progress:
         )
         for stage in ORDER
     ]
-    return Progress(community_id, community.name, views)
+    still_open, resolved = await observation_counts(session, community_id)
+    return Progress(community_id, community.name, views, still_open, resolved)
 
 
 async def _row(session: AsyncSession, community_id: int, stage: Stage) -> ProjectStage:

@@ -10,6 +10,7 @@ from bot.flows.registry import staff_member
 from bot.handlers import callbacks
 from bot.handlers.common import accept_button, address_text, refuse_button, reply
 from bot.handlers.context import LinliContext
+from bot.handlers.help import set_chat_menu
 from bot.i18n import LANGUAGES
 
 
@@ -88,10 +89,13 @@ async def lang_button(update: Update, context: LinliContext) -> None:
     if parts is None or parts[0] not in LANGUAGES:
         await refuse_button(query, context)
         return
+    user_id = update.effective_user.id
     async with context.db.session() as session:
-        await people.choose_language(session, update.effective_user.id, parts[0])
+        await people.choose_language(session, user_id, parts[0])
+        staff = await staff_member(session, user_id) is not None
     context.language = parts[0]
     await accept_button(query)
+    await set_chat_menu(context.bot, user_id, parts[0], staff=staff)
     await reply(update, context, "lang.chosen")
 
 

@@ -8,16 +8,16 @@ from datetime import datetime, timedelta
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, InputFile, Update
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler
 
-from bot.flows import charts, consultation, dialogues, exports, registry
+from bot.flows import charts, consultation, dialogues, exports, registry, round2
 from bot.flows.consultation import ConsultationError, Tally
 from bot.flows.registry import StaffMember
-from bot.handlers import callbacks
+from bot.handlers import callbacks, plan
 from bot.handlers.common import accept_button, local_time, refuse_button, reply, send_lines
 from bot.handlers.context import LinliContext
+from bot.handlers.staff import consultation_served, parse_local_time, served, staff_of
 from storage.models import Community, Consultation, Dialogue, Role
 
 OPEN_DIALOGUE = "consult_open"
-TIME_FORMAT = "%Y-%m-%d %H:%M"
 TITLE_LIMIT, QUESTION_LIMIT = 200, 2000
 COMMUNITY_BUTTONS = 8
 
@@ -36,23 +36,6 @@ def labelled(context: LinliContext, label_key: str, tally: Tally, action: str):
     )
 
 
-async def staff_of(update: Update, context: LinliContext) -> StaffMember | None:
-    """The staff member behind this update, or None after telling a non-staff user so."""
-    async with context.db.session() as session:
-        member = await registry.staff_member(session, update.effective_user.id)
-    if member is None:
-        if update.callback_query is not None:
-            await refuse_button(update.callback_query, context)
-        else:
-            await reply(update, context, "staff.only")
-    return member
-
-
-async def served(context: LinliContext, member: StaffMember) -> list[Community]:
-    async with context.db.session() as session:
-        return await registry.communities_served(session, member)
-
-
 # /staff: the panel -----------------------------------------------------------
 
 
@@ -67,7 +50,12 @@ async def panel(update: Update, context: LinliContext) -> None:
             for t in await consultation.current_tallies(session, community_ids)
             if t.status == "open"
         ]
-    rows = [[button(context, "staff.open_round1", "new")]]
+        menus = await round2.needing_staff(session, community_ids)
+        names = {c.id: c.name for c in await registry.communities_served(session, member)}
+    rows = [
+        [button(context, "staff.open_round1", "new"), button(context, "staff.open_round2", "new2")]
+    ]
+    rows += plan.panel_rows(context, menus, names)
     for tally in tallies:
         rows.append(
             [
@@ -75,7 +63,7 @@ async def panel(update: Update, context: LinliContext) -> None:
                 for action in ("results", "remind", "close")
             ]
         )
-    listing = "\n".join(
+    lines = [
         context.t(
             "staff.open_line",
             community=t.community,
@@ -85,18 +73,26 @@ async def panel(update: Update, context: LinliContext) -> None:
             total=t.total,
         )
         for t in tallies
-    )
-    key = "staff.panel" if tallies else "staff.panel_empty"
+    ]
+    lines += [
+        context.t("staff.menu_line", community=names[c.community_id], title=c.title) for c in menus
+    ]
+    listing = "\n".join(lines)
+    key = "staff.panel" if tallies or menus else "staff.panel_empty"
     await reply(update, context, key, markup=InlineKeyboardMarkup(rows), open=listing)
 
 
 # Opening a round: a dialogue held in the database ------------------------------
 
 
-async def start_opening(update: Update, context: LinliContext, member: StaffMember) -> None:
+async def start_opening(
+    update: Update, context: LinliContext, member: StaffMember, round_: int
+) -> None:
     communities = await served(context, member)
     async with context.db.session() as session:
-        await dialogues.start(session, update.effective_user.id, OPEN_DIALOGUE, step="community")
+        await dialogues.start(
+            session, update.effective_user.id, OPEN_DIALOGUE, step="community", round=round_
+        )
     if len(communities) <= COMMUNITY_BUTTONS:
         rows = [
             [InlineKeyboardButton(c.name, callback_data=callbacks.encode("cons", "in", c.id))]
@@ -115,6 +111,8 @@ async def choose_community(
         return
     async with context.db.session() as session:
         total = await consultation.households_in(session, community.id)
+        pending = await dialogues.current(session, update.effective_user.id)
+        round_ = pending.data.get("round", 1) if pending is not None else 1
         if total == 0:
             await dialogues.finish(session, update.effective_user.id)
         else:
@@ -123,6 +121,7 @@ async def choose_community(
                 update.effective_user.id,
                 OPEN_DIALOGUE,
                 step="title",
+                round=round_,
                 community_id=community.id,
                 community=community.name,
             )
@@ -181,7 +180,7 @@ async def opening_step(update: Update, context: LinliContext, dialogue: Dialogue
     await reply(
         update,
         context,
-        "open.preview",
+        "open.preview_menu" if data.get("round") == 2 else "open.preview",
         markup=markup,
         community=data["community"],
         title=data["title"],
@@ -191,15 +190,6 @@ async def opening_step(update: Update, context: LinliContext, dialogue: Dialogue
         residents=residents,
         threshold=context.settings.consultation.threshold_percent,
     )
-
-
-def parse_local_time(context: LinliContext, typed: str) -> datetime | None:
-    """'2026-12-20 18:00' on the city's clock, as an aware datetime; None if unreadable."""
-    try:
-        naive = datetime.strptime(typed.replace("：", ":").strip(), TIME_FORMAT)
-    except ValueError:
-        return None
-    return naive.replace(tzinfo=context.settings.zone)
 
 
 async def confirm_opening(update: Update, context: LinliContext, member: StaffMember) -> None:
@@ -215,18 +205,34 @@ async def confirm_opening(update: Update, context: LinliContext, member: StaffMe
         await refuse_button(query, context)
         return
     reminder = settings.reminder_hours_before
+    remind_before = timedelta(hours=reminder) if reminder else None
+    opening = (data["community_id"], data["title"], data["question"])
+    closes_at = datetime.fromisoformat(data["closes_at"])
     try:
         async with context.db.session() as session:
-            opened = await consultation.open_round1(
-                session,
-                data["community_id"],
-                data["title"],
-                data["question"],
-                datetime.fromisoformat(data["closes_at"]),
-                context.actor,
-                threshold_percent=settings.threshold_percent,
-                remind_before=timedelta(hours=reminder) if reminder else None,
-            )
+            if data.get("round") == 2:
+                opened = await round2.open_round2(
+                    session,
+                    *opening,
+                    closes_at,
+                    context.actor,
+                    rules=round2.Rules(
+                        settings.menu_min_items,
+                        settings.menu_max_items,
+                        settings.menu_budget_fen,
+                    ),
+                    inclusion_percent=settings.menu_inclusion_percent,
+                    remind_before=remind_before,
+                )
+            else:
+                opened = await consultation.open_round1(
+                    session,
+                    *opening,
+                    closes_at,
+                    context.actor,
+                    threshold_percent=settings.threshold_percent,
+                    remind_before=remind_before,
+                )
             recipients = len(await consultation.residents_in(session, data["community_id"]))
             await dialogues.finish(session, user_id)
     except ConsultationError as refusal:
@@ -248,26 +254,15 @@ async def confirm_opening(update: Update, context: LinliContext, member: StaffMe
 # Buttons of the panel ---------------------------------------------------------
 
 
-async def consultation_served(
-    update: Update, context: LinliContext, member: StaffMember, consultation_id: int
-) -> Consultation | None:
-    async with context.db.session() as session:
-        found = await session.get(Consultation, consultation_id)
-    if found is None or not member.serves(found.community_id):
-        await refuse_button(update.callback_query, context)
-        return None
-    return found
-
-
 async def panel_button(update: Update, context: LinliContext) -> None:
     query = update.callback_query
     member = await staff_of(update, context)
     if member is None:
         return
     data = query.data or ""
-    if callbacks.decode(data, "cons", 1) == ["new"]:
+    if callbacks.decode(data, "cons", 1) in (["new"], ["new2"]):
         await accept_button(query)
-        await start_opening(update, context, member)
+        await start_opening(update, context, member, 2 if data.endswith("new2") else 1)
         return
     if callbacks.decode(data, "cons", 1) == ["go"]:
         await confirm_opening(update, context, member)
@@ -394,10 +389,18 @@ async def results(update: Update, context: LinliContext) -> None:
     community_ids = None if member.role is Role.ADMIN else set(member.community_ids)
     async with context.db.session() as session:
         tallies = await consultation.current_tallies(session, community_ids)
-    if not tallies:
+        menus = [
+            await round2.tally(session, c.id)
+            for c in await round2.needing_staff(session, community_ids)
+            if c.status == "open"
+        ]
+    if not tallies and not menus:
         await reply(update, context, "results.none")
         return
-    await send_results(update, context, tallies)
+    if tallies:
+        await send_results(update, context, tallies)
+    for result in menus:
+        await plan.send_tally(update, context, result)
 
 
 async def ranking(update: Update, context: LinliContext) -> None:

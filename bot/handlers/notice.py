@@ -18,8 +18,8 @@ from bot.flows.notices import NoticeError
 from bot.flows.registry import StaffMember
 from bot.handlers import callbacks
 from bot.handlers.common import accept_button, local_time, refuse_button, reply
-from bot.handlers.consult import parse_local_time, staff_of
 from bot.handlers.context import LinliContext
+from bot.handlers.staff import parse_local_time, staff_of
 from storage.models import Broadcast, Dialogue, Role
 
 DIALOGUE = "notice"
@@ -89,6 +89,10 @@ async def ask_audience(update: Update, context: LinliContext, member: StaffMembe
             )
         ]
         for c in open_now
+    ]
+    rows += [
+        [button(context, context.t("compose.supervisors", community=c.name), "s", c.id)]
+        for c in communities[:8]
     ]
     rows.append([button(context, context.t("compose.by_buildings"), "b", 0)])
     if member.role is Role.ADMIN:
@@ -213,8 +217,9 @@ async def pick_audience(update, context, member: StaffMember, data: dict, value:
         allowed, audience = member.role is Role.ADMIN, {"kind": "everyone"}
     elif not value.isdigit():
         allowed, audience = False, {}
-    elif action == "c":
-        allowed, audience = member.serves(int(value)), {"kind": "communities", "ids": [int(value)]}
+    elif action in ("c", "s"):
+        kind = "communities" if action == "c" else "supervisors"
+        allowed, audience = member.serves(int(value)), {"kind": kind, "ids": [int(value)]}
     else:
         async with context.db.session() as session:
             communities = await notices.audience_communities(
@@ -298,6 +303,7 @@ async def cancel(update, context, member: StaffMember, data: dict, value: str) -
 PRESSES = {
     ("audience", "c"): pick_audience,
     ("audience", "u"): pick_audience,
+    ("audience", "s"): pick_audience,
     ("audience", "b"): pick_audience,
     ("audience", "all"): pick_audience,
     ("when", "when"): pick_when,

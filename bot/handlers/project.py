@@ -10,8 +10,8 @@ from bot.flows.binding import household_of
 from bot.flows.project import Progress, ProjectError
 from bot.handlers import callbacks
 from bot.handlers.common import accept_button, local_time, refuse_button, reply
-from bot.handlers.consult import staff_of
 from bot.handlers.context import LinliContext
+from bot.handlers.staff import staff_of
 from storage.models import NoticeKind, Stage
 
 COMMUNITY_BUTTONS = 8
@@ -26,6 +26,14 @@ def progress_text(context: LinliContext, progress: Progress) -> str:
         mark = "✅" if view.reached_at else "▫️"
         lines.append(
             context.t("project.line", mark=mark, stage=name, planned=planned, reached=reached)
+        )
+    if progress.observations_open or progress.observations_resolved:
+        lines.append(
+            context.t(
+                "project.observations",
+                open=progress.observations_open,
+                resolved=progress.observations_resolved,
+            )
         )
     return "\n".join(lines)
 

@@ -36,16 +36,20 @@ async def vote(update: Update, context: LinliContext) -> None:
         return
     for item in open_now:
         ballot = answers[item.id]
-        current = (
-            context.t(f"vote.current_{ballot.choice}", at=local_time(context, ballot.cast_at))
-            if ballot is not None
-            else context.t("vote.current_none")
-        )
+        if item.round == 2:
+            key = "menu.current_done" if ballot is not None else "menu.current_none"
+            current = context.t(key, at=local_time(context, ballot.cast_at) if ballot else "")
+        elif ballot is not None:
+            current = context.t(
+                f"vote.current_{ballot.choice}", at=local_time(context, ballot.cast_at)
+            )
+        else:
+            current = context.t("vote.current_none")
         await reply(
             update,
             context,
             "vote.ballot",
-            markup=inline_keyboard(context.language, consultation.vote_buttons(item.id)),
+            markup=inline_keyboard(context.language, consultation.answer_buttons(item)),
             title=item.title,
             question=item.question,
             current=current,

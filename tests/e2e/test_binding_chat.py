@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from sqlmodel import func, select
 
-from storage.models import AuditEvent, Resident
+from bot.flows.audit import CLI
+from bot.flows.registry import add_staff
+from bot.handlers import help
+from storage.models import AuditEvent, Resident, Role
 from tests.e2e.conftest import buttons
 from tests.registry import import_sample_registry, issue_codes
 
@@ -118,3 +121,22 @@ async def test_wrong_codes_lock_out_after_five_tries(db, person):
             await session.exec(select(func.count()).where(AuditEvent.action == "resident/bind"))
         ).one()
     assert binds == 0
+
+
+def chat_menu(menus: list[dict], telegram_id: int) -> dict[str, str]:
+    (menu,) = [m for m in menus if m["scope"] == {"type": "chat", "chat_id": telegram_id}]
+    return {c["command"]: c["description"] for c in menu["commands"]}
+
+
+async def test_staff_and_chosen_languages_get_menus_of_their_own(db, person, telegram, running_bot):
+    await import_sample_registry(db)
+    async with db.session() as session:
+        await add_staff(session, 2001, Role.STAFF, ["南溪小区"], CLI)
+    await help.register_commands(running_bot)  # as at start-up
+    assert "notice" in chat_menu(await telegram.commands(), 2001)
+
+    anna = person(1003, "Anna")  # a Chinese app, but she reads English
+    await anna.say("/lang")
+    await anna.press(await anna.last_message(), "v1:lang:en")
+    menu = chat_menu(await telegram.commands(), 1003)
+    assert menu["me"] == "Your binding" and "notice" not in menu

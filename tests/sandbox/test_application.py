@@ -69,8 +69,13 @@ async def test_python_dash_m_sandbox_serves_and_keeps_tokens_out_of_its_log():
         async with httpx.AsyncClient() as http:
             response = await http.get(f"{base_url}/bot{TOKEN}/getMe")
         assert response.json()["ok"] is True
+        # The access line is written just after the answer; wait for it, not for a kill.
+        log = b""
+        while b"getMe" not in log:
+            log += await asyncio.wait_for(process.stderr.readline(), 10)
     finally:
         process.terminate()
-        _, log = await asyncio.wait_for(process.communicate(), 10)
+        _, rest = await asyncio.wait_for(process.communicate(), 10)
+    log += rest
     assert "/bot<token>/getMe 200" in log.decode()
     assert TOKEN.partition(":")[2] not in log.decode()

@@ -1,0 +1,18 @@
+"""The ``linli`` command: run the bot and administer its registry.
+
+Each module adds its group of commands to the root ``app`` of ``base``.
+"""
+
+import typer
+
+from bot.cli import consult, faq, menu, notice, project, registry, repair, running  # noqa: F401  (registers)
+from bot.cli.base import EXPECTED_ERRORS, app
+
+
+def main() -> None:
+    """Entry point: one clear line instead of a traceback for what a user can fix."""
+    try:
+        app()
+    except EXPECTED_ERRORS as error:
+        typer.echo(f"linli: {error}", err=True)
+        raise SystemExit(2) from None

@@ -1,0 +1,200 @@
+"""``linli consult``: open, close, watch and rank consultations."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from bot.cli.base import CommandError, app, local_time, refusal, settings_of, with_database
+from bot.config import Settings
+from bot.flows import consultation, registry, round2
+from bot.flows.audit import CLI
+from bot.flows.consultation import ConsultationError
+from bot.flows.menu import yuan_to_fen
+from storage.db import Database
+
+consult_app = typer.Typer(help="Consultations: round 1.", no_args_is_help=True)
+app.add_typer(consult_app, name="consult")
+
+
+def _tally_line(settings: Settings, tally: consultation.Tally) -> str:
+    verdict = "reached" if tally.reached else "below"
+    return (
+        f"{tally.community}\t{tally.title}\t{tally.status}\thouseholds {tally.total}\t"
+        f"answered {tally.answered}\tagree {tally.agree}\tdisagree {tally.disagree}\t"
+        f"no answer {tally.not_answered}\tapproval {tally.ratio_text}\t"
+        f"threshold {tally.threshold_percent}% {verdict}"
+    )
+
+
+@consult_app.command("open")
+def consult_open(
+    context: typer.Context,
+    community: Annotated[str, typer.Option(help="the community's name")],
+    closes: Annotated[str, typer.Option(help='closing time, local: "2026-12-20 18:00"')],
+    round_: Annotated[int, typer.Option("--round", help="1: willingness; 2: the menu")] = 1,
+    title: Annotated[str | None, typer.Option(help="title residents see")] = None,
+    question: Annotated[str | None, typer.Option(help="the question")] = None,
+    threshold: Annotated[
+        int | None, typer.Option(help="round 1: percent of all households")
+    ] = None,
+    items: Annotated[
+        str | None, typer.Option(help="round 2: the menu's item codes, comma-separated (all)")
+    ] = None,
+    min_items: Annotated[int | None, typer.Option(help="round 2: choose at least")] = None,
+    max_items: Annotated[int | None, typer.Option(help="round 2: choose at most")] = None,
+    budget: Annotated[
+        str | None, typer.Option(help="round 2: a household's budget in yuan")
+    ] = None,
+    inclusion: Annotated[
+        int | None, typer.Option(help="round 2: plan items chosen by this % of answers")
+    ] = None,
+    plan_budget: Annotated[
+        str | None, typer.Option(help="round 2: the community's budget in yuan")
+    ] = None,
+    override_reason: Annotated[
+        str | None, typer.Option(help="round 2 although round 1 did not pass: why")
+    ] = None,
+) -> None:
+    """Open a consultation and queue the question to the community's bound residents."""
+    settings = settings_of(context)
+    if round_ not in TEXTS:
+        raise CommandError("--round is 1 or 2")
+    closes_at = local_time(settings, closes)
+    hours = settings.consultation.reminder_hours_before
+    remind_before = timedelta(hours=hours) if hours else None
+    title = title or TEXTS[round_][0]
+    question = question or TEXTS[round_][1]
+
+    async def work(db: Database) -> consultation.Consultation:
+        async with db.session() as session:
+            found = await registry.community_named(session, community)
+            if round_ == 1:
+                return await consultation.open_round1(
+                    session,
+                    found.id,
+                    title,
+                    question,
+                    closes_at,
+                    CLI,
+                    threshold_percent=threshold or settings.consultation.threshold_percent,
+                    remind_before=remind_before,
+                )
+            menu_settings = settings.consultation
+            return await round2.open_round2(
+                session,
+                found.id,
+                title,
+                question,
+                closes_at,
+                CLI,
+                codes=items.split(",") if items else None,
+                rules=round2.Rules(
+                    min_items if min_items is not None else menu_settings.menu_min_items,
+                    max_items if max_items is not None else menu_settings.menu_max_items,
+                    fen_of(budget) if budget else menu_settings.menu_budget_fen,
+                ),
+                inclusion_percent=inclusion or menu_settings.menu_inclusion_percent,
+                plan_budget_fen=fen_of(plan_budget) if plan_budget else None,
+                override_reason=override_reason,
+                remind_before=remind_before,
+            )
+
+    try:
+        opened = with_database(settings, work)
+    except ConsultationError as error:
+        raise refusal(error) from None
+    typer.echo(
+        f"round {round_} open for {community}: {opened.total_households} households, "
+        f"closes {opened.closes_at.astimezone(settings.zone):%Y-%m-%d %H:%M}"
+    )
+
+
+TEXTS = {
+    1: ("老旧小区改造意愿征询", "您是否同意本小区实施老旧小区改造？"),
+    2: ("老旧小区改造方案征询", "请从菜单中选择您希望实施的改造项目。"),
+}
+
+
+def fen_of(typed: str) -> int:
+    fen = yuan_to_fen(typed)
+    if fen is None or fen == 0:
+        raise CommandError(f"{typed!r} is not an amount in yuan")
+    return fen
+
+
+@consult_app.command("close")
+def consult_close(
+    context: typer.Context,
+    community: Annotated[str, typer.Option(help="the community's name")],
+) -> None:
+    """Close the community's open round 1 now and tell its residents the outcome."""
+    settings = settings_of(context)
+
+    async def work(db: Database) -> consultation.Tally:
+        async with db.session() as session:
+            found = await registry.community_named(session, community)
+            current = await consultation.current_tallies(session, {found.id})
+            if not current or current[0].status != "open":
+                raise CommandError(f"{community} has no open round-1 consultation")
+            return await consultation.close(session, current[0].consultation_id, CLI)
+
+    typer.echo(_tally_line(settings, with_database(settings, work)))
+
+
+@consult_app.command("results")
+def consult_results(
+    context: typer.Context,
+    community: Annotated[str | None, typer.Option(help="only this community")] = None,
+) -> None:
+    """Each community's newest round 1: households, answers, approval, threshold."""
+    settings = settings_of(context)
+
+    async def work(db: Database) -> list[consultation.Tally]:
+        async with db.session() as session:
+            ids = None
+            if community is not None:
+                ids = {(await registry.community_named(session, community)).id}
+            return await consultation.current_tallies(session, ids)
+
+    for tally in with_database(settings, work):
+        typer.echo(_tally_line(settings, tally))
+
+
+def _ranked(settings: Settings, year: int | None) -> list[consultation.Ranked]:
+    async def work(db: Database) -> list[consultation.Ranked]:
+        async with db.session() as session:
+            return await consultation.ranking(session, year, zone=settings.zone)
+
+    return with_database(settings, work)
+
+
+@consult_app.command("ranking")
+def consult_ranking(
+    context: typer.Context,
+    year: Annotated[int | None, typer.Option(help="closed in this year")] = None,
+) -> None:
+    """The city ranking: reached the threshold by approval, then the postponed."""
+    settings = settings_of(context)
+    for ranked in _ranked(settings, year):
+        typer.echo(f"{ranked.position}\t{_tally_line(settings, ranked.tally)}")
+
+
+@consult_app.command("export")
+def consult_export(
+    context: typer.Context,
+    out: Annotated[Path, typer.Option(help="file to write; .csv and .xlsx are both written")],
+    year: Annotated[int | None, typer.Option(help="closed in this year")] = None,
+) -> None:
+    """The city ranking as CSV and XLSX."""
+    from bot.flows import exports
+
+    settings = settings_of(context)
+    rows = exports.ranking_rows(_ranked(settings, year))
+    csv_path, xlsx_path = out.with_suffix(".csv"), out.with_suffix(".xlsx")
+    exports.write_csv(csv_path, exports.RANKING_HEADERS, rows)
+    exports.write_xlsx(xlsx_path, "ranking", exports.RANKING_HEADERS, rows)
+    typer.echo(f"{len(rows)} communities: {csv_path} and {xlsx_path}")

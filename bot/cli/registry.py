@@ -1,0 +1,148 @@
+"""``linli import``, ``invites`` and ``staff``: the household registry and who serves it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from bot.cli.base import app, settings_of, with_database
+from bot.config import Settings, require_token
+from bot.flows import importing, invites, registry
+from bot.flows.audit import CLI
+from storage.db import Database
+from storage.models import Role
+
+import_app = typer.Typer(help="Import the registry from CSV or XLSX.", no_args_is_help=True)
+invites_app = typer.Typer(help="Invite codes for households.", no_args_is_help=True)
+staff_app = typer.Typer(help="Staff and admins.", no_args_is_help=True)
+app.add_typer(import_app, name="import")
+app.add_typer(invites_app, name="invites")
+app.add_typer(staff_app, name="staff")
+
+
+@import_app.command("communities")
+def import_communities(context: typer.Context, file: Path) -> None:
+    """Communities: name/小区, district/区, street/街道, delivery_year/交付年份, 维修资金."""
+    settings = settings_of(context)
+
+    async def work(db: Database) -> importing.ImportResult:
+        async with db.session() as session:
+            return await importing.import_communities(session, file, CLI)
+
+    result = with_database(settings, work)
+    typer.echo(
+        f"communities: {result.created} new, {result.updated} updated, {result.unchanged} unchanged"
+    )
+
+
+@import_app.command("households")
+def import_households(context: typer.Context, file: Path) -> None:
+    """Households: community/小区, building/楼栋, unit/单元, room/室."""
+    settings = settings_of(context)
+
+    async def work(db: Database) -> importing.ImportResult:
+        async with db.session() as session:
+            return await importing.import_households(session, file, CLI)
+
+    result = with_database(settings, work)
+    typer.echo(f"households: {result.created} new, {result.unchanged} already registered")
+
+
+async def _bot_username(settings: Settings) -> str:
+    if settings.telegram.bot_username:
+        return settings.telegram.bot_username
+    from telegram import Bot
+
+    bot = Bot(require_token(settings), base_url=settings.telegram.api_base_url)
+    async with bot:
+        return bot.username
+
+
+@invites_app.command("export")
+def invites_export(
+    context: typer.Context,
+    community: Annotated[str, typer.Option(help="the community's name")],
+    out: Annotated[Path, typer.Option(help="CSV file to write; the PDF sheet goes beside it")],
+    only_missing: Annotated[
+        bool, typer.Option(help="only households without an active code")
+    ] = False,
+) -> None:
+    """Issue new invite codes and write them as CSV and as a PDF sheet of slips.
+
+    Codes are stored only as hashes, so this is the one moment they exist in
+    clear: earlier codes of these households are revoked.
+    """
+    settings = settings_of(context)
+
+    async def work(db: Database) -> tuple[list[invites.Slip], str]:
+        username = await _bot_username(settings)
+        async with db.session() as session:
+            found = await registry.community_named(session, community)
+            return await invites.issue_for_community(
+                session, found.id, CLI, only_missing=only_missing
+            ), username
+
+    from bot.flows import slips  # matplotlib is slow to import; only this command needs it
+
+    issued, username = with_database(settings, work)
+    csv_path, pdf_path = out.with_suffix(".csv"), out.with_suffix(".pdf")
+    slips.write_csv(csv_path, issued, username)
+    pages = slips.write_sheet(pdf_path, issued, username)
+    typer.echo(f"{len(issued)} invite codes: {csv_path} and {pdf_path} ({pages} pages)")
+
+
+@invites_app.command("revoke")
+def invites_revoke(
+    context: typer.Context,
+    community: Annotated[str, typer.Option(help="the community's name")],
+) -> None:
+    """Revoke every active invite code of a community's households."""
+    settings = settings_of(context)
+
+    async def work(db: Database) -> int:
+        async with db.session() as session:
+            found = await registry.community_named(session, community)
+            households = [a.household_id for a in await registry.addresses_in(session, found.id)]
+            return await invites.revoke(session, households, CLI)
+
+    typer.echo(f"{with_database(settings, work)} invite codes revoked")
+
+
+@staff_app.command("add")
+def staff_add(
+    context: typer.Context,
+    telegram_id: Annotated[int, typer.Option(help="the person's Telegram user id")],
+    role: Annotated[Role, typer.Option(help="admin: all communities; staff: those named")],
+    community: Annotated[
+        list[str] | None, typer.Option(help="a community they serve (repeatable)")
+    ] = None,
+) -> None:
+    """Make someone staff or admin."""
+    settings = settings_of(context)
+
+    async def work(db: Database) -> registry.StaffMember:
+        async with db.session() as session:
+            return await registry.add_staff(session, telegram_id, role, community or [], CLI)
+
+    member = with_database(settings, work)
+    typer.echo(
+        f"{telegram_id} is {member.role.value} ({len(member.community_ids)} communities named)"
+    )
+
+
+@staff_app.command("remove")
+def staff_remove(
+    context: typer.Context,
+    telegram_id: Annotated[int, typer.Option(help="the person's Telegram user id")],
+) -> None:
+    """Take away someone's staff or admin role."""
+    settings = settings_of(context)
+
+    async def work(db: Database) -> None:
+        async with db.session() as session:
+            await registry.remove_staff(session, telegram_id, CLI)
+
+    with_database(settings, work)
+    typer.echo(f"{telegram_id} is no longer staff")

@@ -1,0 +1,85 @@
+"""``linli repair`` and ``linli report fund``: property managers, and the fund's uses."""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from bot.cli.base import CommandError, app, settings_of, with_database
+from bot.flows import exports, registry, repair
+from bot.flows.audit import CLI, record
+from storage.db import Database
+
+repair_app = typer.Typer(help="Repairs: who takes them outside the fund.", no_args_is_help=True)
+report_app = typer.Typer(help="Reports for the city.", no_args_is_help=True)
+app.add_typer(repair_app, name="repair")
+app.add_typer(report_app, name="report")
+
+
+@repair_app.command("manager")
+def repair_manager(
+    context: typer.Context,
+    community: Annotated[str, typer.Option(help="the community's name")],
+    manager: Annotated[
+        str, typer.Option(help='name and phone, e.g. "禾城物业 0573-8888 0000"; "" for none')
+    ],
+) -> None:
+    """Register the property manager (物业) that takes the community's other repairs."""
+    settings = settings_of(context)
+
+    async def work(db: Database) -> None:
+        async with db.session() as session:
+            found = await registry.community_named(session, community)
+            found.property_manager = manager.strip()[:200] or None
+            record(session, CLI, "community/manager", f"community:{found.id}", manager=manager)
+
+    with_database(settings, work)
+    typer.echo(f"{community}: property manager {manager.strip() or '(none)'}")
+
+
+def _day(typed: str | None) -> date | None:
+    if typed is None:
+        return None
+    try:
+        return date.fromisoformat(typed)
+    except ValueError:
+        raise CommandError(f"date {typed!r}: write it like 2026-01-01") from None
+
+
+@report_app.command("fund")
+def report_fund(
+    context: typer.Context,
+    from_: Annotated[str | None, typer.Option("--from", help="from this day: 2026-01-01")] = None,
+    to: Annotated[str | None, typer.Option(help="up to, not including, this day")] = None,
+    community: Annotated[str | None, typer.Option(help="only this community")] = None,
+    out: Annotated[Path | None, typer.Option(help="also write .csv and .xlsx here")] = None,
+) -> None:
+    """Uses of the emergency repair fund: count and money, by community and month."""
+    settings = settings_of(context)
+    start, end = _day(from_), _day(to)
+
+    async def work(db: Database) -> repair.FundReport:
+        async with db.session() as session:
+            community_id = None
+            if community is not None:
+                community_id = (await registry.community_named(session, community)).id
+            return await repair.fund_report(session, settings.zone, start, end, community_id)
+
+    report = with_database(settings, work)
+    for line in report.lines:
+        typer.echo(
+            f"{line.community}\t{line.month}\tuses {line.uses}\t{repair.yuan(line.cost_fen)} yuan\t"
+            f"owners {repair.yuan(line.owners_fen)}\tgovernment {repair.yuan(line.government_fen)}"
+        )
+    typer.echo(
+        f"total\tuses {report.uses}\t{repair.yuan(report.cost_fen)} yuan\t"
+        f"owners {repair.yuan(report.owners_fen)}\tgovernment {repair.yuan(report.government_fen)}"
+    )
+    if out is not None:
+        rows = exports.fund_rows(report)
+        exports.write_csv(out.with_suffix(".csv"), exports.FUND_HEADERS, rows)
+        exports.write_xlsx(out.with_suffix(".xlsx"), "fund", exports.FUND_HEADERS, rows)
+        typer.echo(f"written: {out.with_suffix('.csv')} and {out.with_suffix('.xlsx')}")

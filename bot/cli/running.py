@@ -1,0 +1,56 @@
+"""``linli run`` and ``linli db``: start the bot, migrate the database."""
+
+from __future__ import annotations
+
+import logging
+
+import typer
+
+from bot.cli.base import app, settings_of
+from bot.config import SettingsError, require_token
+from storage import migrate
+
+db_app = typer.Typer(help="The database.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+
+
+@app.command()
+def run(context: typer.Context) -> None:
+    """Start the bot (polling or webhook, as configured); Ctrl-C stops it."""
+    from telegram import Update
+
+    from bot.app import build_application
+
+    settings = settings_of(context)
+    require_token(settings)
+    telegram = settings.telegram
+    if telegram.mode == "webhook" and not telegram.webhook_url:
+        raise SettingsError("setting telegram.webhook_url is required when mode is webhook")
+    if telegram.mode == "webhook" and telegram.webhook_secret is None:
+        raise SettingsError("setting telegram.webhook_secret is required when mode is webhook")
+    logging.basicConfig(
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s", level=logging.INFO
+    )
+    # httpx logs every request URL, and Bot API URLs contain the token.
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+    migrate.upgrade(settings.database.url)
+    application = build_application(settings)
+    if telegram.mode == "polling":
+        application.run_polling(allowed_updates=Update.ALL_TYPES)
+    else:
+        application.run_webhook(
+            listen=telegram.webhook_listen,
+            port=telegram.webhook_port,
+            url_path="telegram",
+            webhook_url=telegram.webhook_url,
+            secret_token=telegram.webhook_secret.get_secret_value(),
+            allowed_updates=Update.ALL_TYPES,
+        )
+
+
+@db_app.command("upgrade")
+def db_upgrade(context: typer.Context) -> None:
+    """Create the database or bring it to the newest schema."""
+    settings = settings_of(context)
+    migrate.upgrade(settings.database.url)
+    typer.echo("database is up to date")

@@ -1,0 +1,291 @@
+"""Residents' questions (咨询): the FAQ first, then a thread with the community's staff.
+
+A question is kept from the start, so that "ask staff" after the FAQ's
+answer, the staff inbox, replies both ways and closing all work on one row.
+A question unanswered for too long reminds the staff; a good answer becomes
+an FAQ entry of the community with one press.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import timedelta
+
+from sqlmodel import col, or_, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from bot.flows import faq, outbox
+from bot.flows.audit import Actor, record
+from bot.flows.outbox import Button
+from bot.flows.registry import StaffMember
+from bot.flows.repair import staff_of_community
+from storage.models import (
+    Building,
+    FaqEntry,
+    Household,
+    Question,
+    QuestionMessage,
+    QuestionState,
+    Resident,
+    Role,
+)
+from storage.types import utcnow
+
+# Words that make a message look like a repair report rather than a question.
+REPAIR_WORDS = re.compile(
+    r"漏水|渗水|漏雨|坏了|故障|堵了|堵塞|不通|停电|没电|跳闸|漏电|煤气味|燃气味|裂缝|脱落|掉下|"
+    r"塌|积水|爆管|leak|broken|blocked|no power|crack",
+    re.IGNORECASE,
+)
+TEXT_LIMIT = 2000
+
+
+class AskError(Exception):
+    def __init__(self, reason: str, **values: object) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.values = values
+
+
+def looks_like_repair(text: str) -> bool:
+    return REPAIR_WORDS.search(faq.normalise(text)) is not None
+
+
+@dataclass(frozen=True)
+class Asked:
+    question: Question
+    matches: list[faq.Match]
+
+    @property
+    def confident(self) -> bool:
+        return faq.confident(self.matches)
+
+
+async def _community_of_resident(session: AsyncSession, telegram_id: int) -> int:
+    statement = (
+        select(Building.community_id)
+        .join(Household, col(Household.building_id) == Building.id)
+        .join(Resident, col(Resident.household_id) == Household.id)
+        .where(Resident.telegram_id == telegram_id)
+    )
+    community_id = (await session.exec(statement)).first()
+    if community_id is None:
+        raise AskError("ask.unbound")
+    return community_id
+
+
+async def ask(session: AsyncSession, telegram_id: int, text: str, language: str) -> Asked:
+    """Keep the question and find the FAQ's best answers to it."""
+    text = text.strip()
+    if not 0 < len(text) <= TEXT_LIMIT:
+        raise AskError("ask.length", most=TEXT_LIMIT)
+    community_id = await _community_of_resident(session, telegram_id)
+    question = Question(community_id=community_id, asker_telegram_id=telegram_id, text=text)
+    session.add(question)
+    await session.flush()
+    session.add(
+        QuestionMessage(
+            question_id=question.id, from_staff=False, author_telegram_id=telegram_id, text=text
+        )
+    )
+    return Asked(question, await faq.search(session, text, community_id, language))
+
+
+async def matches_of(session: AsyncSession, question_id: int, telegram_id: int, language: str):
+    question = await own_question(session, question_id, telegram_id)
+    return Asked(
+        question, await faq.search(session, question.text, question.community_id, language)
+    )
+
+
+async def own_question(session: AsyncSession, question_id: int, telegram_id: int) -> Question:
+    question = await session.get(Question, question_id)
+    if question is None or question.asker_telegram_id != telegram_id:
+        raise AskError("ask.not_found")
+    return question
+
+
+async def entry_for(session: AsyncSession, question: Question, entry_id: int) -> FaqEntry:
+    entry = await session.get(FaqEntry, entry_id)
+    if entry is None or entry.community_id not in (None, question.community_id):
+        raise AskError("ask.not_found")
+    return entry
+
+
+async def answered_by_faq(
+    session: AsyncSession, question_id: int, telegram_id: int, entry_id: int, actor: Actor
+) -> Question:
+    question = await own_question(session, question_id, telegram_id)
+    await entry_for(session, question, entry_id)
+    if question.state != QuestionState.ASKED:
+        raise AskError("ask.already_settled")
+    question.state, question.faq_entry_id = QuestionState.ANSWERED_BY_FAQ, entry_id
+    record(session, actor, "question/faq_helped", f"question:{question.id}", entry=entry_id)
+    return question
+
+
+async def to_staff(
+    session: AsyncSession, question_id: int, telegram_id: int, actor: Actor
+) -> Question:
+    """Put the question in the community's staff inbox."""
+    question = await own_question(session, question_id, telegram_id)
+    if question.state not in (QuestionState.ASKED, QuestionState.ANSWERED_BY_FAQ):
+        raise AskError("ask.already_with_staff")
+    question.state, question.waiting_since = QuestionState.OPEN, utcnow()
+    record(session, actor, "question/to_staff", f"question:{question.id}")
+    await _tell_staff(session, question, "ask.new_for_staff", text=question.text)
+    return question
+
+
+async def resident_reply(
+    session: AsyncSession, question_id: int, telegram_id: int, text: str, actor: Actor
+) -> Question:
+    question = await own_question(session, question_id, telegram_id)
+    text = text.strip()
+    if question.state != QuestionState.OPEN:
+        raise AskError("ask.closed")
+    if not 0 < len(text) <= TEXT_LIMIT:
+        raise AskError("ask.length", most=TEXT_LIMIT)
+    session.add(
+        QuestionMessage(
+            question_id=question.id, from_staff=False, author_telegram_id=telegram_id, text=text
+        )
+    )
+    question.waiting_since = question.waiting_since or utcnow()
+    record(session, actor, "question/resident_reply", f"question:{question.id}")
+    await _tell_staff(session, question, "ask.resident_replied", text=text)
+    return question
+
+
+async def served_question(session: AsyncSession, question_id: int, member: StaffMember) -> Question:
+    question = await session.get(Question, question_id)
+    if question is None or not member.serves(question.community_id):
+        raise AskError("ask.not_found")
+    return question
+
+
+async def staff_reply(
+    session: AsyncSession, question_id: int, member: StaffMember, text: str, actor: Actor
+) -> Question:
+    question = await served_question(session, question_id, member)
+    text = text.strip()
+    if question.state != QuestionState.OPEN:
+        raise AskError("ask.closed")
+    if not 0 < len(text) <= TEXT_LIMIT:
+        raise AskError("ask.length", most=TEXT_LIMIT)
+    session.add(
+        QuestionMessage(
+            question_id=question.id,
+            from_staff=True,
+            author_telegram_id=member.telegram_id,
+            text=text,
+        )
+    )
+    question.waiting_since = None
+    record(session, actor, "question/staff_reply", f"question:{question.id}")
+    await outbox.enqueue(
+        session,
+        "ask/reply",
+        [question.asker_telegram_id],
+        "ask.staff_replied",
+        subject=f"question:{question.id}:{utcnow().isoformat()}",
+        values={"question": question.text, "text": text},
+        buttons=[[Button("ask.reply_button", f"v1:ask:more:{question.id}")]],
+    )
+    return question
+
+
+async def close(
+    session: AsyncSession, question_id: int, member: StaffMember, actor: Actor
+) -> Question:
+    question = await served_question(session, question_id, member)
+    if question.state != QuestionState.OPEN:
+        raise AskError("ask.closed")
+    question.state, question.waiting_since = QuestionState.CLOSED, None
+    record(session, actor, "question/closed", f"question:{question.id}")
+    await outbox.enqueue(
+        session,
+        "ask/reply",
+        [question.asker_telegram_id],
+        "ask.closed_for_resident",
+        subject=f"question:{question.id}:closed",
+        values={"question": question.text},
+    )
+    return question
+
+
+async def to_faq(
+    session: AsyncSession, question_id: int, member: StaffMember, actor: Actor
+) -> FaqEntry:
+    """The question and staff's latest answer, as an FAQ entry of the community."""
+    question = await served_question(session, question_id, member)
+    answer = (
+        await session.exec(
+            select(QuestionMessage.text)
+            .where(QuestionMessage.question_id == question.id, QuestionMessage.from_staff)
+            .order_by(col(QuestionMessage.id).desc())
+        )
+    ).first()
+    if answer is None:
+        raise AskError("ask.no_answer_yet")
+    entry = FaqEntry(
+        community_id=question.community_id, question_zh=question.text[:500], answer_zh=answer
+    )
+    session.add(entry)
+    await session.flush()
+    record(session, actor, "faq/from_inbox", f"question:{question.id}", entry=entry.id)
+    return entry
+
+
+async def inbox(session: AsyncSession, member: StaffMember) -> list[Question]:
+    """Open questions of the member's communities, the longest waiting first."""
+    statement = select(Question).where(Question.state == QuestionState.OPEN)
+    if member.role is not Role.ADMIN:
+        statement = statement.where(col(Question.community_id).in_(member.community_ids))
+    statement = statement.order_by(
+        col(Question.waiting_since).is_(None), col(Question.waiting_since), col(Question.id)
+    )
+    return list(await session.exec(statement.limit(30)))
+
+
+async def thread(session: AsyncSession, question_id: int) -> list[QuestionMessage]:
+    statement = (
+        select(QuestionMessage)
+        .where(QuestionMessage.question_id == question_id)
+        .order_by(col(QuestionMessage.id))
+    )
+    return list(await session.exec(statement))
+
+
+async def _tell_staff(
+    session: AsyncSession, question: Question, key: str, **values: object
+) -> None:
+    await outbox.enqueue(
+        session,
+        "ask/staff",
+        await staff_of_community(session, question.community_id),
+        key,
+        subject=f"question:{question.id}:{key}:{utcnow().isoformat()}",
+        values={"number": question.id, **values},
+        buttons=[[Button("ask.open_button", f"v1:inbox:show:{question.id}")]],
+    )
+
+
+async def remind_unanswered(session: AsyncSession, hours: float) -> int:
+    """Remind staff once of each question waiting longer than ``hours`` for them."""
+    due = utcnow() - timedelta(hours=hours)
+    statement = select(Question).where(
+        Question.state == QuestionState.OPEN,
+        col(Question.waiting_since) <= due,
+        or_(
+            col(Question.reminded_at).is_(None),
+            col(Question.reminded_at) < Question.waiting_since,
+        ),
+    )
+    reminded = 0
+    for question in await session.exec(statement):
+        question.reminded_at = utcnow()
+        await _tell_staff(session, question, "ask.waiting_too_long", hours=hours)
+        reminded += 1
+    return reminded

@@ -1,0 +1,239 @@
+"""The FAQ: entries for the city or a community, matched against residents' own words.
+
+Text is normalised before matching: traditional characters become simplified
+(zhconv), full-width letters and punctuation half-width (NFKC), and words of
+the small synonym list their usual form (升降机 -> 电梯). Chinese is segmented
+with jieba, English split into words; entries are ranked with BM25 (rank-bm25)
+over their question, tags and answer. The index is built once per process and
+rebuilt when the entries change.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import unicodedata
+from dataclasses import dataclass
+from pathlib import Path
+
+import jieba
+import yaml
+import zhconv
+from rank_bm25 import BM25Okapi
+from sqlalchemy import func
+from sqlmodel import col, or_, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from bot.flows.audit import Actor, record
+from bot.flows.importing import ImportResult
+from bot.flows.tables import TableError, read_rows
+from storage.models import Community, FaqEntry
+
+jieba.setLogLevel(logging.WARNING)  # it announces its dictionary on every start
+STARTER_FAQ = Path(__file__).parent.parent / "data" / "faq.yaml"
+SYNONYMS = {
+    "升降机": "电梯",
+    "升降梯": "电梯",
+    "直梯": "电梯",
+    "维修基金": "维修资金",
+    "大修基金": "维修资金",
+    "物业公司": "物业",
+    "物管": "物业",
+    "房顶": "屋面",
+    "屋顶": "屋面",
+    "渗漏": "漏水",
+    "怎么样": "怎样",
+    "没到": "没有达到",
+    "lift": "elevator",
+    "flat": "apartment",
+}
+SYNONYM_PATTERN = re.compile("|".join(sorted(map(re.escape, SYNONYMS), key=len, reverse=True)))
+WORD = re.compile(r"[\w]+")
+MIN_SCORE = 1.0  # below it a "match" shares only a common word or two
+HAN = re.compile(r"[\u4e00-\u9fff]+")
+STOPWORD_TEXT = (
+    "的 了 吗 呢 啊 吧 是 我 我们 你 您 在 有 和 与 就 都 也 要 怎么 什么 如何 请问 "
+    "the a an is are do does how what i my to of"
+)
+STOPWORDS = frozenset(STOPWORD_TEXT.split())
+HEADERS = {
+    "question_zh": ("question_zh", "问题", "question"),
+    "answer_zh": ("answer_zh", "回答", "答案", "answer"),
+    "question_en": ("question_en", "english question"),
+    "answer_en": ("answer_en", "english answer"),
+    "tags": ("tags", "标签"),
+    "community": ("community", "小区"),
+}
+EXPORT_COLUMNS = ["question_zh", "answer_zh", "question_en", "answer_en", "tags", "community"]
+
+
+def normalise(text: str) -> str:
+    text = unicodedata.normalize("NFKC", text).lower()
+    text = zhconv.convert(text, "zh-hans")
+    return SYNONYM_PATTERN.sub(lambda m: SYNONYMS[m.group(0)], text)
+
+
+def tokens(text: str) -> list[str]:
+    """Words of a text for matching: jieba's search segmentation without stop words, and
+    the pairs of Chinese characters of longer words, so that a word jieba cut
+    differently still counts a little."""
+    words = jieba.lcut_for_search(normalise(text))
+    kept = [w for w in words if WORD.fullmatch(w) and w not in STOPWORDS]
+    pairs = [
+        w[i : i + 2] for w in kept if len(w) > 2 and HAN.fullmatch(w) for i in range(len(w) - 1)
+    ]
+    return kept + [p for p in pairs if p not in kept]
+
+
+@dataclass(frozen=True)
+class Match:
+    entry_id: int
+    question: str
+    score: float
+
+
+class Index:
+    """BM25 over a set of entries; rebuilt when the entries' count or newest id changes."""
+
+    def __init__(self) -> None:
+        self._stamp: tuple[int, int | None] | None = None
+        self._entries: list[FaqEntry] = []
+        self._bm25: BM25Okapi | None = None
+
+    async def refresh(self, session: AsyncSession) -> None:
+        stamp = tuple((await session.exec(select(func.count(), func.max(FaqEntry.id)))).one())
+        if stamp == self._stamp:
+            return
+        self._entries = list(await session.exec(select(FaqEntry).order_by(FaqEntry.id)))
+        corpus = [
+            tokens(" ".join([e.question_zh, e.question_en, " ".join(e.tags), e.answer_zh])) or ["∅"]
+            for e in self._entries
+        ]
+        self._bm25 = BM25Okapi(corpus) if corpus else None
+        self._stamp = stamp
+
+    def search(self, text: str, community_id: int | None, language: str, limit: int = 3):
+        """The best matches for ``text`` among city-wide entries and the community's own."""
+        query = tokens(text)
+        if self._bm25 is None or not query:
+            return []
+        scores = self._bm25.get_scores(query)
+        ranked = sorted(
+            (
+                (score, entry)
+                for score, entry in zip(scores, self._entries, strict=True)
+                if score >= MIN_SCORE and entry.community_id in (None, community_id)
+            ),
+            key=lambda pair: -pair[0],
+        )
+        return [
+            Match(entry.id, question_of(entry, language), float(score))
+            for score, entry in ranked[:limit]
+        ]
+
+
+INDEX = Index()
+
+
+def question_of(entry: FaqEntry, language: str) -> str:
+    return entry.question_en if language == "en" and entry.question_en else entry.question_zh
+
+
+def answer_of(entry: FaqEntry, language: str) -> str:
+    return entry.answer_en if language == "en" and entry.answer_en else entry.answer_zh
+
+
+def confident(matches: list[Match]) -> bool:
+    """Whether the best match is clearly the answer, not one of several candidates."""
+    if not matches:
+        return False
+    if len(matches) == 1:
+        return matches[0].score >= 1.0
+    return matches[0].score >= 1.0 and matches[0].score >= 1.5 * matches[1].score
+
+
+async def search(
+    session: AsyncSession, text: str, community_id: int | None, language: str
+) -> list[Match]:
+    await INDEX.refresh(session)
+    return INDEX.search(text, community_id, language)
+
+
+# Import and export
+
+
+def _rows(path: Path) -> list[tuple[int | None, dict]]:
+    if path.suffix.lower() in (".yaml", ".yml"):
+        try:
+            items = yaml.safe_load(path.read_text(encoding="utf-8")) or []
+        except (OSError, UnicodeDecodeError, yaml.YAMLError) as error:
+            raise TableError(path, None, None, f"not a readable YAML file: {error}") from None
+        if not isinstance(items, list) or not all(isinstance(i, dict) for i in items):
+            raise TableError(path, None, None, "expected a list of entries")
+        return [(None, item) for item in items]
+    rows = read_rows(path, HEADERS, {"question_zh", "answer_zh"})
+    return [(row.line, row.values) for row in rows]
+
+
+async def load(session: AsyncSession, path: Path, actor: Actor) -> ImportResult:
+    """Add the file's entries; an entry already there (same question, same scope) is kept."""
+    names = dict((await session.exec(select(Community.name, Community.id))).all())
+    existing = {(e.question_zh, e.community_id) for e in await session.exec(select(FaqEntry))}
+    entries = []
+    for line, values in _rows(path):
+        question = str(values.get("question_zh") or "").strip()
+        answer = str(values.get("answer_zh") or "").strip()
+        if not question or not answer:
+            raise TableError(path, line, "question_zh", "a question and its answer are needed")
+        community = str(values.get("community") or "").strip()
+        if community and community not in names:
+            raise TableError(path, line, "community", f"no community named {community!r}")
+        tags = values.get("tags") or []
+        if isinstance(tags, str):
+            tags = [t.strip() for t in re.split(r"[,，;；]", tags) if t.strip()]
+        entries.append(
+            FaqEntry(
+                community_id=names.get(community),
+                question_zh=question[:500],
+                answer_zh=answer,
+                question_en=str(values.get("question_en") or "").strip()[:500],
+                answer_en=str(values.get("answer_en") or "").strip(),
+                tags=[str(t) for t in tags],
+            )
+        )
+    created = [e for e in entries if (e.question_zh, e.community_id) not in existing]
+    session.add_all(created)
+    record(session, actor, "faq/import", path.name, created=len(created))
+    await session.flush()
+    return ImportResult(len(created), 0, len(entries) - len(created))
+
+
+async def ensure_starter(session: AsyncSession) -> None:
+    """The shipped FAQ about the programme, loaded into a database that has no entries yet."""
+    if (await session.exec(select(func.count()).select_from(FaqEntry))).one() == 0:
+        await load(session, STARTER_FAQ, Actor(via="starter"))
+
+
+async def export_rows(session: AsyncSession, community_id: int | None = None) -> list[dict]:
+    statement = select(FaqEntry, Community.name).outerjoin(
+        Community, col(Community.id) == FaqEntry.community_id
+    )
+    if community_id is not None:
+        statement = statement.where(
+            or_(col(FaqEntry.community_id).is_(None), FaqEntry.community_id == community_id)
+        )
+    return [
+        {
+            "question_zh": entry.question_zh,
+            "answer_zh": entry.answer_zh,
+            "question_en": entry.question_en,
+            "answer_en": entry.answer_en,
+            "tags": entry.tags,
+            "community": name or "",
+        }
+        for entry, name in await session.exec(statement.order_by(FaqEntry.id))
+    ]
+
+
+def write_yaml(path: Path, rows: list[dict]) -> None:
+    path.write_text(yaml.safe_dump(rows, allow_unicode=True, sort_keys=False), encoding="utf-8")

@@ -1,0 +1,779 @@
+"""Repair requests: intake, routing to the emergency repair fund, the state machine, money.
+
+A resident reports a repair in a dialogue held in the database; on submit
+the request gets a number (JX-2026-000123) and is routed. The emergency
+repair fund (危急维修资金) takes it when all hold: the community was delivered
+before the cutoff year, it has no maintenance fund, the request concerns a
+common part, and it is urgent or of an emergency category. Everything else
+goes to the community's property manager, or to the ordinary channel where
+none is registered. The flow records why; staff may override with a reason.
+
+States move only along ``TRANSITIONS``, each made by the party it names;
+anything else is refused with a reason and changes nothing. Every move is an
+audit event and a message to the household. Money is integer fen: the owners'
+share (with the community's public income) is rounded half up to the fen and
+the government's is the rest, so the two always add up to the cost.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta, tzinfo
+from typing import Any
+
+from sqlalchemy import update
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from bot.config import RepairSettings
+from bot.flows import dialogues, outbox
+from bot.flows.audit import Actor, record
+from bot.flows.outbox import Button
+from bot.flows.registry import StaffMember
+from storage.models import (
+    AuditEvent,
+    Building,
+    Community,
+    Household,
+    RepairCounter,
+    RepairRequest,
+    RepairRoute,
+    RepairState,
+    Resident,
+    Role,
+    Staff,
+    StaffCommunity,
+)
+from storage.types import utcnow
+from storage.upsert import insert_if_absent
+
+CATEGORIES = (
+    "roof_leak",
+    "wall_seepage",
+    "water_pipe",
+    "drainage",
+    "power",
+    "gas",
+    "lift",
+    "fire_equipment",
+    "stairwell",
+    "fall_hazard",
+    "other",
+)
+MAX_PHOTOS = 5
+DIALOGUE = "repair"
+ANSWER_DIALOGUE = "repair_answer"
+S = RepairState
+STAFF, RESIDENT = "staff", "resident"
+# (from, to) -> who may make the move.
+TRANSITIONS: dict[tuple[RepairState, RepairState], str] = {
+    (S.SUBMITTED, S.TRIAGED): STAFF,  # accepted
+    (S.SUBMITTED, S.REJECTED): STAFF,
+    (S.TRIAGED, S.REJECTED): STAFF,
+    (S.TRIAGED, S.ESTIMATED): STAFF,  # fund: a cost estimate
+    (S.ESTIMATED, S.APPROVED): STAFF,  # fund: the money approved
+    (S.APPROVED, S.IN_PROGRESS): STAFF,
+    (S.TRIAGED, S.IN_PROGRESS): STAFF,  # outside the fund: work starts
+    (S.IN_PROGRESS, S.DONE): STAFF,
+    (S.DONE, S.CONFIRMED): RESIDENT,
+    (S.DONE, S.REOPENED): RESIDENT,
+    (S.DONE, S.CLOSED): STAFF,  # the resident did not answer
+    (S.REOPENED, S.IN_PROGRESS): STAFF,
+    (S.SUBMITTED, S.WITHDRAWN): RESIDENT,
+    (S.TRIAGED, S.WITHDRAWN): RESIDENT,
+}
+FUND_ONLY = {(S.TRIAGED, S.ESTIMATED), (S.ESTIMATED, S.APPROVED)}
+OUTSIDE_FUND_ONLY = {(S.TRIAGED, S.IN_PROGRESS)}
+NEEDS_A_REASON = {S.REJECTED, S.REOPENED}
+FINISHED = {S.CONFIRMED, S.CLOSED, S.REJECTED, S.WITHDRAWN}
+USED_THE_FUND = {S.DONE, S.CONFIRMED, S.CLOSED}
+
+
+class RepairError(Exception):
+    """A request the repair flow refuses; ``reason`` is a catalogue key."""
+
+    def __init__(self, reason: str, **values: object) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.values = values
+
+
+# Money
+
+
+def split(cost_fen: int, owners_percent: int) -> tuple[int, int]:
+    """(owners and public income, government) in fen; always adds up to ``cost_fen``."""
+    owners = (cost_fen * owners_percent * 2 + 100) // 200  # half up
+    return owners, cost_fen - owners
+
+
+# Routing
+
+
+@dataclass(frozen=True)
+class Routing:
+    route: RepairRoute
+    reasons: list[str]  # catalogue keys, one per condition
+
+
+def route_for(
+    community: Community, common_part: bool, urgent: bool, category: str, rules: RepairSettings
+) -> Routing:
+    """Where a request goes, and why, condition by condition."""
+    old = community.delivery_year is not None and (
+        community.delivery_year < rules.fund_delivered_before
+    )
+    no_fund = not community.has_maintenance_fund
+    emergency = urgent or category in rules.emergency_categories
+    reasons = [
+        "repair.why_old" if old else "repair.why_new",
+        "repair.why_no_fund" if no_fund else "repair.why_has_fund",
+        "repair.why_common" if common_part else "repair.why_own",
+        "repair.why_emergency" if emergency else "repair.why_not_emergency",
+    ]
+    if old and no_fund and common_part and emergency:
+        return Routing(RepairRoute.FUND, reasons)
+    fallback = RepairRoute.PROPERTY if community.property_manager else RepairRoute.ORDINARY
+    return Routing(fallback, reasons)
+
+
+# Intake: a dialogue held in the database
+
+NEXT_STEP = {
+    "category": "place",
+    "spot": "urgent",
+    "urgent": "description",
+    "description": "photos",
+    "photos": "location",
+    "location": "confirm",
+}
+
+
+@dataclass(frozen=True)
+class Draft:
+    step: str
+    data: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def photos(self) -> list[str]:
+        return self.data.get("photos", [])
+
+
+async def _household_of(session: AsyncSession, telegram_id: int) -> int:
+    household_id = (
+        await session.exec(select(Resident.household_id).where(Resident.telegram_id == telegram_id))
+    ).first()
+    if household_id is None:
+        raise RepairError("repair.unbound")
+    return household_id
+
+
+async def _building_of(session: AsyncSession, household_id: int) -> tuple[Building, Household]:
+    household = await session.get(Household, household_id)
+    return await session.get(Building, household.building_id), household
+
+
+async def start_intake(session: AsyncSession, telegram_id: int) -> Draft:
+    """Begin a report (replacing any dialogue the resident had open)."""
+    await _household_of(session, telegram_id)
+    await dialogues.start(session, telegram_id, DIALOGUE, step="category", trail=[])
+    return Draft("category", {})
+
+
+async def draft_of(session: AsyncSession, telegram_id: int) -> Draft:
+    dialogue = await dialogues.current(session, telegram_id)
+    if dialogue is None or dialogue.kind != DIALOGUE:
+        raise RepairError("repair.no_draft")
+    return Draft(dialogue.data["step"], dict(dialogue.data))
+
+
+async def _advance(
+    session: AsyncSession, telegram_id: int, expected: str, next_step: str, **changes: Any
+) -> Draft:
+    current = await draft_of(session, telegram_id)
+    if current.step != expected:
+        raise RepairError("repair.wrong_step")
+    data = {**current.data, **changes, "step": next_step}
+    data["trail"] = [*current.data.get("trail", []), expected]
+    await dialogues.start(session, telegram_id, DIALOGUE, **data)
+    return Draft(next_step, data)
+
+
+async def choose_category(session: AsyncSession, telegram_id: int, category: str) -> Draft:
+    if category not in CATEGORIES:
+        raise RepairError("button.stale")
+    return await _advance(session, telegram_id, "category", "place", category=category)
+
+
+async def choose_place(session: AsyncSession, telegram_id: int, common_part: bool) -> Draft:
+    """Their own flat, or a common part (where exactly comes next; default their building)."""
+    household_id = await _household_of(session, telegram_id)
+    building, household = await _building_of(session, household_id)
+    # The registry keeps "1" for "1幢"; the place is shown as people write it.
+    name = f"{building.name}幢" if building.name.isdigit() else building.name
+    if common_part:
+        return await _advance(session, telegram_id, "place", "spot", common_part=True, place=name)
+    own = (
+        f"{name}{household.unit}-{household.room}" if household.unit else f"{name}{household.room}"
+    )
+    return await _advance(session, telegram_id, "place", "urgent", common_part=False, place=own)
+
+
+async def set_spot(session: AsyncSession, telegram_id: int, spot: str | None) -> Draft:
+    """Where in the common parts; None keeps the default (their building)."""
+    current = await draft_of(session, telegram_id)
+    place = current.data.get("place", "")
+    if spot is not None:
+        spot = spot.strip()
+        if not 0 < len(spot) <= 200:
+            raise RepairError("repair.spot_length", limit=200)
+        place = spot
+    return await _advance(session, telegram_id, "spot", "urgent", place=place)
+
+
+async def choose_urgency(session: AsyncSession, telegram_id: int, urgent: bool) -> Draft:
+    return await _advance(session, telegram_id, "urgent", "description", urgent=urgent)
+
+
+async def set_description(session: AsyncSession, telegram_id: int, text: str) -> Draft:
+    text = text.strip()
+    if not 5 <= len(text) <= 2000:
+        raise RepairError("repair.description_length", least=5, most=2000)
+    return await _advance(session, telegram_id, "description", "photos", description=text)
+
+
+async def add_photo(session: AsyncSession, telegram_id: int, file_id: str) -> Draft:
+    current = await draft_of(session, telegram_id)
+    if current.step != "photos":
+        raise RepairError("repair.wrong_step")
+    if len(current.photos) >= MAX_PHOTOS:
+        raise RepairError("repair.too_many_photos", most=MAX_PHOTOS)
+    data = {**current.data, "photos": [*current.photos, file_id]}
+    await dialogues.start(session, telegram_id, DIALOGUE, **data)
+    return Draft("photos", data)
+
+
+async def photos_done(session: AsyncSession, telegram_id: int) -> Draft:
+    return await _advance(session, telegram_id, "photos", "location")
+
+
+async def set_location(
+    session: AsyncSession, telegram_id: int, latitude: float | None, longitude: float | None
+) -> Draft:
+    return await _advance(
+        session, telegram_id, "location", "confirm", latitude=latitude, longitude=longitude
+    )
+
+
+async def back(session: AsyncSession, telegram_id: int) -> Draft:
+    """One step back; at the first step there is nowhere to go."""
+    current = await draft_of(session, telegram_id)
+    trail = list(current.data.get("trail", []))
+    if not trail:
+        raise RepairError("repair.first_step")
+    previous = trail.pop()
+    data = {**current.data, "step": previous, "trail": trail}
+    if previous == "photos":
+        data["photos"] = []
+    await dialogues.start(session, telegram_id, DIALOGUE, **data)
+    return Draft(previous, data)
+
+
+async def _next_number(session: AsyncSession, year: int) -> int:
+    """The year's next sequence number, under a row lock so two processes never share one."""
+    await insert_if_absent(session, RepairCounter, year=year)
+    result = await session.exec(
+        update(RepairCounter)
+        .where(col(RepairCounter.year) == year)
+        .values(last=RepairCounter.last + 1)
+        .returning(RepairCounter.last)
+    )
+    return result.scalar_one()
+
+
+async def submit(
+    session: AsyncSession, telegram_id: int, actor: Actor, rules: RepairSettings, zone: tzinfo
+) -> RepairRequest:
+    """File the drafted request; the draft ends with it, so a repeated press files nothing."""
+    current = await draft_of(session, telegram_id)
+    if current.step != "confirm":
+        raise RepairError("repair.wrong_step")
+    data = current.data
+    household_id = await _household_of(session, telegram_id)
+    building, _ = await _building_of(session, household_id)
+    community = await session.get(Community, building.community_id)
+    routing = route_for(community, data["common_part"], data["urgent"], data["category"], rules)
+    now = utcnow()
+    year = now.astimezone(zone).year
+    sequence = await _next_number(session, year)
+    request = RepairRequest(
+        number=f"{rules.number_prefix}-{year}-{sequence:06d}",
+        year=year,
+        sequence=sequence,
+        household_id=household_id,
+        community_id=community.id,
+        reporter_telegram_id=telegram_id,
+        category=data["category"],
+        common_part=data["common_part"],
+        place=data.get("place", ""),
+        urgent=data["urgent"],
+        description=data["description"],
+        photos=data.get("photos", []),
+        latitude=data.get("latitude"),
+        longitude=data.get("longitude"),
+        route=routing.route,
+        route_reasons=routing.reasons,
+    )
+    session.add(request)
+    await session.flush()
+    record(
+        session,
+        actor,
+        "repair/submitted",
+        f"repair:{request.id}",
+        number=request.number,
+        route=request.route,
+        reasons=routing.reasons,
+    )
+    await dialogues.finish(session, telegram_id)
+    await _tell_staff(session, request, "repair.new_for_staff")
+    return request
+
+
+# Who may see and act
+
+
+async def request_for_resident(
+    session: AsyncSession, request_id: int, telegram_id: int
+) -> RepairRequest:
+    """The request, if it belongs to the resident's household."""
+    request = await session.get(RepairRequest, request_id)
+    household_id = await _household_of(session, telegram_id)
+    if request is None or request.household_id != household_id:
+        raise RepairError("repair.not_found")
+    return request
+
+
+async def request_for_staff(
+    session: AsyncSession, request_id: int, member: StaffMember
+) -> RepairRequest:
+    request = await session.get(RepairRequest, request_id)
+    if request is None or not member.serves(request.community_id):
+        raise RepairError("repair.not_found")
+    return request
+
+
+# Moves
+
+
+async def _move(
+    session: AsyncSession,
+    request: RepairRequest,
+    to: RepairState,
+    party: str,
+    actor: Actor,
+    note: str | None = None,
+    **changes: Any,
+) -> RepairRequest:
+    move = (RepairState(request.state), to)
+    if TRANSITIONS.get(move) != party:
+        raise RepairError(
+            "repair.not_allowed", state=f"repair.state_{request.state}", to=f"repair.state_{to}"
+        )
+    if move in FUND_ONLY and request.route != RepairRoute.FUND:
+        raise RepairError("repair.fund_only")
+    if move in OUTSIDE_FUND_ONLY and request.route == RepairRoute.FUND:
+        raise RepairError("repair.fund_needs_approval")
+    note = (note or "").strip() or None
+    if to in NEEDS_A_REASON and note is None:
+        raise RepairError("repair.reason_needed")
+    # Only one of two simultaneous moves from the same state wins.
+    moved = await session.exec(
+        update(RepairRequest)
+        .where(col(RepairRequest.id) == request.id, col(RepairRequest.state) == request.state)
+        .values(state=to, updated_at=utcnow(), **changes)
+    )
+    if moved.rowcount == 0:
+        raise RepairError("repair.changed_meanwhile")
+    await session.refresh(request)
+    record(
+        session,
+        actor,
+        f"repair/{to}",
+        f"repair:{request.id}",
+        state_from=move[0].value,
+        state_to=to.value,
+        note=note,
+        **{k: v for k, v in changes.items() if k.endswith("_fen")},
+    )
+    await _tell_household(session, request, note)
+    return request
+
+
+async def staff_move(
+    session: AsyncSession,
+    request_id: int,
+    to: RepairState,
+    member: StaffMember,
+    actor: Actor,
+    note: str | None = None,
+) -> RepairRequest:
+    """Accept, reject, approve, start, finish or close, as the table allows."""
+    request = await request_for_staff(session, request_id, member)
+    changes: dict[str, Any] = {}
+    if to == S.DONE:
+        changes["done_at"] = utcnow()
+        changes["cost_fen"] = request.estimate_fen
+    return await _move(session, request, to, STAFF, actor, note, **changes)
+
+
+async def estimate(
+    session: AsyncSession,
+    request_id: int,
+    cost_fen: int,
+    member: StaffMember,
+    actor: Actor,
+    rules: RepairSettings,
+) -> RepairRequest:
+    """Set the fund request's cost estimate and its split."""
+    if cost_fen <= 0:
+        raise RepairError("repair.bad_amount")
+    request = await request_for_staff(session, request_id, member)
+    owners, government = split(cost_fen, rules.owners_percent)
+    return await _move(
+        session,
+        request,
+        S.ESTIMATED,
+        STAFF,
+        actor,
+        estimate_fen=cost_fen,
+        owners_fen=owners,
+        government_fen=government,
+    )
+
+
+async def resident_move(
+    session: AsyncSession,
+    request_id: int,
+    to: RepairState,
+    telegram_id: int,
+    actor: Actor,
+    note: str | None = None,
+) -> RepairRequest:
+    """Confirm the repair, reopen it (with a reason) or withdraw the request."""
+    request = await request_for_resident(session, request_id, telegram_id)
+    return await _move(session, request, to, RESIDENT, actor, note)
+
+
+async def rate(
+    session: AsyncSession, request_id: int, telegram_id: int, stars: int, actor: Actor
+) -> RepairRequest:
+    request = await request_for_resident(session, request_id, telegram_id)
+    if request.state != S.CONFIRMED or request.rating is not None or not 1 <= stars <= 5:
+        raise RepairError("repair.cannot_rate")
+    request.rating = stars
+    record(session, actor, "repair/rated", f"repair:{request.id}", stars=stars)
+    return request
+
+
+async def reroute(
+    session: AsyncSession,
+    request_id: int,
+    route: RepairRoute,
+    reason: str,
+    member: StaffMember,
+    actor: Actor,
+) -> RepairRequest:
+    """Staff send a request to the fund or away from it, with a recorded reason."""
+    request = await request_for_staff(session, request_id, member)
+    reason = reason.strip()
+    if not reason:
+        raise RepairError("repair.reason_needed")
+    if request.state not in (S.SUBMITTED, S.TRIAGED) or request.route == route:
+        raise RepairError("repair.cannot_reroute")
+    previous, request.route = request.route, route
+    request.route_override = reason[:500]
+    request.updated_at = utcnow()
+    record(
+        session,
+        actor,
+        "repair/rerouted",
+        f"repair:{request.id}",
+        route_from=previous,
+        route_to=route.value,
+        note=reason,
+    )
+    await _tell_household(session, request, reason, key="repair.rerouted")
+    return request
+
+
+async def ask_resident(
+    session: AsyncSession, request_id: int, question: str, member: StaffMember, actor: Actor
+) -> RepairRequest:
+    """Staff ask the household for more; the answer comes back into the request."""
+    request = await request_for_staff(session, request_id, member)
+    question = question.strip()
+    if not 0 < len(question) <= 1000 or request.state in FINISHED:
+        raise RepairError("repair.cannot_ask")
+    request.question = question
+    record(session, actor, "repair/asked", f"repair:{request.id}", note=question)
+    await outbox.enqueue(
+        session,
+        "repair/status",
+        await _household_residents(session, request.household_id),
+        "repair.question",
+        subject=f"repair:{request.id}:ask:{utcnow().isoformat()}",
+        values={"number": request.number, "question": question},
+        buttons=[[Button("repair.answer_button", f"v1:rep:ans:{request.id}")]],
+    )
+    return request
+
+
+async def answer(
+    session: AsyncSession, request_id: int, telegram_id: int, text: str, actor: Actor
+) -> RepairRequest:
+    request = await request_for_resident(session, request_id, telegram_id)
+    text = text.strip()
+    if request.question is None or not 0 < len(text) <= 2000:
+        raise RepairError("repair.cannot_answer")
+    record(
+        session,
+        actor,
+        "repair/answered",
+        f"repair:{request.id}",
+        question=request.question,
+        note=text,
+    )
+    request.question = None
+    request.description += f"\n\n{text}"
+    await dialogues.finish(session, telegram_id)
+    await _tell_staff(session, request, "repair.answered_for_staff", answer=text)
+    return request
+
+
+# Messages
+
+
+async def _household_residents(session: AsyncSession, household_id: int) -> list[int]:
+    statement = select(Resident.telegram_id).where(Resident.household_id == household_id)
+    return list(await session.exec(statement))
+
+
+async def staff_of_community(session: AsyncSession, community_id: int) -> list[int]:
+    statement = select(StaffCommunity.staff_telegram_id).where(
+        StaffCommunity.community_id == community_id
+    )
+    return list(await session.exec(statement))
+
+
+async def admins(session: AsyncSession) -> list[int]:
+    return list(await session.exec(select(Staff.telegram_id).where(Staff.role == Role.ADMIN)))
+
+
+async def _tell_household(
+    session: AsyncSession, request: RepairRequest, note: str | None, key: str | None = None
+) -> None:
+    buttons: list[list[Button]] = []
+    if request.state == S.DONE:
+        buttons = [
+            [
+                Button("repair.confirm_button", f"v1:rep:ok:{request.id}"),
+                Button("repair.reopen_button", f"v1:rep:re:{request.id}"),
+            ]
+        ]
+    await outbox.enqueue(
+        session,
+        "repair/status",
+        await _household_residents(session, request.household_id),
+        key or f"repair.now_{request.state}",
+        subject=f"repair:{request.id}:{request.state}:{request.updated_at.isoformat()}",
+        values=money_values(request) | {"number": request.number, "note": note or "—"},
+        buttons=buttons,
+    )
+
+
+async def _tell_staff(
+    session: AsyncSession, request: RepairRequest, key: str, **values: object
+) -> None:
+    await outbox.enqueue(
+        session,
+        "repair/staff",
+        await staff_of_community(session, request.community_id),
+        key,
+        subject=f"repair:{request.id}:{key}:{utcnow().isoformat()}",
+        values={"number": request.number, **values},
+        buttons=[[Button("repair.show_button", f"v1:rq:show:{request.id}")]],
+    )
+
+
+def yuan(fen: int | None) -> str:
+    if fen is None:
+        return "—"
+    whole, cents = divmod(fen, 100)
+    return f"{whole:,}.{cents:02d}"
+
+
+def money_values(request: RepairRequest) -> dict[str, str]:
+    return {
+        "estimate": yuan(request.estimate_fen),
+        "owners": yuan(request.owners_fen),
+        "government": yuan(request.government_fen),
+    }
+
+
+# Lists and history
+
+
+async def of_household(session: AsyncSession, telegram_id: int) -> list[RepairRequest]:
+    household_id = await _household_of(session, telegram_id)
+    statement = (
+        select(RepairRequest)
+        .where(RepairRequest.household_id == household_id)
+        .order_by(col(RepairRequest.id).desc())
+    )
+    return list(await session.exec(statement))
+
+
+async def queue(session: AsyncSession, member: StaffMember, limit: int = 20) -> list[RepairRequest]:
+    """Unfinished requests of the member's communities: urgent first, then newest."""
+    statement = select(RepairRequest).where(col(RepairRequest.state).not_in(FINISHED))
+    if member.role is not Role.ADMIN:
+        statement = statement.where(col(RepairRequest.community_id).in_(member.community_ids))
+    statement = statement.order_by(
+        col(RepairRequest.urgent).desc(), col(RepairRequest.id).desc()
+    ).limit(limit)
+    return list(await session.exec(statement))
+
+
+async def history(session: AsyncSession, request_id: int) -> list[AuditEvent]:
+    statement = (
+        select(AuditEvent)
+        .where(AuditEvent.subject == f"repair:{request_id}")
+        .order_by(col(AuditEvent.id))
+    )
+    return list(await session.exec(statement))
+
+
+# Deadlines
+
+
+async def chase_untriaged(session: AsyncSession, rules: RepairSettings) -> int:
+    """Remind staff of urgent requests left untriaged, then escalate to the admins.
+
+    Each happens once per request (its time is recorded), so running this
+    often, or in two processes one after the other, sends nothing twice.
+    """
+    now = utcnow()
+    untriaged = select(RepairRequest).where(
+        RepairRequest.urgent, RepairRequest.state == S.SUBMITTED
+    )
+    chased = 0
+    remind_before = now - timedelta(hours=rules.triage_reminder_hours)
+    for request in await session.exec(
+        untriaged.where(
+            col(RepairRequest.created_at) <= remind_before,
+            col(RepairRequest.staff_reminded_at).is_(None),
+        )
+    ):
+        request.staff_reminded_at = now
+        await _tell_staff(
+            session, request, "repair.triage_overdue", hours=rules.triage_reminder_hours
+        )
+        chased += 1
+    escalate_before = now - timedelta(hours=rules.triage_escalation_hours)
+    for request in await session.exec(
+        untriaged.where(
+            col(RepairRequest.created_at) <= escalate_before,
+            col(RepairRequest.escalated_at).is_(None),
+        )
+    ):
+        request.escalated_at = now
+        record(session, Actor(via="scheduler"), "repair/escalated", f"repair:{request.id}")
+        await outbox.enqueue(
+            session,
+            "repair/staff",
+            await admins(session),
+            "repair.escalated",
+            subject=f"repair:{request.id}:escalated",
+            values={"number": request.number, "hours": rules.triage_escalation_hours},
+            buttons=[[Button("repair.show_button", f"v1:rq:show:{request.id}")]],
+        )
+        chased += 1
+    return chased
+
+
+# The fund report
+
+
+@dataclass(frozen=True)
+class FundLine:
+    community: str
+    month: str  # YYYY-MM on the city's clock
+    uses: int
+    cost_fen: int
+    owners_fen: int
+    government_fen: int
+
+
+@dataclass(frozen=True)
+class FundReport:
+    lines: list[FundLine]  # by community, then month
+
+    @property
+    def uses(self) -> int:
+        return sum(line.uses for line in self.lines)
+
+    @property
+    def cost_fen(self) -> int:
+        return sum(line.cost_fen for line in self.lines)
+
+    @property
+    def owners_fen(self) -> int:
+        return sum(line.owners_fen for line in self.lines)
+
+    @property
+    def government_fen(self) -> int:
+        return sum(line.government_fen for line in self.lines)
+
+
+async def fund_report(
+    session: AsyncSession,
+    zone: tzinfo,
+    start: date | None = None,
+    end: date | None = None,
+    community_id: int | None = None,
+) -> FundReport:
+    """Uses of the emergency repair fund (done, by when they were done) and their money."""
+    statement = (
+        select(
+            Community.name,
+            RepairRequest.done_at,
+            RepairRequest.cost_fen,
+            RepairRequest.owners_fen,
+            RepairRequest.government_fen,
+        )
+        .join(Community, col(Community.id) == RepairRequest.community_id)
+        .where(
+            RepairRequest.route == RepairRoute.FUND,
+            col(RepairRequest.state).in_(USED_THE_FUND),
+        )
+    )
+    if start is not None:
+        statement = statement.where(col(RepairRequest.done_at) >= _midnight(start, zone))
+    if end is not None:
+        statement = statement.where(col(RepairRequest.done_at) < _midnight(end, zone))
+    if community_id is not None:
+        statement = statement.where(RepairRequest.community_id == community_id)
+    totals: dict[tuple[str, str], list[int]] = {}
+    for name, done_at, cost, owners, government in await session.exec(statement):
+        key = (name, done_at.astimezone(zone).strftime("%Y-%m"))
+        figures = totals.setdefault(key, [0, 0, 0, 0])
+        for index, amount in enumerate((1, cost or 0, owners or 0, government or 0)):
+            figures[index] += amount
+    return FundReport(
+        [FundLine(name, month, *figures) for (name, month), figures in sorted(totals.items())]
+    )
+
+
+def _midnight(day: date, zone: tzinfo) -> datetime:
+    return datetime(day.year, day.month, day.day, tzinfo=zone)

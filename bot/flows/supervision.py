@@ -1,0 +1,346 @@
+"""Quality supervisors (工程质量监督员): residents appointed to watch their community's works.
+
+Staff appoint residents of the communities they serve; notices can be
+addressed to a community's supervisors. A supervisor reports observations
+with /inspect; staff acknowledge them, assign them to the contractor with a
+note, resolve them or find them not an issue (with a reason), and the
+supervisor is told each step. Every week the community's staff and
+supervisors get a summary with a chart.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta, tzinfo
+
+from sqlalchemy import delete, func
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from bot.flows import dialogues, outbox
+from bot.flows.audit import Actor, record
+from bot.flows.outbox import Button
+from bot.flows.registry import Address, StaffMember, address_of
+from bot.flows.repair import staff_of_community
+from storage.models import (
+    Building,
+    Community,
+    Household,
+    Observation,
+    ObservationState,
+    Resident,
+    Supervisor,
+    User,
+    WeeklySummary,
+)
+from storage.types import utcnow
+from storage.upsert import insert_if_absent
+
+
+class SupervisionError(Exception):
+    def __init__(self, reason: str, **values: object) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.values = values
+
+
+async def household_at(
+    session: AsyncSession, community_id: int, building: str, unit: str, room: str
+) -> int:
+    statement = (
+        select(Household.id)
+        .join(Building, col(Building.id) == Household.building_id)
+        .where(
+            Building.community_id == community_id,
+            Building.name == building,
+            Household.unit == unit,
+            Household.room == room,
+        )
+    )
+    household_id = (await session.exec(statement)).first()
+    if household_id is None:
+        raise SupervisionError("supervision.no_household")
+    return household_id
+
+
+async def appoint_household(
+    session: AsyncSession, community_id: int, household_id: int, actor: Actor
+) -> list[int]:
+    """Appoint the household's bound residents; returns the newly appointed."""
+    residents = list(
+        await session.exec(
+            select(Resident.telegram_id).where(Resident.household_id == household_id)
+        )
+    )
+    if not residents:
+        raise SupervisionError("supervision.nobody_bound")
+    appointed = [
+        telegram_id
+        for telegram_id in residents
+        if await insert_if_absent(
+            session, Supervisor, community_id=community_id, telegram_id=telegram_id
+        )
+    ]
+    record(
+        session,
+        actor,
+        "supervisor/appoint",
+        f"community:{community_id}",
+        household_id=household_id,
+        appointed=appointed,
+    )
+    return appointed
+
+
+async def dismiss(session: AsyncSession, community_id: int, telegram_id: int, actor: Actor) -> None:
+    removed = await session.exec(
+        delete(Supervisor).where(
+            col(Supervisor.community_id) == community_id, col(Supervisor.telegram_id) == telegram_id
+        )
+    )
+    if removed.rowcount == 0:
+        raise SupervisionError("supervision.not_a_supervisor")
+    record(
+        session, actor, "supervisor/dismiss", f"community:{community_id}", telegram_id=telegram_id
+    )
+
+
+async def supervisors_of(
+    session: AsyncSession, community_id: int
+) -> list[tuple[int, str, Address | None]]:
+    """(telegram id, name, address) of the community's supervisors."""
+    statement = (
+        select(Supervisor.telegram_id, User.first_name, Resident.household_id)
+        .join(User, col(User.telegram_id) == Supervisor.telegram_id)
+        .outerjoin(Resident, col(Resident.telegram_id) == Supervisor.telegram_id)
+        .where(Supervisor.community_id == community_id)
+        .order_by(Supervisor.appointed_at)
+    )
+    return [
+        (telegram_id, name, await address_of(session, household_id) if household_id else None)
+        for telegram_id, name, household_id in await session.exec(statement)
+    ]
+
+
+# Observations on the works
+
+CATEGORIES = ("safety", "quality", "schedule", "cleanliness", "other")
+SEVERITIES = ("low", "medium", "high")
+INSPECT_DIALOGUE = "inspect"
+MAX_PHOTOS = 5
+S = ObservationState
+# (from, to) -> staff may make it; a note is needed where NOTED says so.
+TRANSITIONS = {
+    (S.OPEN, S.ACKNOWLEDGED),
+    (S.OPEN, S.NOT_AN_ISSUE),
+    (S.ACKNOWLEDGED, S.ASSIGNED),
+    (S.ACKNOWLEDGED, S.RESOLVED),
+    (S.ACKNOWLEDGED, S.NOT_AN_ISSUE),
+    (S.ASSIGNED, S.RESOLVED),
+}
+NOTED = {S.ASSIGNED, S.NOT_AN_ISSUE}
+
+
+async def communities_supervised(session: AsyncSession, telegram_id: int) -> list[int]:
+    statement = select(Supervisor.community_id).where(Supervisor.telegram_id == telegram_id)
+    return list(await session.exec(statement))
+
+
+async def start_inspection(session: AsyncSession, telegram_id: int) -> int:
+    """Begin an observation report; returns the community it is for."""
+    communities = await communities_supervised(session, telegram_id)
+    if not communities:
+        raise SupervisionError("supervision.not_a_supervisor")
+    await dialogues.start(
+        session, telegram_id, INSPECT_DIALOGUE, step="category", community=communities[0]
+    )
+    return communities[0]
+
+
+async def inspection_step(session: AsyncSession, telegram_id: int, step: str, **changes):
+    """Record the answer to ``step`` and move to the next; returns the new step."""
+    dialogue = await dialogues.current(session, telegram_id)
+    if dialogue is None or dialogue.kind != INSPECT_DIALOGUE:
+        raise SupervisionError("supervision.no_draft")
+    data = dict(dialogue.data)
+    if data["step"] != step:
+        raise SupervisionError("supervision.wrong_step")
+    if step == "category" and changes.get("category") not in CATEGORIES:
+        raise SupervisionError("button.stale")
+    if step == "severity" and changes.get("severity") not in SEVERITIES:
+        raise SupervisionError("button.stale")
+    if step in ("place", "text"):
+        value = str(changes.get(step, "")).strip()
+        if not 0 < len(value) <= (200 if step == "place" else 2000):
+            raise SupervisionError("supervision.length")
+        changes[step] = value
+    following = {"category": "severity", "severity": "place", "place": "text", "text": "media"}
+    data.update(changes, step=following.get(step, step))
+    await dialogues.start(session, telegram_id, INSPECT_DIALOGUE, **data)
+    return data["step"]
+
+
+async def add_media(
+    session: AsyncSession, telegram_id: int, photo: str | None, location: tuple | None
+) -> dict:
+    dialogue = await dialogues.current(session, telegram_id)
+    if dialogue is None or dialogue.kind != INSPECT_DIALOGUE or dialogue.data["step"] != "media":
+        raise SupervisionError("supervision.wrong_step")
+    data = dict(dialogue.data)
+    if photo is not None:
+        if len(data.get("photos", [])) >= MAX_PHOTOS:
+            raise SupervisionError("supervision.too_many_photos")
+        data["photos"] = [*data.get("photos", []), photo]
+    if location is not None:
+        data["latitude"], data["longitude"] = location
+    await dialogues.start(session, telegram_id, INSPECT_DIALOGUE, **data)
+    return data
+
+
+async def submit_inspection(session: AsyncSession, telegram_id: int, actor: Actor) -> Observation:
+    dialogue = await dialogues.current(session, telegram_id)
+    if dialogue is None or dialogue.kind != INSPECT_DIALOGUE or dialogue.data["step"] != "media":
+        raise SupervisionError("supervision.no_draft")
+    data = dialogue.data
+    observation = Observation(
+        community_id=data["community"],
+        supervisor_telegram_id=telegram_id,
+        category=data["category"],
+        severity=data["severity"],
+        place=data["place"],
+        text=data["text"],
+        photos=data.get("photos", []),
+        latitude=data.get("latitude"),
+        longitude=data.get("longitude"),
+    )
+    session.add(observation)
+    await session.flush()
+    record(session, actor, "observation/open", f"observation:{observation.id}")
+    await dialogues.finish(session, telegram_id)
+    await outbox.enqueue(
+        session,
+        "supervision/staff",
+        await staff_of_community(session, observation.community_id),
+        "supervision.new_for_staff",
+        subject=f"observation:{observation.id}",
+        values={"number": observation.id, "place": observation.place, "text": observation.text},
+        buttons=[[Button("supervision.open_button", f"v1:obs:show:{observation.id}:0")]],
+    )
+    return observation
+
+
+async def move_observation(
+    session: AsyncSession,
+    observation_id: int,
+    to: ObservationState,
+    member: StaffMember,
+    actor: Actor,
+    note: str | None = None,
+) -> Observation:
+    """Acknowledge, assign, resolve or dismiss, as the table allows; the supervisor is told."""
+    observation = await session.get(Observation, observation_id)
+    if observation is None or not member.serves(observation.community_id):
+        raise SupervisionError("supervision.not_found")
+    if (ObservationState(observation.state), to) not in TRANSITIONS:
+        raise SupervisionError("supervision.not_allowed")
+    note = (note or "").strip() or None
+    if to in NOTED and note is None:
+        raise SupervisionError("supervision.note_needed")
+    previous = observation.state
+    observation.state, observation.updated_at = to, utcnow()
+    observation.note = note or observation.note
+    record(
+        session,
+        actor,
+        f"observation/{to}",
+        f"observation:{observation.id}",
+        state_from=previous,
+        note=note,
+    )
+    await outbox.enqueue(
+        session,
+        "supervision/supervisor",
+        [observation.supervisor_telegram_id],
+        f"supervision.now_{to}",
+        subject=f"observation:{observation.id}:{to}",
+        values={"number": observation.id, "place": observation.place, "note": note or "—"},
+    )
+    return observation
+
+
+async def observation_counts(session: AsyncSession, community_id: int) -> tuple[int, int]:
+    """(open, resolved) observations of a community; dismissed ones are neither."""
+    rows = await session.exec(
+        select(Observation.state, func.count())
+        .where(Observation.community_id == community_id)
+        .group_by(Observation.state)
+    )
+    counts = dict(rows.all())
+    still_open = sum(counts.get(s, 0) for s in (S.OPEN, S.ACKNOWLEDGED, S.ASSIGNED))
+    return still_open, counts.get(S.RESOLVED, 0)
+
+
+@dataclass(frozen=True)
+class WeekSummary:
+    community_id: int
+    community: str
+    week: str
+    by_category: dict[str, dict[str, int]]  # category -> state -> count
+
+    @property
+    def total(self) -> int:
+        return sum(sum(states.values()) for states in self.by_category.values())
+
+
+async def weekly_summaries_due(
+    session: AsyncSession, now: datetime, zone: tzinfo
+) -> list[WeekSummary]:
+    """From Monday 9:00 on, each community with supervisors gets last week's summary once."""
+    local = now.astimezone(zone)
+    if local.weekday() == 0 and local.hour < 9:
+        return []
+    year, week, _ = local.isocalendar()
+    label = f"{year}-W{week:02d}"
+    communities = set(await session.exec(select(Supervisor.community_id)))
+    sent = set(
+        await session.exec(select(WeeklySummary.community_id).where(WeeklySummary.week == label))
+    )
+    since = (local - timedelta(days=local.weekday() + 7)).replace(hour=0, minute=0, second=0)
+    due = []
+    for community_id in sorted(communities - sent):
+        rows = await session.exec(
+            select(Observation.category, Observation.state, func.count())
+            .where(
+                Observation.community_id == community_id,
+                col(Observation.created_at) >= since,
+            )
+            .group_by(Observation.category, Observation.state)
+        )
+        by_category: dict[str, dict[str, int]] = {}
+        for category, state, count in rows:
+            by_category.setdefault(category, {})[state] = count
+        community = await session.get(Community, community_id)
+        due.append(WeekSummary(community_id, community.name, label, by_category))
+    return due
+
+
+async def send_weekly_summary(session: AsyncSession, summary: WeekSummary, chart: bytes) -> bool:
+    """Send one community's summary to its staff and supervisors, once per week."""
+    if not await insert_if_absent(
+        session, WeeklySummary, community_id=summary.community_id, week=summary.week
+    ):
+        return False
+    recipients = set(await staff_of_community(session, summary.community_id))
+    recipients |= {
+        telegram_id for telegram_id, _, _ in await supervisors_of(session, summary.community_id)
+    }
+    await outbox.enqueue(
+        session,
+        "supervision/summary",
+        sorted(recipients),
+        "supervision.weekly",
+        subject=f"summary:{summary.community_id}:{summary.week}",
+        values={"community": summary.community, "week": summary.week, "total": summary.total},
+        photo=chart,
+    )
+    return True

@@ -1,0 +1,296 @@
+"""Staff watch round 2 and settle its plan: live tallies, closing, changes with reasons, confirming.
+
+Buttons: ``v1:plan:<action>:<consultation>:<item or 0>``. Taking an item out
+of the plan or putting one in asks for the reason in a dialogue held in the
+database.
+"""
+
+from __future__ import annotations
+
+import io
+
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, InputFile, Update
+from telegram.ext import BaseHandler, CallbackQueryHandler
+
+from bot.flows import charts, dialogues, exports, menu, round2
+from bot.flows.consultation import ConsultationError
+from bot.flows.registry import StaffMember
+from bot.flows.round2 import ItemCount, MenuTally, percent_text
+from bot.handlers import callbacks
+from bot.handlers.common import accept_button, reply, send_lines
+from bot.handlers.context import LinliContext
+from bot.handlers.staff import consultation_served, staff_of
+from storage.models import Consultation, ConsultationStatus, Dialogue, ItemClass
+
+REASON_DIALOGUE = "plan_reason"
+REASON_LIMIT = 500
+
+
+def button(context: LinliContext, label: str, action: str, consultation_id: int, item: int = 0):
+    return InlineKeyboardButton(
+        label, callback_data=callbacks.encode("plan", action, consultation_id, item)
+    )
+
+
+def panel_rows(context: LinliContext, consultations: list[Consultation], names: dict[int, str]):
+    """The /staff panel's buttons for round-2 consultations: open ones and plans to settle."""
+    rows = []
+    for found in consultations:
+        community = names[found.community_id]
+        if found.status == ConsultationStatus.OPEN:
+            rows.append(
+                [
+                    button(
+                        context, context.t("plan.results", community=community), "res", found.id
+                    ),
+                    InlineKeyboardButton(
+                        context.t("staff.remind", community=community),
+                        callback_data=callbacks.encode("cons", "remind", found.id),
+                    ),
+                    button(context, context.t("staff.close", community=community), "ask", found.id),
+                ]
+            )
+        elif found.plan_confirmed_at is None:
+            rows.append(
+                [button(context, context.t("plan.settle", community=community), "show", found.id)]
+            )
+    return rows
+
+
+def item_line(context: LinliContext, result: MenuTally, row: ItemCount) -> str:
+    mark = {True: "✅", False: "▫️", None: "•"}[row.in_plan]
+    line = context.t(
+        "plan.line",
+        mark=mark,
+        name=menu.name_of(row.item, context.language),
+        households=row.households,
+        of_all=percent_text(result.share_of_all(row)),
+        of_answered=percent_text(result.share_of_answered(row)),
+    )
+    if row.plan_note:
+        line += "\n    " + context.t("plan.note", note=row.plan_note)
+    return line
+
+
+def tally_lines(context: LinliContext, result: MenuTally) -> list[str]:
+    head = context.t(
+        "plan.head",
+        community=result.community,
+        title=result.consultation.title,
+        total=result.total,
+        answered=result.answered,
+        status=context.t(f"results.status_{result.consultation.status}"),
+    )
+    choosable = [r for r in result.items if r.item.item_class != ItemClass.BASIC]
+    basic = [r for r in result.items if r.item.item_class == ItemClass.BASIC]
+    basic_names = context.t("menu.separator").join(
+        menu.name_of(r.item, context.language) for r in basic
+    )
+    lines = [head] + [item_line(context, result, row) for row in choosable]
+    if basic:
+        lines.append(context.t("plan.basic", items=basic_names))
+    return lines
+
+
+async def send_tally(update: Update, context: LinliContext, result: MenuTally) -> None:
+    """The table, the chart and the spreadsheet of a round-2 tally."""
+    await send_lines(update, context, tally_lines(context, result))
+    chat = update.effective_chat.id
+    await context.bot.send_photo(chat, charts.plan_chart(context.language, result))
+    table = io.BytesIO()
+    exports.write_xlsx(table, "menu", exports.MENU_HEADERS, exports.menu_rows(result))
+    name = f"menu-{result.consultation.id}.xlsx"
+    await context.bot.send_document(chat, InputFile(table.getvalue(), filename=name))
+
+
+async def send_plan(update: Update, context: LinliContext, result: MenuTally) -> None:
+    """The drawn plan with a button per item to take it out or put it in, and Confirm."""
+    consultation_id = result.consultation.id
+    rows = []
+    for row in result.items:
+        if row.item.item_class == ItemClass.BASIC or (not row.in_plan and not row.households):
+            continue
+        name = menu.name_of(row.item, context.language)
+        if row.in_plan:
+            rows.append(
+                [
+                    button(
+                        context,
+                        context.t("plan.remove", name=name),
+                        "out",
+                        consultation_id,
+                        row.item.id,
+                    )
+                ]
+            )
+        else:
+            rows.append(
+                [
+                    button(
+                        context,
+                        context.t("plan.include", name=name),
+                        "in",
+                        consultation_id,
+                        row.item.id,
+                    )
+                ]
+            )
+    rows.append([button(context, context.t("plan.confirm"), "ok", consultation_id)])
+    await send_lines(update, context, tally_lines(context, result))
+    await reply(update, context, "plan.how_to_settle", markup=InlineKeyboardMarkup(rows))
+
+
+async def plan_button(update: Update, context: LinliContext) -> None:
+    query = update.callback_query
+    member = await staff_of(update, context)
+    if member is None:
+        return
+    parts = callbacks.decode(query.data, "plan", 3)
+    if parts is None or parts[0] not in ACTIONS or not (parts[1] + parts[2]).isdigit():
+        await query.answer(context.t("button.stale"), show_alert=True)
+        return
+    found = await consultation_served(update, context, member, int(parts[1]))
+    if found is None:
+        return
+    if found.round != 2:
+        await query.answer(context.t("button.stale"), show_alert=True)
+        return
+    await ACTIONS[parts[0]](update, context, member, found, int(parts[2]))
+
+
+async def _refused(update: Update, context: LinliContext, refusal: ConsultationError) -> None:
+    await update.callback_query.answer(context.t(refusal.reason, **refusal.values), show_alert=True)
+
+
+async def show_results(update, context, member: StaffMember, found: Consultation, _: int) -> None:
+    await update.callback_query.answer()
+    async with context.db.session() as session:
+        result = await round2.tally(session, found.id)
+    await send_tally(update, context, result)
+
+
+async def ask_close(update, context, member: StaffMember, found: Consultation, _: int) -> None:
+    await update.callback_query.answer()
+    markup = InlineKeyboardMarkup(
+        [[button(context, context.t("staff.close_yes"), "close", found.id)]]
+    )
+    await reply(update, context, "staff.close_confirm", markup=markup, title=found.title)
+
+
+async def close_now(update, context, member: StaffMember, found: Consultation, _: int) -> None:
+    try:
+        async with context.db.session() as session:
+            result = await round2.close(session, found.id, context.actor)
+    except ConsultationError as refusal:
+        await _refused(update, context, refusal)
+        return
+    await accept_button(update.callback_query)
+    context.application.bot_data["sender"].poke()
+    await send_plan(update, context, result)
+
+
+async def show_plan(update, context, member: StaffMember, found: Consultation, _: int) -> None:
+    await update.callback_query.answer()
+    async with context.db.session() as session:
+        result = await round2.tally(session, found.id)
+    await send_plan(update, context, result)
+
+
+async def ask_reason(
+    update, context, member: StaffMember, found: Consultation, item_id: int, include: bool
+) -> None:
+    if found.status != ConsultationStatus.CLOSED or found.plan_confirmed_at is not None:
+        await update.callback_query.answer(context.t("menu.plan_not_open"), show_alert=True)
+        return
+    async with context.db.session() as session:
+        menu_ = await round2.menu_of(session, found.id)
+        item = menu_.item(item_id)
+        if item is None:
+            await update.callback_query.answer(context.t("button.stale"), show_alert=True)
+            return
+        await dialogues.start(
+            session,
+            update.effective_user.id,
+            REASON_DIALOGUE,
+            consultation=found.id,
+            code=item.code,
+            include=include,
+        )
+    await update.callback_query.answer()
+    key = "plan.ask_reason_include" if include else "plan.ask_reason_remove"
+    await reply(update, context, key, name=menu.name_of(item, context.language))
+
+
+async def take_out(update, context, member, found, item_id: int) -> None:
+    await ask_reason(update, context, member, found, item_id, include=False)
+
+
+async def put_in(update, context, member, found, item_id: int) -> None:
+    await ask_reason(update, context, member, found, item_id, include=True)
+
+
+async def reason_step(update: Update, context: LinliContext, dialogue: Dialogue) -> None:
+    """The reason typed for a change of the plan."""
+    member = await staff_of(update, context)
+    if member is None:
+        return
+    reason = update.effective_message.text.strip()
+    if not 0 < len(reason) <= REASON_LIMIT:
+        await reply(update, context, "open.too_long", limit=REASON_LIMIT)
+        return
+    data, user_id = dialogue.data, update.effective_user.id
+    try:
+        async with context.db.session() as session:
+            found = await session.get(Consultation, data["consultation"])
+            if found is None or not member.serves(found.community_id):
+                raise ConsultationError("button.stale")
+            result = await round2.change_plan(
+                session, found.id, data["code"], data["include"], reason, context.actor
+            )
+            await dialogues.finish(session, user_id)
+    except ConsultationError as refusal:
+        async with context.db.session() as session:
+            await dialogues.finish(session, user_id)
+        await reply(update, context, refusal.reason, **refusal.values)
+        return
+    await send_plan(update, context, result)
+
+
+async def confirm(update, context, member: StaffMember, found: Consultation, _: int) -> None:
+    try:
+        async with context.db.session() as session:
+            # One picture for every resident: in the city's default language.
+            result = await round2.tally(session, found.id)
+            chart = charts.plan_chart(context.settings.default_language, result)
+            result = await round2.confirm_plan(session, found.id, context.actor, chart)
+    except ConsultationError as refusal:
+        await _refused(update, context, refusal)
+        return
+    await accept_button(update.callback_query)
+    context.application.bot_data["sender"].poke()
+    await reply(
+        update,
+        context,
+        "plan.confirmed",
+        community=result.community,
+        items=len(result.plan),
+    )
+
+
+ACTIONS = {
+    "res": show_results,
+    "ask": ask_close,
+    "close": close_now,
+    "show": show_plan,
+    "out": take_out,
+    "in": put_in,
+    "ok": confirm,
+}
+
+
+def handlers() -> list[BaseHandler]:
+    return [CallbackQueryHandler(plan_button, pattern=callbacks.pattern("plan"))]
+
+
+def steps() -> dict:
+    return {REASON_DIALOGUE: reason_step}

@@ -1,0 +1,138 @@
+"""/supervisors: staff appoint residents of their communities as quality supervisors.
+
+Buttons are ``v1:sup:add:<community>:new`` (then the household's address is
+typed) and ``v1:sup:del:<community>:u<telegram id>``.
+"""
+
+from __future__ import annotations
+
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler
+
+from bot.flows import dialogues, registry, supervision
+from bot.flows.supervision import SupervisionError
+from bot.handlers import callbacks
+from bot.handlers.common import accept_button, address_text, reply
+from bot.handlers.context import LinliContext
+from bot.handlers.staff import served, staff_of
+from storage.models import Community, Dialogue
+
+DIALOGUE = "supervisor_add"
+COMMUNITIES_SHOWN = 8
+
+
+def button(label: str, *parts: object) -> InlineKeyboardButton:
+    return InlineKeyboardButton(label, callback_data=callbacks.encode("sup", *parts))
+
+
+async def overview(update: Update, context: LinliContext) -> None:
+    member = await staff_of(update, context)
+    if member is None:
+        return
+    lines, rows = [], []
+    async with context.db.session() as session:
+        for community in (await served(context, member))[:COMMUNITIES_SHOWN]:
+            appointed = await supervision.supervisors_of(session, community.id)
+            names = context.t("supervisors.separator").join(
+                f"{name}（{address_text(context, address)}）" if address else name
+                for _, name, address in appointed
+            )
+            line = context.t("supervisors.line", community=community.name, names=names or "—")
+            lines.append(line)
+            add = context.t("supervisors.add", community=community.name)
+            rows.append([button(add, "add", community.id, "new")])
+            rows += [
+                [
+                    button(
+                        context.t("supervisors.dismiss", name=name),
+                        "del",
+                        community.id,
+                        callbacks.person(telegram_id),
+                    )
+                ]
+                for telegram_id, name, _ in appointed
+            ]
+    await reply(
+        update,
+        context,
+        "supervisors.title",
+        markup=InlineKeyboardMarkup(rows),
+        communities="\n".join(lines),
+    )
+
+
+async def supervisors_button(update: Update, context: LinliContext) -> None:
+    query = update.callback_query
+    member = await staff_of(update, context)
+    if member is None:
+        return
+    parts = callbacks.decode(query.data, "sup", 3)
+    if parts is None or parts[0] not in ("add", "del") or not parts[1].isdigit():
+        await query.answer(context.t("button.stale"), show_alert=True)
+        return
+    action, community_id = parts[0], int(parts[1])
+    telegram_id = callbacks.person_of(parts[2])
+    if (action == "add") != (parts[2] == "new") or (action == "del" and telegram_id is None):
+        await query.answer(context.t("button.stale"), show_alert=True)
+        return
+    if not member.serves(community_id):
+        await query.answer(context.t("button.stale"), show_alert=True)
+        return
+    try:
+        async with context.db.session() as session:
+            community = await session.get(Community, community_id)
+            if action == "add":
+                await dialogues.start(
+                    session, update.effective_user.id, DIALOGUE, community=community_id
+                )
+            else:
+                await supervision.dismiss(session, community_id, telegram_id, context.actor)
+    except SupervisionError as refusal:
+        await query.answer(context.t(refusal.reason), show_alert=True)
+        return
+    await accept_button(query)
+    if action == "add":
+        await reply(update, context, "supervisors.ask_address", community=community.name)
+    else:
+        await reply(update, context, "supervisors.dismissed", community=community.name)
+
+
+async def address_text_step(update: Update, context: LinliContext, dialogue: Dialogue) -> None:
+    """'1-1-101': the household whose bound residents become supervisors."""
+    member = await staff_of(update, context)
+    if member is None:
+        return
+    community_id = dialogue.data["community"]
+    parts = update.effective_message.text.strip().split("-")
+    if len(parts) != 3 or not member.serves(community_id):
+        await reply(update, context, "supervisors.bad_address")
+        return
+    try:
+        async with context.db.session() as session:
+            household_id = await supervision.household_at(session, community_id, *parts)
+            appointed = await supervision.appoint_household(
+                session, community_id, household_id, context.actor
+            )
+            address = await registry.address_of(session, household_id)
+            await dialogues.finish(session, update.effective_user.id)
+    except SupervisionError as refusal:
+        await reply(update, context, refusal.reason)
+        return
+    await reply(
+        update,
+        context,
+        "supervisors.appointed",
+        address=address_text(context, address),
+        count=len(appointed),
+    )
+
+
+def handlers() -> list[BaseHandler]:
+    return [
+        CommandHandler("supervisors", overview),
+        CallbackQueryHandler(supervisors_button, pattern=callbacks.pattern("sup")),
+    ]
+
+
+def steps() -> dict:
+    return {DIALOGUE: address_text_step}

@@ -1,0 +1,108 @@
+"""Questions end to end: the FAQ answers, staff answer the rest, repair reports are recognised."""
+
+from __future__ import annotations
+
+from sqlmodel import func, select
+
+from bot.flows import registry
+from bot.flows.audit import CLI
+from storage.models import Question, Role
+from tests.e2e.conftest import buttons
+from tests.e2e.test_round1 import next_message
+from tests.registry import import_sample_registry, issue_codes
+
+STAFF = 9600
+
+
+async def bound_resident(db, person):
+    """王芳 of 南溪小区, bound; the community's staff member has started the bot too."""
+    await import_sample_registry(db)
+    async with db.session() as session:
+        await registry.add_staff(session, STAFF, Role.STAFF, ["南溪小区"], CLI)
+    await person(STAFF, "社工").say("/help")
+    codes = await issue_codes(db, "南溪小区")
+    wang = person(1001, "王芳")
+    await wang.say(f"/start {codes['1-1-101']}")
+    return wang
+
+
+async def test_the_faq_answers_in_the_residents_own_words(db, person):
+    wang = await bound_resident(db, person)
+    answer = await wang.say("没到80%会怎么样？")  # plain text, outside any dialogue
+    assert "暂缓改造" in answer
+    answered = await wang.last_message()
+    (glad,) = await wang.press(answered, buttons(answered)["👍 这回答了我的问题"])
+    assert "很高兴" in glad
+    english = person(1002, "Anna", language_code="en")
+    codes = await issue_codes(db, "南溪小区")
+    await english.say(f"/start {codes['1-1-102']}")
+    assert "20%" in await english.say("/ask who pays for emergency repairs")
+
+
+async def test_a_question_the_faq_cannot_answer_goes_to_staff_and_back(db, person, telegram):
+    wang = await bound_resident(db, person)
+    assert "问题" in await wang.say("/ask")
+    (no_match,) = await wang.send("小区什么时候装充电桩")
+    assert "没有找到" in no_match
+    seq = await telegram.last_seq()
+    (sent,) = await wang.press(await wang.last_message(), "v1:ask:staff:1")
+    assert "已转给" in sent
+    notified = await next_message(telegram, STAFF, seq, "新的居民咨询")
+    assert "充电桩" in notified["text"]
+
+    staff = person(STAFF, "社工")
+    await staff.say("/inbox")
+    inbox = await staff.last_message()
+    (thread, _) = await staff.press(inbox, next(iter(buttons(inbox).values())), replies=2)
+    assert "充电桩" in thread
+    await staff.press(await staff.last_message(), "v1:inbox:reply:1")
+    seq = await telegram.last_seq()
+    assert "已发给" in await staff.say("预计明年三月开工，装在东门停车场")
+    answer = await next_message(telegram, wang.id, seq, "回复了您的问题")
+    assert "东门停车场" in answer["text"]
+
+    await wang.press(answer, buttons(answer)["继续回复"])
+    seq = await telegram.last_seq()
+    await wang.say("一共装几个？")
+    assert "一共装几个" in (await next_message(telegram, STAFF, seq, "居民回复"))["text"]
+    await staff.press(await staff.last_message(), "v1:inbox:faq:1")
+    seq = await telegram.last_seq()
+    (closed,) = await staff.press(await staff.last_message(), "v1:inbox:close:1")
+    assert "已办结" in closed
+    assert "办结" in (await next_message(telegram, wang.id, seq, "已办结"))["text"]
+    # The answer is in the community's FAQ now.
+    assert "东门停车场" in await wang.say("充电桩什么时候装？")
+
+
+async def test_a_repair_in_a_question_is_offered_the_repair_dialogue(db, person):
+    wang = await bound_resident(db, person)
+    assert "报修" in await wang.say("楼道的灯坏了好几天了")
+    offer = await wang.last_message()
+    (intake,) = await wang.press(offer, buttons(offer)["是的，我要报修"])
+    assert "是什么问题" in intake
+
+
+async def test_nobody_else_reads_the_inbox_or_anothers_question(db, person):
+    wang = await bound_resident(db, person)
+    await wang.say("小区什么时候装充电桩")
+    stranger = person(1009, "陌生人")
+    assert "工作人员" in await stranger.say("/inbox")
+    codes = await issue_codes(db, "南溪小区")
+    neighbour = person(1003, "邻居")
+    await neighbour.say(f"/start {codes['1-1-201']}")
+    refused = await neighbour.press_answer(await neighbour.last_message(), "v1:ask:staff:1")
+    assert "找不到" in refused["text"]
+
+
+async def test_odd_questions_get_clear_answers_and_a_repeat_files_one(db, person, telegram):
+    wang = await bound_resident(db, person)
+    assert "没有找到" in await wang.say("😀😀😀")  # nothing to match: staff are offered
+    assert "1–2000" in await wang.say("问" * 4000)
+    seq = await telegram.last_seq()
+    sent = await telegram.send(wang.user, "小区什么时候装充电桩")
+    await next_message(telegram, wang.id, seq, "没有找到")
+    await telegram.redeliver(sent["update_id"])  # Telegram delivers it again
+    await wang.say("/me")  # answered after the repeat was handled
+    async with db.session() as session:
+        questions = (await session.exec(select(func.count()).select_from(Question))).one()
+    assert questions == 2  # the emoji one and this one, once

@@ -1,0 +1,278 @@
+"""kill -9 at bad moments: during a vote storm, with a dialogue half done, before a closing time.
+
+What was confirmed to a resident stays done, nothing counts twice, and work
+that fell due while the bot was down is done once it is back. An update the
+killed process had fetched but not finished is gone (Telegram counts it as
+delivered), so a resident who saw no answer presses again, as people do.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+from collections import Counter
+from datetime import timedelta
+
+import pytest
+from sqlmodel import select
+
+from bench.crowd import crowd
+from bot.flows import consultation, registry, round2
+from bot.flows.audit import CLI
+from sandbox.client import user
+from storage.models import Ballot, Consultation, ConsultationStatus, RepairRequest, Role
+from storage.types import utcnow
+from tests.e2e.conftest import Person, buttons
+from tests.e2e.test_notices import STAFF, choose, compose
+from tests.e2e.test_outbox import received, wait_until_delivered
+from tests.e2e.test_outbox_crash import start_bot
+
+RESIDENTS = 300
+FIRST_ID = 400_000
+
+
+async def stop(process: asyncio.subprocess.Process, how: signal.Signals) -> None:
+    process.send_signal(how)
+    await process.wait()
+
+
+async def open_round(db, community: str, closes_in: timedelta) -> int:
+    async with db.session() as session:
+        found = await registry.community_named(session, community)
+        opened = await consultation.open_round1(
+            session, found.id, "改造意愿征询", "同意改造吗？", utcnow() + closes_in, CLI
+        )
+        return opened.id
+
+
+async def question_of(telegram, chat_id: int) -> dict:
+    history = await telegram.history(chat_id)
+    return next(m for m in history if m["from_bot"] and "v1:vote:" in str(m))
+
+
+def choice_of(resident: int) -> str:
+    return "agree" if resident % 3 else "disagree"
+
+
+async def polls(telegram) -> int:
+    return (await telegram.stats())["calls"].get("getUpdates", 0)
+
+
+async def started_polling(telegram, before: int) -> None:
+    while await polls(telegram) <= before:
+        await asyncio.sleep(0.05)
+
+
+async def settled(telegram, quiet: float = 1.5) -> None:
+    """Wait until the bot has answered no press for ``quiet`` seconds."""
+    count, still = -1, 0.0
+    while still < quiet:
+        now = len(await acknowledged(telegram))
+        count, still = now, (still + 0.1 if now == count else 0.0)
+        await asyncio.sleep(0.1)
+
+
+async def acknowledged(telegram) -> set[int]:
+    """Residents whose press the bot answered."""
+    return {e["chat_id"] for e in await telegram.events() if e["kind"] == "callback_answer"}
+
+
+@pytest.mark.slow
+async def test_vote_storm_survives_kill_9(db, tmp_path, sandbox, telegram, database_url):
+    residents = await crowd(db, telegram, tmp_path, "南溪小区", RESIDENTS, FIRST_ID)
+    consultation_id = await open_round(db, "南溪小区", timedelta(days=7))
+    first = await start_bot(sandbox, database_url, tmp_path)
+    await wait_until_delivered(db, timeout=60)
+    questions = {r: await question_of(telegram, r) for r in residents}
+
+    async def press(resident: int) -> None:
+        data = buttons(questions[resident])
+        wanted = next(d for d in data.values() if d.endswith(choice_of(resident)))
+        await telegram.press(user(resident), questions[resident]["message_id"], wanted)
+
+    storm = asyncio.gather(*(press(r) for r in residents))
+    while len(await acknowledged(telegram)) < RESIDENTS // 3:
+        await asyncio.sleep(0.02)
+    await stop(first, signal.SIGKILL)
+    await storm
+    answered_before_kill = await acknowledged(telegram)
+
+    polled = await polls(telegram)
+    second = await start_bot(sandbox, database_url, tmp_path)
+    try:
+        await started_polling(telegram, polled)
+        await settled(telegram)  # presses that were still queued are answered now
+        unanswered = [r for r in residents if r not in await acknowledged(telegram)]
+        await asyncio.gather(*(press(r) for r in unanswered))  # pressed again
+        for _ in range(200):
+            if len(await acknowledged(telegram)) == RESIDENTS:
+                break
+            await asyncio.sleep(0.05)
+    finally:
+        await stop(second, signal.SIGTERM)
+
+    async with db.session() as session:
+        ballots = (
+            await session.exec(
+                select(Ballot.cast_by, Ballot.choice).where(
+                    Ballot.consultation_id == consultation_id
+                )
+            )
+        ).all()
+    print(
+        f"\nkill -9 after {len(answered_before_kill)} of {RESIDENTS} votes answered; "
+        f"{len(unanswered)} pressed again after the restart"
+    )
+    assert len(answered_before_kill) < RESIDENTS
+    assert sorted(cast_by for cast_by, _ in ballots) == residents  # none lost, none doubled
+    assert all(choice == choice_of(cast_by) for cast_by, choice in ballots)
+
+
+@pytest.mark.slow
+async def test_a_closing_time_passed_while_down_is_kept(
+    db, tmp_path, sandbox, telegram, database_url
+):
+    residents = await crowd(db, telegram, tmp_path, "南溪小区", 5, FIRST_ID)
+    first = await start_bot(sandbox, database_url, tmp_path)
+    consultation_id = await open_round(db, "南溪小区", timedelta(seconds=4))
+    await wait_until_delivered(db, timeout=30)
+    await stop(first, signal.SIGKILL)
+    await asyncio.sleep(4.5)  # the closing time passes with no bot running
+
+    second = await start_bot(sandbox, database_url, tmp_path)
+    try:
+        for _ in range(300):
+            async with db.session() as session:
+                closed = await session.get(Consultation, consultation_id)
+                await session.refresh(closed)
+            if closed.status == ConsultationStatus.CLOSED:
+                break
+            await asyncio.sleep(0.1)
+        await wait_until_delivered(db, timeout=30)
+    finally:
+        await stop(second, signal.SIGTERM)
+
+    assert closed.status == ConsultationStatus.CLOSED
+    outcomes = Counter(
+        e["chat_id"]
+        for e in await telegram.events()
+        if e["kind"] == "message" and "暂缓改造" in (e["message"].get("text") or "")
+    )
+    assert outcomes == Counter(dict.fromkeys(residents, 1))  # told once each
+
+
+@pytest.mark.slow
+async def test_a_half_written_notice_survives_kill_9(db, tmp_path, sandbox, telegram, database_url):
+    residents = await crowd(db, telegram, tmp_path, "南溪小区", 3, FIRST_ID)
+    async with db.session() as session:
+        await registry.add_staff(session, STAFF, Role.STAFF, ["南溪小区"], CLI)
+    staff = Person(telegram, STAFF, "社工")
+    first = await start_bot(sandbox, database_url, tmp_path)
+    try:
+        await compose(staff, "本周六上午检修水泵，停水两小时")
+    finally:
+        await stop(first, signal.SIGKILL)
+
+    second = await start_bot(sandbox, database_url, tmp_path)
+    try:
+        await choose(staff, "南溪小区")  # the audience step, as if nothing happened
+        (preview,) = await choose(staff, "立即发送")
+        await choose(staff, "发送通知")
+        await wait_until_delivered(db)
+    finally:
+        await stop(second, signal.SIGTERM)
+    assert "发给 3 位居民" in preview
+    got = await received(telegram, residents, "本周六上午检修水泵，停水两小时")
+    assert got == dict.fromkeys(residents, 1)
+
+
+@pytest.mark.slow
+async def test_a_half_made_menu_survives_kill_9_and_closes_on_time(
+    db, tmp_path, sandbox, telegram, database_url
+):
+    residents = await crowd(db, telegram, tmp_path, "南溪小区", 2, FIRST_ID)
+    async with db.session() as session:
+        found = await registry.community_named(session, "南溪小区")
+        opened = await round2.open_round2(
+            session,
+            found.id,
+            "改造方案征询",
+            "请选择",
+            utcnow() + timedelta(seconds=12),
+            CLI,
+            codes=["B01", "I01", "I02", "U01"],
+            override_reason="试点",
+        )
+    resident = Person(telegram, residents[0], "居民")
+    first = await start_bot(sandbox, database_url, tmp_path)
+    try:
+        await wait_until_delivered(db, timeout=30)
+        question = await question_with(telegram, resident.id, "打开菜单点菜")
+        await resident.press(question, buttons(question)["打开菜单点菜"])
+        menu_message = await resident.last_message()
+        await resident.press(menu_message, toggle(menu_message, "绿化提升"), kind="edit")
+        menu_message = await resident.last_message()
+        await resident.press(menu_message, toggle(menu_message, "邻里中心"), kind="edit")
+    finally:
+        await stop(first, signal.SIGKILL)
+
+    second = await start_bot(sandbox, database_url, tmp_path)
+    try:
+        menu_message = await resident.last_message()
+        assert "已选 2 项" in menu_message["text"]
+        await resident.press(menu_message, buttons(menu_message)["提交"], kind="edit")
+        for _ in range(300):  # the closing time comes while this process runs
+            async with db.session() as session:
+                closed = await session.get(Consultation, opened.id)
+                await session.refresh(closed)
+            if closed.status == ConsultationStatus.CLOSED:
+                break
+            await asyncio.sleep(0.1)
+    finally:
+        await stop(second, signal.SIGTERM)
+    async with db.session() as session:
+        result = await round2.tally(session, opened.id)
+    chosen = {row.item.code for row in result.items if row.households}
+    assert closed.status == ConsultationStatus.CLOSED and result.answered == 1
+    assert chosen == {"I01", "U01"} and {row.item.code for row in result.plan} >= chosen
+
+
+async def question_with(telegram, chat_id: int, label: str) -> dict:
+    history = await telegram.history(chat_id)
+    return next(m for m in history if m["from_bot"] and label in str(m.get("reply_markup")))
+
+
+def toggle(message: dict, name: str) -> str:
+    return next(data for label, data in buttons(message).items() if name in label)
+
+
+@pytest.mark.slow
+async def test_a_repair_report_survives_kill_9_between_steps(
+    db, tmp_path, sandbox, telegram, database_url
+):
+    residents = await crowd(db, telegram, tmp_path, "南溪小区", 1, FIRST_ID)
+    resident = Person(telegram, residents[0], "居民")
+    first = await start_bot(sandbox, database_url, tmp_path)
+    try:
+        await resident.say("/repair")
+        message = await resident.last_message()
+        await resident.press(message, toggle(message, "屋面漏水"))
+        message = await resident.last_message()
+        await resident.press(message, toggle(message, "公共部位"))
+    finally:
+        await stop(first, signal.SIGKILL)
+
+    second = await start_bot(sandbox, database_url, tmp_path)
+    try:
+        assert "紧急" in await resident.say("3幢 屋顶")  # the spot step, where it was
+        message = await resident.last_message()
+        await resident.press(message, toggle(message, "紧急，现在有危险"))
+        await resident.say("屋顶漏水滴到电表箱上")
+        for label in ("照片发完了", "不发位置", "提交"):
+            message = await resident.last_message()
+            await resident.press(message, toggle(message, label))
+    finally:
+        await stop(second, signal.SIGTERM)
+    async with db.session() as session:
+        (filed,) = (await session.exec(select(RepairRequest))).all()
+    assert filed.place == "3幢 屋顶" and filed.urgent and filed.category == "roof_leak"

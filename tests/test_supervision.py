@@ -1,0 +1,94 @@
+"""Supervision at the flow level: who may be appointed, observation moves, the weekly summary."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+from sqlmodel import func, select
+
+from bot.flows import charts, registry, supervision
+from bot.flows.audit import CLI, Actor
+from bot.flows.supervision import SupervisionError
+from storage.models import Broadcast, ObservationState, Role
+from tests.registry import import_sample_registry
+from tests.test_consultation import bind_all
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+S = ObservationState
+
+
+async def appointed(db) -> tuple[int, registry.StaffMember, int]:
+    """A supervisor of 南溪小区, its staff member, and the community's id."""
+    await import_sample_registry(db)
+    residents = await bind_all(db, "南溪小区")
+    async with db.session() as session:
+        member = await registry.add_staff(session, 9700, Role.STAFF, ["南溪小区"], CLI)
+        community = await registry.community_named(session, "南溪小区")
+        household = await supervision.household_at(session, community.id, "1", "1", "101")
+        await supervision.appoint_household(session, community.id, household, CLI)
+    return residents["1-1-101"], member, community.id
+
+
+async def observe(db, supervisor: int, category: str = "safety") -> int:
+    async with db.session() as session:
+        await supervision.start_inspection(session, supervisor)
+        await supervision.inspection_step(session, supervisor, "category", category=category)
+        await supervision.inspection_step(session, supervisor, "severity", severity="high")
+        await supervision.inspection_step(session, supervisor, "place", place="3幢脚手架")
+        await supervision.inspection_step(session, supervisor, "text", text="脚手架没有防护网")
+        observation = await supervision.submit_inspection(session, supervisor, Actor(supervisor))
+        return observation.id
+
+
+async def test_only_bound_households_of_the_community_are_appointed(db):
+    await import_sample_registry(db)
+    async with db.session() as session:
+        community = await registry.community_named(session, "南溪小区")
+        with pytest.raises(SupervisionError, match="supervision.no_household"):
+            await supervision.household_at(session, community.id, "9", "9", "999")
+        household = await supervision.household_at(session, community.id, "1", "1", "101")
+        with pytest.raises(SupervisionError, match="supervision.nobody_bound"):
+            await supervision.appoint_household(session, community.id, household, CLI)
+
+
+async def test_observations_move_only_as_the_table_allows(db):
+    supervisor, member, _ = await appointed(db)
+    observation_id = await observe(db, supervisor)
+    async with db.session() as session:
+        with pytest.raises(SupervisionError, match="supervision.not_allowed"):
+            await supervision.move_observation(session, observation_id, S.RESOLVED, member, CLI)
+        with pytest.raises(SupervisionError, match="supervision.note_needed"):
+            await supervision.move_observation(session, observation_id, S.NOT_AN_ISSUE, member, CLI)
+        await supervision.move_observation(session, observation_id, S.ACKNOWLEDGED, member, CLI)
+        other = await registry.add_staff(session, 9701, Role.STAFF, ["运南新村"], CLI)
+        with pytest.raises(SupervisionError, match="supervision.not_found"):
+            await supervision.move_observation(session, observation_id, S.RESOLVED, other, CLI)
+        await supervision.move_observation(session, observation_id, S.RESOLVED, member, CLI)
+        community_id = (await registry.community_named(session, "南溪小区")).id
+        assert await supervision.observation_counts(session, community_id) == (0, 1)
+
+
+async def test_the_weekly_summary_goes_out_once_from_monday_morning(db):
+    supervisor, _, community_id = await appointed(db)
+    await observe(db, supervisor, "safety")
+    await observe(db, supervisor, "quality")
+    today = datetime.now(SHANGHAI)
+    monday_early = today.replace(hour=8) - timedelta(days=today.weekday())
+    async with db.session() as session:
+        assert await supervision.weekly_summaries_due(session, monday_early, SHANGHAI) == []
+        later = monday_early.replace(hour=10).astimezone(UTC)
+        (summary,) = await supervision.weekly_summaries_due(session, later, SHANGHAI)
+        assert summary.total == 2 and set(summary.by_category) == {"safety", "quality"}
+        chart = charts.observation_chart("zh_Hans", summary)
+        assert chart.startswith(b"\x89PNG")
+        assert await supervision.send_weekly_summary(session, summary, chart)
+    async with db.session() as session:
+        assert await supervision.weekly_summaries_due(session, later, SHANGHAI) == []
+        sent = await session.exec(
+            select(func.count())
+            .select_from(Broadcast)
+            .where(Broadcast.kind == "supervision/summary")
+        )
+        assert sent.one() == 1
