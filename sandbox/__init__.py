@@ -17,13 +17,16 @@ Telegram; tests play the users through its control API::
 ``python -m sandbox`` runs it on its own.
 """
 
+from .chatpage import Roster
 from .client import SandboxClient, SandboxError, user
 from .ratelimit import RateLimits
-from .server import RunningSandbox, create_app, run_sandbox
+from .server import PageFor, RunningSandbox, create_app, run_sandbox
 from .state import SandboxState
 
 __all__ = [
+    "PageFor",
     "RateLimits",
+    "Roster",
     "RunningSandbox",
     "SandboxClient",
     "SandboxError",

@@ -89,14 +89,16 @@ class ControlApi:
 
     async def send(self, request: web.Request) -> web.Response:
         """A user sends a message (or edits an earlier one); queues the update."""
-        bot, body = self._bot(request), await _body(request)
+        return _ok(self.user_sends(self._bot(request), await _body(request)))
+
+    def user_sends(self, bot: BotState, body: JSON) -> JSON:
         user = _user(body.get("from"))
         chat = _chat_of(bot, user, body.get("chat"))
         if not chat.is_group:
             # Writing to a bot one has blocked means unblocking it first.
             _set_blocked(bot, user["id"], False)
         if body.get("edit_message_id") is not None:
-            return _ok(_edit_user_message(bot, chat, body))
+            return _edit_user_message(bot, chat, body)
         content = _content(bot, body)
         if body.get("reply_to_message_id") is not None:
             content["reply_to_message"] = _replied(chat, body["reply_to_message_id"])
@@ -110,11 +112,13 @@ class ControlApi:
         chat.messages[message["message_id"]] = StoredMessage(message, from_bot=False)
         bot.record("user_message", chat.id, message=message)
         update_id, _ = bot.queue_update({"message": message})
-        return _ok({"update_id": update_id, "message": message})
+        return {"update_id": update_id, "message": message}
 
     async def press(self, request: web.Request) -> web.Response:
         """A user presses an inline button; the data is not checked against the buttons."""
-        bot, body = self._bot(request), await _body(request)
+        return _ok(self.user_presses(self._bot(request), await _body(request)))
+
+    def user_presses(self, bot: BotState, body: JSON) -> JSON:
         user = _user(body.get("from"))
         chat_id = _int(body.get("chat_id", user["id"]), "chat_id")
         chat = bot.chats.get(chat_id)
@@ -141,7 +145,7 @@ class ControlApi:
             "user_press", chat.id, callback_query_id=query_id, message_id=message_id, data=data
         )
         update_id, _ = bot.queue_update({"callback_query": query})
-        return _ok({"update_id": update_id, "callback_query_id": query_id})
+        return {"update_id": update_id, "callback_query_id": query_id}
 
     async def inject(self, request: web.Request) -> web.Response:
         """Queue any Update-shaped JSON as it is, for updates the other routes cannot make."""
@@ -225,16 +229,7 @@ class ControlApi:
         chat = bot.chats.get(chat_id)
         if chat is None:
             raise _not_found(f"chat {chat_id} is unknown to this bot")
-        entries = []
-        for message_id in sorted(chat.messages):
-            stored = chat.messages[message_id]
-            if stored.deleted:
-                continue
-            entry = {**stored.message, "from_bot": stored.from_bot}
-            if stored.keyboard is not None:
-                entry["keyboard"] = stored.keyboard
-            entries.append(entry)
-        return _ok(entries)
+        return _ok(chat_history(chat))
 
     async def commands(self, request: web.Request) -> web.Response:
         return _ok(list(self._bot(request).commands.values()))
@@ -283,6 +278,20 @@ class ControlApi:
     async def reset(self, request: web.Request) -> web.Response:
         self.state.reset()
         return _ok(True)
+
+
+def chat_history(chat: Chat) -> list[JSON]:
+    """The chat's messages as they are now, oldest first, with the reply keyboards."""
+    entries = []
+    for message_id in sorted(chat.messages):
+        stored = chat.messages[message_id]
+        if stored.deleted:
+            continue
+        entry = {**stored.message, "from_bot": stored.from_bot}
+        if stored.keyboard is not None:
+            entry["keyboard"] = stored.keyboard
+        entries.append(entry)
+    return entries
 
 
 async def _body(request: web.Request) -> JSON:
@@ -381,12 +390,12 @@ def _content(bot: BotState, body: JSON) -> JSON:
     if body.get("text") is not None:
         content.update(_text(body["text"]))
     if body.get("photo_b64") is not None:
-        data = _decode(body["photo_b64"], "photo_b64")
+        data = _upload(bot, body["photo_b64"], "photo_b64")
         if image_size(data) is None:
             raise _invalid("photo_b64 is not a PNG, JPEG, GIF or WebP image")
         content["photo"] = store_photo(bot, data)
     if body.get("document_b64") is not None:
-        data = _decode(body["document_b64"], "document_b64")
+        data = _upload(bot, body["document_b64"], "document_b64")
         content["document"] = store_document(
             bot, data, body.get("file_name") or "file", body.get("mime_type")
         )
@@ -426,13 +435,18 @@ def _text(text: Any) -> JSON:
     return fields
 
 
-def _decode(value: Any, name: str) -> bytes:
+def _upload(bot: BotState, value: Any, name: str) -> bytes:
+    """A user's file, decoded; refused over the size limit, as Telegram's clients do."""
     if not isinstance(value, str):
         raise _invalid(f"{name} must be a base64 string")
     try:
-        return base64.b64decode(value, validate=True)
+        data = base64.b64decode(value, validate=True)
     except (binascii.Error, ValueError):
         raise _invalid(f"{name} is not valid base64") from None
+    limit = bot.sandbox.max_upload_bytes
+    if len(data) > limit:
+        raise _invalid(f"file is too big: {len(data)} bytes, the limit is {limit} bytes")
+    return data
 
 
 def _sticker(bot: BotState, sticker: Any) -> JSON:

@@ -16,6 +16,7 @@ from aiohttp import web
 from aiohttp.abc import AbstractAccessLogger
 
 from .botapi import BotApi
+from .chatpage import ChatPage, Roster
 from .client import SandboxClient
 from .control import ControlApi
 from .ratelimit import RateLimits
@@ -25,6 +26,8 @@ from .state import DEFAULT_BOT_USERNAME, DEFAULT_MAX_UPLOAD_BYTES, SandboxState
 SHUTDOWN_TIMEOUT = 2.0
 # Room for the other fields of a multipart request around an upload at the size limit.
 REQUEST_OVERHEAD_BYTES = 1024 * 1024
+# The control API takes files as base64, a third larger than the file.
+BASE64_GROWTH = 4 / 3
 
 _TOKEN_IN_PATH = re.compile(r"bot\d+:[^/]+")
 
@@ -43,17 +46,29 @@ class RedactingAccessLogger(AbstractAccessLogger):
         )
 
 
-def create_app(state: SandboxState) -> web.Application:
-    """The aiohttp application serving the Bot API and the control API over ``state``."""
+def create_app(state: SandboxState, page: PageFor | None = None) -> web.Application:
+    """The aiohttp application serving the Bot API and the control API over ``state``,
+    and the chat page of ``page``'s bot if given."""
 
     async def end_waiting_requests(app: web.Application) -> None:
         state.close()
 
-    app = web.Application(client_max_size=state.max_upload_bytes + REQUEST_OVERHEAD_BYTES)
+    request_limit = int(state.max_upload_bytes * BASE64_GROWTH) + REQUEST_OVERHEAD_BYTES
+    app = web.Application(client_max_size=request_limit)
     app.add_routes(BotApi(state).routes())
     app.add_routes(ControlApi(state).routes())
+    if page is not None:
+        app.add_routes(ChatPage(state, page.token, page.roster).routes())
     app.on_shutdown.append(end_waiting_requests)
     return app
+
+
+@dataclass(frozen=True)
+class PageFor:
+    """The bot whose users the chat page plays, and whom it offers to play."""
+
+    token: str
+    roster: Roster
 
 
 @dataclass(frozen=True)
@@ -87,6 +102,7 @@ async def run_sandbox(
     rate_limits: RateLimits | None = None,
     max_upload_bytes: int = DEFAULT_MAX_UPLOAD_BYTES,
     access_log: logging.Logger | None = None,
+    page: PageFor | None = None,
 ) -> AsyncIterator[RunningSandbox]:
     """Serve a fresh sandbox on ``host:port`` (0: any free port) in the running event loop.
 
@@ -96,7 +112,7 @@ async def run_sandbox(
         bot_username=bot_username, rate_limits=rate_limits, max_upload_bytes=max_upload_bytes
     )
     runner = web.AppRunner(
-        create_app(state),
+        create_app(state, page),
         handle_signals=False,
         access_log=access_log,
         access_log_class=RedactingAccessLogger,

@@ -5,7 +5,7 @@ Each module adds its group of commands to the root ``app`` of ``base``.
 
 import typer
 
-from bot.cli import consult, faq, menu, notice, project, registry, repair, running  # noqa: F401  (registers)
+from bot.cli import consult, demo, faq, menu, notice, project, registry, repair, running  # noqa: F401  (registers)
 from bot.cli.base import EXPECTED_ERRORS, app
 
 

@@ -13,6 +13,7 @@ from sqlalchemy import delete
 from sqlmodel import col, func, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from bot.config import BindingSettings
 from bot.flows import dialogues
 from bot.flows.audit import Actor, record
 from bot.flows.invites import household_of_code, normalise
@@ -28,6 +29,14 @@ class Limits:
     residents_per_household: int = 5
     wrong_codes_allowed: int = 5
     wrong_code_window: timedelta = timedelta(hours=1)
+
+    @classmethod
+    def of(cls, settings: BindingSettings) -> Limits:
+        return cls(
+            residents_per_household=settings.residents_per_household,
+            wrong_codes_allowed=settings.wrong_codes_allowed,
+            wrong_code_window=timedelta(minutes=settings.wrong_code_window_minutes),
+        )
 
 
 @dataclass(frozen=True)

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler
 
@@ -29,12 +27,7 @@ AWAIT_CODE = "await_code"
 
 
 def limits(context: LinliContext) -> binding.Limits:
-    settings = context.settings.binding
-    return binding.Limits(
-        residents_per_household=settings.residents_per_household,
-        wrong_codes_allowed=settings.wrong_codes_allowed,
-        wrong_code_window=timedelta(minutes=settings.wrong_code_window_minutes),
-    )
+    return binding.Limits.of(context.settings.binding)
 
 
 async def start(update: Update, context: LinliContext) -> None:

@@ -1,0 +1,188 @@
+"""``linli demo``: the seeded programme, and the real bot answering through the chat page.
+
+The browser test drives Debian's Chromium with Playwright. Without Chromium it is
+skipped, unless LINLI_REQUIRE_BROWSER is set (as CI does), when it fails instead.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+import signal
+import sys
+from pathlib import Path
+
+import aiohttp
+import pytest
+from sqlmodel import func, select
+
+from bot import demo
+from bot.flows import binding, people
+from storage import migrate
+from storage.db import Database
+from storage.models import Community, Consultation, Household, Resident, Staff, Supervisor
+from tests.e2e.test_run import free_port
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+
+
+@pytest.fixture
+def demo_settings(settings, tmp_path: Path):
+    prepared = demo.demo_settings(settings, tmp_path)
+    migrate.upgrade(prepared.database.url)
+    return prepared
+
+
+@pytest.fixture
+async def running(demo_settings, tmp_path: Path):
+    async with demo.running_demo(demo_settings, tmp_path) as sandbox:
+        yield sandbox
+
+
+async def count(session, model) -> int:
+    return (await session.exec(select(func.count()).select_from(model))).one()
+
+
+async def test_the_demo_seeds_the_programme(demo_settings, tmp_path: Path):
+    db = Database(demo_settings.database.url)
+    roster = await demo.seed(db, tmp_path, demo_settings)
+    async with db.session() as session:
+        communities = list(await session.exec(select(Community)))
+        assert len(communities) >= 3
+        assert len({c.delivery_year for c in communities}) == len(communities)
+        assert any(c.delivery_year < 2000 and not c.has_maintenance_fund for c in communities)
+        assert 200 <= await count(session, Household) <= 1000
+        assert await count(session, Staff) == 2
+        assert await count(session, Resident) == 5
+        assert await count(session, Supervisor) == 1
+        assert await count(session, Consultation) == 1
+        code = roster.invites[0]["code"]
+        limits = binding.Limits.of(demo_settings.binding)
+        assert await binding.household_of_code(session, binding.normalise(code)) is not None
+        await people.meet(session, 1, "新居民", "zh-hans")
+        assert isinstance(await binding.bind(session, 1, code, limits, demo.DEMO), binding.Bound)
+    await db.dispose()
+    assert (tmp_path / "communities.csv").read_text(encoding="utf-8").startswith("小区,")
+    roles = {p["role"] for p in roster.personas}
+    assert roles == {"admin", "staff", "resident"}
+
+
+async def test_a_seeded_resident_votes_through_the_page_api(running):
+    async with aiohttp.ClientSession(running.base_url) as http:
+        wang = next(p for p in await _get(http, "/personas") if p["first_name"] == "王芳")
+        messages = await _wait_for(
+            http, wang["id"], lambda ms: any("reply_markup" in m for m in ms)
+        )
+        question = next(m for m in messages if "reply_markup" in m)
+        agree = question["reply_markup"]["inline_keyboard"][0][0]
+        async with http.post(
+            f"/chat/api/personas/{wang['id']}/press",
+            json={"message_id": question["message_id"], "data": agree["callback_data"]},
+        ) as response:
+            assert response.status == 200
+        answered = await _wait_for(
+            http, wang["id"], lambda ms: "您的住户：同意" in ms[-1].get("text", "")
+        )
+        assert answered[-1]["from_bot"]
+
+
+async def _get(http, path: str, absolute: bool = False):
+    async with http.get(path if absolute else "/chat/api" + path) as response:
+        return (await response.json())["result"]
+
+
+async def _wait_for(http, persona: int, done, tries: int = 100) -> list[dict]:
+    for _ in range(tries):
+        messages = await _get(http, f"/personas/{persona}/messages")
+        if messages and done(messages):
+            return messages
+        await asyncio.sleep(0.1)
+    raise AssertionError(f"persona {persona} never saw it: {messages}")
+
+
+@pytest.fixture
+def chromium() -> str:
+    if CHROMIUM is None:
+        if os.environ.get("LINLI_REQUIRE_BROWSER"):
+            pytest.fail("Chromium is required (LINLI_REQUIRE_BROWSER) but not installed")
+        pytest.skip("Chromium is not installed (Debian: apt-get install chromium)")
+    return CHROMIUM
+
+
+async def test_a_newcomer_binds_and_votes_in_the_browser(running, chromium, tmp_path: Path):
+    from playwright.async_api import async_playwright, expect
+
+    async with async_playwright() as playwright:
+        browser = await playwright.chromium.launch(executable_path=chromium, args=["--no-sandbox"])
+        page = await browser.new_page(locale="zh-CN", viewport={"width": 1200, "height": 760})
+        await page.goto(running.base_url + "/chat")
+        await expect(page.locator("#warning")).to_contain_text("不是 Telegram 客户端")
+
+        await page.fill("#new-name", "周阿姨")
+        await page.click("#new-persona button")
+        await expect(page.locator("#chat-name")).to_have_text("周阿姨")
+        await page.locator("#invites code").first.click()
+        await expect(page.locator(".bubble.bot").last).to_contain_text("绑定成功")
+
+        await page.fill("#text", "/vote")
+        await page.keyboard.press("Enter")
+        agree = page.locator(".bubble.bot .inline-keyboard button", has_text="同意").first
+        await agree.click()
+        await expect(page.locator(".bubble.bot").last).to_contain_text("您的住户：同意")
+
+        await page.click("#language")
+        await expect(page.locator("#warning")).to_contain_text("not a Telegram client")
+        await page.screenshot(path=str(tmp_path / "chat-page.png"))
+        await browser.close()
+    assert (tmp_path / "chat-page.png").stat().st_size > 10_000
+
+
+async def test_linli_demo_serves_the_page_until_ctrl_c(tmp_path: Path):
+    port = free_port()
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-c",
+        "from bot.cli import main; main()",
+        "demo",
+        "--folder",
+        str(tmp_path / "trial"),
+        "--port",
+        str(port),
+        cwd=tmp_path,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.STDOUT,
+    )
+    try:
+        line = await asyncio.wait_for(process.stdout.readline(), timeout=60)
+        assert f"http://127.0.0.1:{port}/chat" in line.decode()
+        async with aiohttp.ClientSession() as http:
+            async with http.get(f"http://127.0.0.1:{port}/chat") as response:
+                assert response.status == 200 and "chat.js" in await response.text()
+            personas = await _get(http, f"http://127.0.0.1:{port}/chat/api/personas", absolute=True)
+        assert len(personas) == len(demo.PEOPLE)
+    finally:
+        process.send_signal(signal.SIGINT)
+        output, _ = await asyncio.wait_for(process.communicate(), timeout=20)
+    assert process.returncode == 0, output.decode()
+    assert (tmp_path / "trial" / demo.DATABASE_FILE).exists()
+
+
+async def test_linli_demo_will_not_reuse_a_folder(tmp_path: Path):
+    (tmp_path / demo.DATABASE_FILE).write_bytes(b"")
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-c",
+        "from bot.cli import main; main()",
+        "demo",
+        "--folder",
+        str(tmp_path),
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.STDOUT,
+    )
+    output, _ = await asyncio.wait_for(process.communicate(), timeout=30)
+    assert process.returncode == 2
+    assert (
+        output.decode().strip()
+        == f"linli: {tmp_path} already holds a demo; choose another folder or empty it"
+    )
