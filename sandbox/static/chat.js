@@ -11,7 +11,7 @@ const UI = {
     send: "发送", placeholder: "输入消息或 /命令", attach: "图片/文件", location: "位置",
     pick: "请先在左边选一个角色", none: "还没有消息。发送 /start 开始。",
     roles: { admin: "管理员", staff: "工作人员", resident: "居民", new: "新用户" },
-    too_big: "文件太大", other: "English",
+    too_big: "文件太大", other: "English", photo: "[图片]", file: "[文件]",
   },
   en: {
     title: "linli · demo chat",
@@ -21,7 +21,7 @@ const UI = {
     send: "Send", placeholder: "Message or /command", attach: "Photo/file", location: "Location",
     pick: "Pick a persona on the left first", none: "No messages yet. Send /start to begin.",
     roles: { admin: "admin", staff: "staff", resident: "resident", new: "new" },
-    too_big: "File too big", other: "中文",
+    too_big: "File too big", other: "中文", photo: "[photo]", file: "[file]",
   },
 };
 const COLOURS = ["#e17076", "#7bc862", "#65aadd", "#a695e7", "#ee7aae", "#6ec9cb", "#faa774"];
@@ -118,7 +118,8 @@ function preview(persona) {
   const chat = state.chats.get(persona.id);
   if (!chat || chat.size === 0) return persona.note || "";
   const last = [...chat.values()].pop();
-  return last.text || last.caption || (last.photo ? "🖼" : last.document ? "📄" : "…");
+  if (last.text || last.caption) return last.text || last.caption;
+  return last.photo ? t("photo") : last.document ? t("file") : last.location ? t("location") : "…";
 }
 
 function renderPersonas() {

@@ -110,7 +110,7 @@ def chromium() -> str:
     return CHROMIUM
 
 
-async def test_a_newcomer_binds_and_votes_in_the_browser(running, chromium, tmp_path: Path):
+async def test_a_newcomer_binds_and_votes_and_the_admin_sees_the_chart(running, chromium, tmp_path: Path):
     from playwright.async_api import async_playwright, expect
 
     async with async_playwright() as playwright:
@@ -130,6 +130,13 @@ async def test_a_newcomer_binds_and_votes_in_the_browser(running, chromium, tmp_
         agree = page.locator(".bubble.bot .inline-keyboard button", has_text="同意").first
         await agree.click()
         await expect(page.locator(".bubble.bot").last).to_contain_text("您的住户：同意")
+
+        await page.locator("#personas li", has_text="陈主任").click()
+        await page.fill("#text", "/results")
+        await page.keyboard.press("Enter")
+        chart = page.locator(".bubble.bot img").last
+        await expect(chart).to_be_visible()
+        assert await chart.evaluate("image => image.naturalWidth") > 100
 
         await page.click("#language")
         await expect(page.locator("#warning")).to_contain_text("not a Telegram client")
