@@ -32,6 +32,7 @@ from bot.flows import (
     menu,
     people,
     registry,
+    round2,
     supervision,
 )
 from bot.flows.audit import Actor
@@ -46,6 +47,9 @@ DEMO = Actor(via="demo")
 TOKEN = "100000001:linli-demo-sandbox"
 DATABASE_FILE = "linli-demo.db"
 INVITES_OFFERED_PER_COMMUNITY = 4
+# 南溪小区's round 1: 84 of its 100 households agree, so it passes and its menu is open.
+ROUND1_AGREE, ROUND1_DISAGREE = 84, 3
+FIRST_NEIGHBOUR_ID = 7_000_100_001
 
 log = logging.getLogger(__name__)
 
@@ -160,18 +164,17 @@ async def seed(db: Database, folder: Path, settings: Settings) -> Roster:
                 household = await binding.household_of(session, person.telegram_id)
                 await supervision.appoint_household(session, community.id, household, DEMO)
         first = await registry.community_named(session, COMMUNITIES[0].name)
-        closes = (datetime.now(settings.zone) + timedelta(days=7)).replace(
-            hour=18, minute=0, second=0, microsecond=0
-        )
         await consultation.open_round1(
             session,
             first.id,
             "运南新村改造意愿征询",
             "运南新村计划纳入老旧小区改造，您家是否同意改造？",
-            closes,
+            _evening_in(settings, days=7),
             DEMO,
         )
+    neighbours = await _consulted_neighbours(db, slips, settings, limits)
 
+    bound = {(p.community, *p.address) for p in PEOPLE if p.address} | set(neighbours)
     bound = {(p.community, *p.address) for p in PEOPLE if p.address}
     offered: list[dict] = []
     for c in COMMUNITIES:
@@ -190,7 +193,63 @@ async def seed(db: Database, folder: Path, settings: Settings) -> Roster:
         }
         for p in PEOPLE
     ]
-    return Roster(personas=personas, invites=offered)
+    others = [
+        {"id": telegram_id, "first_name": f"居民{key[1]}-{key[2]}-{key[3]}"}
+        for key, telegram_id in neighbours.items()
+    ]
+    return Roster(personas=personas, invites=offered, others=others)
+
+
+def _evening_in(settings: Settings, days: int) -> datetime:
+    local = datetime.now(settings.zone) + timedelta(days=days)
+    return local.replace(hour=18, minute=0, second=0, microsecond=0)
+
+
+async def _consulted_neighbours(
+    db: Database,
+    slips: dict[tuple[str, str, str, str], str],
+    settings: Settings,
+    limits: binding.Limits,
+) -> dict[tuple[str, str, str, str], int]:
+    """南溪小区's round 1, answered by most of its households and passed; its menu open.
+
+    The households that answered are bound to residents of their own, who are not
+    personas; the telegram ids of those residents by household.
+    """
+    name = COMMUNITIES[1].name
+    taken = {(p.community, *p.address) for p in PEOPLE if p.address}
+    households = [key for key in slips if key[0] == name and key not in taken]
+    answering = households[: ROUND1_AGREE + ROUND1_DISAGREE]
+    neighbours = {key: FIRST_NEIGHBOUR_ID + n for n, key in enumerate(answering)}
+    async with db.session() as session:
+        for key, telegram_id in neighbours.items():
+            await people.meet(session, telegram_id, f"居民{key[1]}-{key[2]}-{key[3]}", "zh-hans")
+            await binding.bind(session, telegram_id, slips[key], limits, DEMO)
+        community = await registry.community_named(session, name)
+        round1 = await consultation.open_round1(
+            session, community.id, "南溪小区改造意愿征询", "南溪小区是否同意纳入改造？",
+            _evening_in(settings, days=1), DEMO,
+        )  # fmt: skip
+        for n, telegram_id in enumerate(neighbours.values()):
+            choice = "agree" if n < ROUND1_AGREE else "disagree"
+            await consultation.cast(session, round1.id, telegram_id, choice, DEMO)
+    async with db.session() as session:
+        await consultation.close(session, round1.id, DEMO)
+    rules = settings.consultation
+    async with db.session() as session:
+        await round2.open_round2(
+            session,
+            community.id,
+            "南溪小区改造方案征询（点菜）",
+            "请为您家选择最希望的改造项目。",
+            _evening_in(settings, days=10),
+            DEMO,
+            rules=round2.Rules(
+                rules.menu_min_items or 1, rules.menu_max_items or 5, rules.menu_budget_fen
+            ),
+            inclusion_percent=rules.menu_inclusion_percent,
+        )
+    return neighbours
 
 
 def _note(person: DemoPerson) -> str:

@@ -28,10 +28,12 @@ LANGUAGES = ("zh-hans", "en")
 
 @dataclass
 class Roster:
-    """Who the page offers: personas (user JSON plus "role" and "note") and invite slips."""
+    """Who the page offers: personas (user JSON plus "role" and "note") and invite slips;
+    and others who started the bot earlier but whom the page does not play."""
 
     personas: list[JSON] = field(default_factory=list)
     invites: list[JSON] = field(default_factory=list)
+    others: list[JSON] = field(default_factory=list)
 
 
 class ChatPage(ControlApi):
@@ -45,6 +47,8 @@ class ChatPage(ControlApi):
         self._new_ids = itertools.count(FIRST_NEW_PERSONA_ID)
         for persona in roster.personas:
             self.bot.remember_user(_as_user(persona))
+        for other in roster.others:
+            self.bot.remember_user({"id": other["id"], "is_bot": False, **other})
 
     @property
     def bot(self) -> BotState:

@@ -18,10 +18,19 @@ import pytest
 from sqlmodel import func, select
 
 from bot import demo
-from bot.flows import binding, people
+from bot.flows import binding, people, registry
 from storage import migrate
 from storage.db import Database
-from storage.models import Community, Consultation, Household, Resident, Staff, Supervisor
+from storage.models import (
+    Community,
+    Consultation,
+    ConsultationStatus,
+    Household,
+    Renovation,
+    Resident,
+    Staff,
+    Supervisor,
+)
 from tests.e2e.test_run import free_port
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
@@ -54,9 +63,20 @@ async def test_the_demo_seeds_the_programme(demo_settings, tmp_path: Path):
         assert any(c.delivery_year < 2000 and not c.has_maintenance_fund for c in communities)
         assert 200 <= await count(session, Household) <= 1000
         assert await count(session, Staff) == 2
-        assert await count(session, Resident) == 5
+        neighbours = demo.ROUND1_AGREE + demo.ROUND1_DISAGREE
+        assert await count(session, Resident) == 5 + neighbours
         assert await count(session, Supervisor) == 1
-        assert await count(session, Consultation) == 1
+        rounds = {
+            (c.community_id, c.round, c.status) for c in await session.exec(select(Consultation))
+        }
+        yunnan = await registry.community_named(session, "运南新村")
+        nanxi = await registry.community_named(session, "南溪小区")
+        assert rounds == {
+            (yunnan.id, 1, ConsultationStatus.OPEN),
+            (nanxi.id, 1, ConsultationStatus.CLOSED),
+            (nanxi.id, 2, ConsultationStatus.OPEN),
+        }
+        assert nanxi.renovation == Renovation.QUEUED
         code = roster.invites[0]["code"]
         limits = binding.Limits.of(demo_settings.binding)
         assert await binding.household_of_code(session, binding.normalise(code)) is not None
@@ -110,39 +130,63 @@ def chromium() -> str:
     return CHROMIUM
 
 
-async def test_a_newcomer_binds_and_votes_and_the_admin_sees_the_chart(running, chromium, tmp_path: Path):
-    from playwright.async_api import async_playwright, expect
+@pytest.fixture
+async def browser_page(running, chromium, tmp_path: Path):
+    """The chat page of the running demo in headless Chromium; a screenshot is kept."""
+    from playwright.async_api import async_playwright
 
     async with async_playwright() as playwright:
         browser = await playwright.chromium.launch(executable_path=chromium, args=["--no-sandbox"])
         page = await browser.new_page(locale="zh-CN", viewport={"width": 1200, "height": 760})
         await page.goto(running.base_url + "/chat")
-        await expect(page.locator("#warning")).to_contain_text("不是 Telegram 客户端")
-
-        await page.fill("#new-name", "周阿姨")
-        await page.click("#new-persona button")
-        await expect(page.locator("#chat-name")).to_have_text("周阿姨")
-        await page.locator("#invites code").first.click()
-        await expect(page.locator(".bubble.bot").last).to_contain_text("绑定成功")
-
-        await page.fill("#text", "/vote")
-        await page.keyboard.press("Enter")
-        agree = page.locator(".bubble.bot .inline-keyboard button", has_text="同意").first
-        await agree.click()
-        await expect(page.locator(".bubble.bot").last).to_contain_text("您的住户：同意")
-
-        await page.locator("#personas li", has_text="陈主任").click()
-        await page.fill("#text", "/results")
-        await page.keyboard.press("Enter")
-        chart = page.locator(".bubble.bot img").last
-        await expect(chart).to_be_visible()
-        assert await chart.evaluate("image => image.naturalWidth") > 100
-
-        await page.click("#language")
-        await expect(page.locator("#warning")).to_contain_text("not a Telegram client")
+        yield page
         await page.screenshot(path=str(tmp_path / "chat-page.png"))
         await browser.close()
     assert (tmp_path / "chat-page.png").stat().st_size > 10_000
+
+
+async def test_a_newcomer_binds_and_votes_and_the_admin_sees_the_chart(browser_page):
+    from playwright.async_api import expect
+
+    page = browser_page
+    await expect(page.locator("#warning")).to_contain_text("不是 Telegram 客户端")
+    await page.fill("#new-name", "周阿姨")
+    await page.click("#new-persona button")
+    await expect(page.locator("#chat-name")).to_have_text("周阿姨")
+    await page.locator("#invites code").first.click()
+    await expect(page.locator(".bubble.bot").last).to_contain_text("绑定成功")
+
+    await page.fill("#text", "/vote")
+    await page.keyboard.press("Enter")
+    agree = page.locator(".bubble.bot .inline-keyboard button", has_text="同意").first
+    await agree.click()
+    await expect(page.locator(".bubble.bot").last).to_contain_text("您的住户：同意")
+
+    await page.locator("#personas li", has_text="陈主任").click()
+    await page.fill("#text", "/results")
+    await page.keyboard.press("Enter")
+    chart = page.locator(".bubble.bot img").last
+    await expect(chart).to_be_visible()
+    assert await chart.evaluate("image => image.naturalWidth") > 100
+
+    await page.click("#language")
+    await expect(page.locator("#warning")).to_contain_text("not a Telegram client")
+
+
+async def test_the_menu_is_toggled_in_place(browser_page):
+    from playwright.async_api import expect
+
+    page = browser_page
+    await page.locator("#personas li", has_text="刘洋").click()
+    await page.locator(".bubble.bot", has_text="改造方案征询").last.locator("button").click()
+    menu = page.locator(".bubble.bot", has_text="⬜ 绿化提升")
+    await expect(menu).to_have_count(1)
+    bubbles = await page.locator(".bubble").count()
+    await menu.locator("button", has_text="绿化提升").click()
+    edited = page.locator(".bubble.bot", has_text="✅ 绿化提升")
+    await expect(edited).to_contain_text("已选 1 项")
+    await expect(edited.locator(".meta")).to_contain_text("✎")
+    assert await page.locator(".bubble").count() == bubbles
 
 
 async def test_linli_demo_serves_the_page_until_ctrl_c(tmp_path: Path):
