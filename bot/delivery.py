@@ -147,14 +147,15 @@ class OutboxSender:
     async def _send_one(self, outgoing: Outgoing) -> Outcome:
         try:
             return await self._deliver(outgoing)
+        except Exception as error:  # our fault, not Telegram's: this one fails, not the batch
+            log.exception("delivery %s could not be sent", outgoing.delivery_id)
+            return _outcome(outgoing, DeliveryState.FAILED, error=type(error).__name__)
         finally:
             self._in_flight.release()
 
     async def _deliver(self, outgoing: Outgoing) -> Outcome:
         def outcome(state: DeliveryState, **details) -> Outcome:
-            return Outcome(
-                outgoing.delivery_id, outgoing.broadcast_id, outgoing.telegram_id, state, **details
-            )
+            return _outcome(outgoing, state, **details)
 
         chat = outgoing.telegram_id
         since_last = time.monotonic() - self._last_sent.get(chat, -1e9)
@@ -206,3 +207,9 @@ class OutboxSender:
                 return outcome(DeliveryState.FAILED, error=str(error))
             delay = timedelta(seconds=min(2**outgoing.attempts, 300))
             return outcome(DeliveryState.PENDING, error=str(error), retry_in=delay)
+
+
+def _outcome(outgoing: Outgoing, state: DeliveryState, **details) -> Outcome:
+    return Outcome(
+        outgoing.delivery_id, outgoing.broadcast_id, outgoing.telegram_id, state, **details
+    )

@@ -17,10 +17,17 @@ import pytest
 from sqlmodel import select
 
 from bench.crowd import crowd
-from bot.flows import consultation, registry, round2
-from bot.flows.audit import CLI
+from bot.flows import consultation, notices, registry, round2
+from bot.flows.audit import CLI, Actor
 from sandbox.client import user
-from storage.models import Ballot, Consultation, ConsultationStatus, RepairRequest, Role
+from storage.models import (
+    Ballot,
+    Consultation,
+    ConsultationStatus,
+    Notice,
+    RepairRequest,
+    Role,
+)
 from storage.types import utcnow
 from tests.e2e.conftest import Person, buttons
 from tests.e2e.test_notices import STAFF, choose, compose
@@ -276,3 +283,51 @@ async def test_a_repair_report_survives_kill_9_between_steps(
     async with db.session() as session:
         (filed,) = (await session.exec(select(RepairRequest))).all()
     assert filed.place == "3幢 屋顶" and filed.urgent and filed.category == "roof_leak"
+
+
+@pytest.mark.slow
+async def test_notices_due_while_down_fire_once_or_are_reported_skipped(
+    db, tmp_path, sandbox, telegram, database_url
+):
+    """Within the grace time a missed notice goes out once after the restart; beyond it,
+    it is skipped and its author is told (the scheduler's grace is 60 minutes)."""
+    residents = await crowd(db, telegram, tmp_path, "南溪小区", 4, FIRST_ID)
+    await telegram.add_users([user(STAFF, "社工")])
+    async with db.session() as session:
+        await registry.add_staff(session, STAFF, Role.STAFF, ["南溪小区"], CLI)
+        audience = {
+            "kind": "communities",
+            "ids": await notices.community_ids_named(session, ["南溪小区"]),
+        }
+        soon = utcnow() + timedelta(seconds=3)
+        late = await notices.create(session, Actor(STAFF), "明天停水", audience, at=soon)
+        lost = await notices.create(session, Actor(STAFF), "昨天的停电通知", audience, at=soon)
+    first = await start_bot(sandbox, database_url, tmp_path)
+    await started_polling(telegram, 0)
+    await stop(first, signal.SIGKILL)
+    async with db.session() as session:  # the bot stays down past both times, one by hours
+        missed = await session.get(Notice, lost.id)
+        missed.first_at = missed.next_at = utcnow() - timedelta(hours=2)
+    await asyncio.sleep(3.5)
+
+    second = await start_bot(sandbox, database_url, tmp_path)
+    try:
+        for _ in range(200):
+            async with db.session() as session:
+                states = [
+                    (await session.get(Notice, n.id, populate_existing=True)).next_at
+                    for n in (late, lost)
+                ]
+            if states == [None, None]:
+                break
+            await asyncio.sleep(0.1)
+        await wait_until_delivered(db, timeout=30)
+    finally:
+        await stop(second, signal.SIGTERM)
+
+    assert await received(telegram, residents, "明天停水") == dict.fromkeys(residents, 1)
+    assert await received(telegram, residents, "昨天的停电通知") == {}
+    told = [e["message"]["text"] for e in await telegram.events(chat_id=STAFF)]
+    skipped = [text for text in told if "没有按时发出" in text]
+    assert len(skipped) == 1 and f"编号 {lost.id}" in skipped[0]
+    assert any("发送完毕：共 4 人，已送达 4" in text for text in told)  # the one that went out

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
 from datetime import timedelta
 from zoneinfo import ZoneInfo
@@ -162,3 +163,45 @@ async def test_failed_deliveries_can_be_retried_from_the_report(db, tmp_path, te
     assert (
         "按钮已失效" in (await staff.press_answer(message, buttons(message)["重发失败的"]))["text"]
     )
+
+
+async def fired(db, times: int, timeout: float = 10) -> None:
+    """Wait until the scheduler has fired the one notice ``times`` times."""
+    for _ in range(int(timeout * 10)):
+        async with db.session() as session:
+            if (await session.exec(select(Notice.fired))).one() >= times:
+                return
+        await asyncio.sleep(0.1)
+    raise AssertionError(f"the notice was not fired {times} times")
+
+
+async def test_a_weekly_notice_goes_out_each_week_until_its_end(db, tmp_path, telegram, person):
+    """The first firing is this minute; a week passes by moving the notice's times a week
+    back in the database, which is where the schedule lives."""
+    residents = await crowd(db, telegram, tmp_path, "南溪小区", 3, 100_000)
+    others = await crowd(db, telegram, tmp_path, "运南新村", 2, 200_000)
+    await staff_of(db, "南溪小区")
+    staff = person(STAFF, "社工")
+    await compose(staff, "每周一例会：请到社区活动室")
+    await choose(staff, "南溪小区")
+    await choose(staff, "每周重复")
+    first = utcnow().astimezone(SHANGHAI)
+    assert "截止时间" in await staff.say(first.strftime("%Y-%m-%d %H:%M"))
+    last = first + timedelta(days=15)
+    assert "发给 3 位居民" in await staff.say(last.strftime("%Y-%m-%d %H:%M"))
+    (scheduled,) = await choose(staff, "发送通知")
+    assert "通知已安排" in scheduled
+
+    for week in (1, 2, 3):
+        await fired(db, times=week)
+        await wait_until_delivered(db)
+        got = await received(telegram, residents + others, "每周一例会：请到社区活动室")
+        assert set(got) == set(residents) and set(got.values()) == {week}
+        async with db.session() as session:
+            (notice,) = (await session.exec(select(Notice))).all()
+            if week < 3:
+                assert notice.next_at is not None
+                for moment in ("first_at", "next_at", "until"):
+                    setattr(notice, moment, getattr(notice, moment) - timedelta(days=7))
+                session.add(notice)
+    assert notice.next_at is None and notice.fired == 3  # the fourth week is past the end
