@@ -5,6 +5,9 @@ second in all; the default of 25 leaves room for interactive replies, which
 never wait in this queue), sends at most one message a second to any chat,
 waits out a 429's ``retry_after``, marks users who blocked the bot, and backs
 off on network errors. Every process runs one; claims keep them apart.
+
+Recipients are people in their private chats with the bot (it serves no groups),
+so Telegram's limit of 20 messages a minute to a group never comes into play.
 """
 
 from __future__ import annotations

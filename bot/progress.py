@@ -23,9 +23,22 @@ class ProgressReports:
         self.application = application
         self.db = db
         self._edited: dict[int, float] = {}
+        self._first_seen: dict[int, tuple[float, int]] = {}  # broadcast -> (when, done then)
+
+    def achieved_rate(self, broadcast_id: int, done: int, planned: float) -> float:
+        """Messages a second since this process first saw the broadcast; the planned rate
+        until there is a second of sending to measure."""
+        since, done_then = self._first_seen.setdefault(broadcast_id, (time.monotonic(), done))
+        elapsed = time.monotonic() - since
+        if elapsed < 1.0 or done <= done_then:
+            return planned
+        return (done - done_then) / elapsed
 
     async def update(self, rate: float) -> None:
-        """Refresh every followed broadcast's progress message; report the finished ones."""
+        """Refresh every followed broadcast's progress message; report the finished ones.
+
+        ``rate`` is the sender's planned pace, shown until the achieved one can be measured.
+        """
         async with self.db.session() as session:
             reports = await outbox.reports_due(session)
         for report in reports:
@@ -77,13 +90,15 @@ class ProgressReports:
                 )
         else:
             left = counts[DeliveryState.PENDING] + counts[DeliveryState.SENDING]
+            done = report.total - left
+            achieved = self.achieved_rate(report.broadcast_id, done, rate)
             body = text(
                 language,
                 "notice.progress",
-                done=report.total - left,
+                done=done,
                 total=report.total,
-                rate=f"{rate:.0f}",
-                eta=f"{left / rate:.0f}",
+                rate=f"{achieved:.0f}",
+                eta=f"{left / achieved:.0f}",
             )
         bot = self.application.bot
         if report.progress_message_id is None:
@@ -101,3 +116,5 @@ class ProgressReports:
         if report.finished:
             async with self.db.session() as session:
                 await outbox.mark_reported(session, report.broadcast_id)
+            self._first_seen.pop(report.broadcast_id, None)
+            self._edited.pop(report.broadcast_id, None)

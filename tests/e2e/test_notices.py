@@ -205,3 +205,37 @@ async def test_a_weekly_notice_goes_out_each_week_until_its_end(db, tmp_path, te
                     setattr(notice, moment, getattr(notice, moment) - timedelta(days=7))
                 session.add(notice)
     assert notice.next_at is None and notice.fired == 3  # the fourth week is past the end
+
+
+async def test_the_author_watches_one_message_count_up_to_the_report(
+    db, tmp_path, telegram, person
+):
+    """150 recipients at the sender's 25 a second take about six seconds: the progress
+    message is edited along the way, with the achieved rate, and ends as the report."""
+    await crowd(db, telegram, tmp_path, "南溪小区", 150, 100_000)
+    await staff_of(db, "南溪小区")
+    staff = person(STAFF, "社工")
+    await compose(staff, "楼道杂物清理通知")
+    await choose(staff, "南溪小区")
+    await choose(staff, "立即发送")
+    await choose(staff, "发送通知")
+    await wait_until_delivered(db)
+    report = await telegram.wait_for(
+        STAFF,
+        after=0,
+        kind="edit",
+        timeout=10,
+        predicate=lambda e: "发送完毕" in e["message"]["text"],
+    )
+    edits = [
+        e["message"]["text"]
+        for e in await telegram.events(chat_id=STAFF)
+        if e["kind"] == "edit" and e["message"]["message_id"] == report["message"]["message_id"]
+    ]
+    counting = [text for text in edits if text.startswith("正在发送通知")]
+    assert len(counting) >= 2, edits
+    done = [int(text.split("：")[1].split("/")[0]) for text in counting]
+    assert done == sorted(done) and done[-1] < 150
+    rates = [int(text.split("每秒约 ")[1].split(" 条")[0]) for text in counting]
+    assert all(15 <= rate <= 30 for rate in rates[1:]), rates
+    assert "共 150 人，已送达 150" in edits[-1]
