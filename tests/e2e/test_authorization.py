@@ -1,6 +1,7 @@
 """The authorization matrix: every staff and admin action, tried by people who may not take it.
 
-Community A (运南新村) has a round 1 open, a resident and a project. The
+Community A (运南新村) has a round 1 open, a resident with a repair request and
+a question for the staff, and an observation of its works. The
 actions on it are tried by an unbound user, A's own resident and the staff
 member of another community (梅湾花园), through the chat as they would be: the
 commands and the buttons behind them, with forged callback data aimed at A.
@@ -15,14 +16,16 @@ subject), so it has no row here.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import timedelta
 
 import pytest
+from sqlmodel import select
 
-from bot.flows import consultation, dialogues, registry
-from bot.flows.audit import CLI
+from bot.flows import ask, consultation, dialogues, registry
+from bot.flows.audit import CLI, Actor
 from bot.i18n import text
-from storage.models import Dialogue, Role
+from storage.models import Dialogue, Observation, RepairRequest, Role
 from storage.types import utcnow
 from tests.e2e.conftest import buttons
 from tests.registry import import_sample_registry, issue_codes
@@ -30,7 +33,10 @@ from tests.snapshot import snapshot
 
 UNBOUND, RESIDENT, OTHER_STAFF = 2001, 2002, 2003
 ACTORS = {UNBOUND: "unbound user", RESIDENT: "resident of A", OTHER_STAFF: "staff of B"}
-COMMANDS = ["/staff", "/notice", "/project", "/results", "/ranking"]
+COMMANDS = [
+    "/staff", "/notice", "/project", "/results", "/ranking", "/queue", "/inbox", "/supervisors",
+    "/fundreport",
+]  # fmt: skip
 REFUSALS = {
     text("zh_Hans", key)
     for key in (
@@ -39,6 +45,9 @@ REFUSALS = {
         "ranking.admins_only",
         "open.unknown_community",
         "compose.bad_buildings",
+        "repair.not_found",
+        "ask.not_found",
+        "supervision.not_found",
     )
 }
 # The dialogue each button belongs to: the presser is put in it first, so that
@@ -59,8 +68,20 @@ TYPED = {
 OWN_SCOPE = frozenset({"v1:cons:new", "v1:cons:stop", "v1:ntc:b:0"})
 
 
-def button_actions(community: int, round_id: int) -> dict[str, tuple | None]:
+@dataclass(frozen=True)
+class Targets:
+    """What of community A the forged presses aim at."""
+
+    community: int
+    round_id: int
+    request: int
+    question: int
+    observation: int
+
+
+def button_actions(a: Targets) -> dict[str, tuple | None]:
     """Forged presses aimed at community A or its round -> the dialogue they need."""
+    community, round_id = a.community, a.round_id
     return {
         "v1:cons:new": None,
         "v1:cons:stop": OPENING_COMMUNITY,
@@ -77,7 +98,18 @@ def button_actions(community: int, round_id: int) -> dict[str, tuple | None]:
         "v1:ntc:retry:1": None,
         f"v1:proj:show:{community}:-": None,
         f"v1:proj:adv:{community}:design": None,
+        **{f"v1:rq:{action}:{a.request}": None for action in REQUEST_ACTIONS},
+        **{f"v1:inbox:{action}:{a.question}": None for action in ("show", "reply", "close", "faq")},
+        **{f"v1:obs:{action}:{a.observation}": None for action in OBSERVATION_ACTIONS},
+        f"v1:sup:add:{community}:new": None,
+        f"v1:sup:del:{community}:u{RESIDENT}": None,
+        **{f"v1:plan:{action}:{round_id}:1": None for action in PLAN_ACTIONS},
     }
+
+
+REQUEST_ACTIONS = ["show", "pho", "acc", "ok", "go", "done", "close", "rej", "ask", "est", "fund"]
+OBSERVATION_ACTIONS = ["show", "ack", "assign", "done", "nope"]
+PLAN_ACTIONS = ["res", "ask", "close", "show", "out", "in", "ok"]
 
 
 @pytest.fixture
@@ -93,9 +125,35 @@ async def world(db, person):
     code = next(iter((await issue_codes(db, "运南新村")).values()))
     people = {telegram_id: person(telegram_id, name) for telegram_id, name in ACTORS.items()}
     assert "绑定成功" in await people[RESIDENT].say(f"/start {code}")
+    resident = people[RESIDENT]
+    await resident.say("/repair")
+    for label in ("屋面漏水", "自家房屋", "不紧急"):
+        await resident.press(
+            await resident.last_message(), buttons(await resident.last_message())[label]
+        )
+    await resident.say("卧室天花板渗水")
+    for label in ("照片发完了", "不发位置", "提交"):
+        await resident.press(
+            await resident.last_message(), buttons(await resident.last_message())[label]
+        )
+    async with db.session() as session:
+        request = (await session.exec(select(RepairRequest))).one()
+        asked = await ask.ask(session, RESIDENT, "小区垃圾房什么时候清理", "zh_Hans")
+        await ask.to_staff(session, asked.question.id, RESIDENT, Actor(RESIDENT))
+        observation = Observation(
+            community_id=community.id,
+            supervisor_telegram_id=RESIDENT,
+            category="safety",
+            severity="high",
+            place="1幢",
+            text="脚手架没有防护网",
+        )
+        session.add(observation)
+        await session.flush()
+        targets = Targets(community.id, opened.id, request.id, asked.question.id, observation.id)
     for somebody in people.values():
         await somebody.say("/help")  # a message of the bot's to press buttons on
-    return community.id, opened.id, people
+    return targets, people
 
 
 def offers_a(message: dict) -> bool:
@@ -104,7 +162,7 @@ def offers_a(message: dict) -> bool:
 
 
 async def test_nobody_acts_beyond_their_role(db, world, capsys):
-    community, round_id, people = world
+    targets, people = world
     matrix: list[tuple[str, str, str]] = []
     for actor, somebody in people.items():
         for command in COMMANDS:
@@ -121,7 +179,7 @@ async def test_nobody_acts_beyond_their_role(db, world, capsys):
             matrix.append((ACTORS[actor], command, "own communities only (A not offered)"))
 
         host = await somebody.last_message()
-        for data, dialogue in button_actions(community, round_id).items():
+        for data, dialogue in button_actions(targets).items():
             async with db.session() as session:
                 if dialogue is None:
                     await dialogues.finish(session, actor)
@@ -158,4 +216,4 @@ async def test_nobody_acts_beyond_their_role(db, world, capsys):
     lines += [f"  {who:<14} {action:<{width}}  {outcome}" for who, action, outcome in matrix]
     with capsys.disabled():  # shown in every run, not only with -s
         print("\n".join(lines))
-    assert len(matrix) == len(ACTORS) * (len(COMMANDS) + len(button_actions(0, 0)) + len(TYPED))
+    assert len(matrix) == len(ACTORS) * (len(COMMANDS) + len(button_actions(targets)) + len(TYPED))
