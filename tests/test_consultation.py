@@ -92,6 +92,20 @@ async def vote(db, consultation_id: int, telegram_id: int, choice: str):
         )
 
 
+async def close_round1(db, community: str, agreeing: int) -> list[int]:
+    """Bind every household, open round 1, have the first ``agreeing`` agree, close it.
+
+    Returns the residents' telegram ids in binding order.
+    """
+    residents = sorted((await bind_all(db, community)).values())
+    opened = await open_round(db, community)
+    for telegram_id in residents[:agreeing]:
+        await vote(db, opened.id, telegram_id, "agree")
+    async with db.session() as session:
+        await consultation.close(session, opened.id, CLI)
+    return residents
+
+
 async def count(db, statement) -> int:
     async with db.session() as session:
         return (await session.exec(statement)).one()
@@ -189,6 +203,37 @@ async def test_latest_answer_counts_and_every_change_is_audited(db):
     ]
 
 
+async def test_the_audit_row_of_a_vote_says_who_when_what_and_from_which_update(db):
+    await import_sample_registry(db)
+    residents = await bind_all(db, "运南新村")
+    opened = await open_round(db, "运南新村")
+    wang = residents["5--101"]
+    presses = [(3_000_000_001, "agree"), (3_000_000_002, "disagree")]  # beyond 32 bits
+    before = utcnow()
+    for update_id, choice in presses:
+        async with db.session() as session:
+            actor = Actor(wang, update_id=update_id)
+            await consultation.cast(session, opened.id, wang, choice, actor)
+    async with db.session() as session:
+        events = (
+            await session.exec(
+                select(AuditEvent).where(AuditEvent.action == "ballot/cast").order_by(AuditEvent.id)
+            )
+        ).all()
+        ballot = (await session.exec(select(Ballot))).one()
+    assert [
+        (e.actor_telegram_id, e.actor, e.update_id, e.details["previous"], e.details["new"])
+        for e in events
+    ] == [
+        (wang, "bot", 3_000_000_001, None, "agree"),
+        (wang, "bot", 3_000_000_002, "agree", "disagree"),
+    ]
+    assert all(before <= e.at <= utcnow() for e in events)
+    assert {(e.subject, e.details["household_id"]) for e in events} == {
+        (f"consultation:{opened.id}", ballot.household_id)
+    }
+
+
 async def test_two_residents_of_one_household_pressing_at_once_leave_one_ballot(db):
     await import_sample_registry(db)
     codes = await issue_codes(db, "运南新村")
@@ -255,34 +300,50 @@ async def test_reminder_goes_only_to_households_that_have_not_answered(db):
     assert recipients == {residents["5--102"], residents["5--103"]}
 
 
-async def test_ranking_orders_reached_by_ratio_then_postponed(db, tmp_path):
-    await import_sample_registry(db)
+async def close_rounds(db, tmp_path, rounds: list[tuple[str, int, int]]) -> None:
+    """For each (community, households, agreeing), in this order: import the community,
+    open its round 1, have that many households agree, close it."""
     communities = tmp_path / "c.csv"
     households = tmp_path / "h.csv"
-    communities.write_text("小区\n甲小区\n乙小区\n丙小区\n丁小区\n", encoding="utf-8")
+    communities.write_text(
+        "小区\n" + "".join(f"{name}\n" for name, _, _ in rounds), encoding="utf-8"
+    )
     rows = ["小区,楼栋,单元,室"] + [
-        f"{name},1,1,{room}"
-        for name in ("甲小区", "乙小区", "丙小区", "丁小区")
-        for room in range(101, 111)
+        f"{name},1,1,{room}" for name, size, _ in rounds for room in range(101, 101 + size)
     ]
     households.write_text("\n".join(rows) + "\n", encoding="utf-8")
     async with db.session() as session:
         await importing.import_communities(session, communities, CLI)
         await importing.import_households(session, households, CLI)
-    agreeing = {"甲小区": 8, "乙小区": 10, "丙小区": 5, "丁小区": 8}
-    for name, agree in agreeing.items():
-        residents = sorted((await bind_all(db, name)).values())
-        opened = await open_round(db, name)
-        for telegram_id in residents[:agree]:
-            await vote(db, opened.id, telegram_id, "agree")
-        async with db.session() as session:
-            await consultation.close(session, opened.id, CLI)
+    for name, _, agree in rounds:
+        await close_round1(db, name, agree)
+
+
+async def ranked_names(db, year: int | None = None) -> list[str]:
+    async with db.session() as session:
+        return [r.tally.community for r in await consultation.ranking(session, year)]
+
+
+async def test_ranking_orders_reached_by_ratio_then_postponed(db, tmp_path):
+    await import_sample_registry(db)  # communities without a closed round 1 are not ranked
+    await close_rounds(
+        db, tmp_path, [("甲小区", 10, 8), ("乙小区", 10, 10), ("丙小区", 10, 5), ("丁小区", 10, 8)]
+    )
     async with db.session() as session:
         ranked = await consultation.ranking(session)
-        assert await consultation.ranking(session, year=utcnow().year - 1) == []
     # 乙 100%, then 甲 and 丁 tie at 80% with equal agreement: the earlier close first.
     assert [r.tally.community for r in ranked] == ["乙小区", "甲小区", "丁小区", "丙小区"]
     assert [r.tally.reached for r in ranked] == [True, True, True, False]
+    assert await ranked_names(db, year=utcnow().year - 1) == []
+
+
+async def test_ranking_ties_go_to_more_agreeing_households_then_the_earlier_close(db, tmp_path):
+    # All four at exactly 80%, closed smallest first, so the earlier close alone would
+    # give the opposite order; only 甲 and 丁 (8 of 10 each) are left to the closing time.
+    await close_rounds(
+        db, tmp_path, [("丙小区", 5, 4), ("甲小区", 10, 8), ("丁小区", 10, 8), ("乙小区", 20, 16)]
+    )
+    assert await ranked_names(db) == ["乙小区", "甲小区", "丁小区", "丙小区"]
 
 
 def test_chart_renders_chinese_without_missing_glyphs():

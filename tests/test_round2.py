@@ -141,6 +141,33 @@ async def test_round2_needs_round1_passed_or_an_admins_reason(db):
     assert event.details["override_reason"] == ADMIN_REASON
 
 
+async def test_the_newest_round2_is_found_open_closed_and_confirmed(db):
+    await import_sample_registry(db)
+    await passed_round1(db)
+    async with db.session() as session:
+        nanxi = (await community_named(session, "南溪小区")).id
+        assert await round2.newest(session, nanxi) is None
+    opened = await open_menu(db)
+    with pytest.raises(ConsultationError) as again:
+        await open_menu(db)
+    assert again.value.reason == "menu.already_open"
+
+    async def newest_state() -> tuple[int, str, bool]:
+        async with db.session() as session:
+            found = await round2.newest(session, nanxi)
+        return found.id, found.status, found.plan_confirmed_at is not None
+
+    assert await newest_state() == (opened.id, "open", False)
+    async with db.session() as session:
+        await round2.close(session, opened.id, CLI)
+    assert await newest_state() == (opened.id, "closed", False)
+    async with db.session() as session:
+        await round2.confirm_plan(session, opened.id, CLI)
+    assert await newest_state() == (opened.id, "closed", True)
+    async with db.session() as session:
+        assert await round2.needing_staff(session, {nanxi}) == []  # the staff panel is done
+
+
 async def test_selection_rules_refuse_and_record_nothing(db):
     await import_sample_registry(db)
     residents = await passed_round1(db)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, TypeVar
 
 import typer
 
@@ -16,11 +16,12 @@ from bot.flows.consultation import ConsultationError
 from bot.flows.menu import yuan_to_fen
 from storage.db import Database
 
+T = TypeVar("T")
 consult_app = typer.Typer(help="Consultations: round 1.", no_args_is_help=True)
 app.add_typer(consult_app, name="consult")
 
 
-def _tally_line(settings: Settings, tally: consultation.Tally) -> str:
+def _tally_line(tally: consultation.Tally) -> str:
     verdict = "reached" if tally.reached else "below"
     return (
         f"{tally.community}\t{tally.title}\t{tally.status}\thouseholds {tally.total}\t"
@@ -68,6 +69,7 @@ def consult_open(
     remind_before = timedelta(hours=hours) if hours else None
     title = title or TEXTS[round_][0]
     question = question or TEXTS[round_][1]
+    defaults = settings.consultation
 
     async def work(db: Database) -> consultation.Consultation:
         async with db.session() as session:
@@ -80,10 +82,9 @@ def consult_open(
                     question,
                     closes_at,
                     CLI,
-                    threshold_percent=threshold or settings.consultation.threshold_percent,
+                    threshold_percent=given(threshold, defaults.threshold_percent),
                     remind_before=remind_before,
                 )
-            menu_settings = settings.consultation
             return await round2.open_round2(
                 session,
                 found.id,
@@ -93,11 +94,11 @@ def consult_open(
                 CLI,
                 codes=items.split(",") if items else None,
                 rules=round2.Rules(
-                    min_items if min_items is not None else menu_settings.menu_min_items,
-                    max_items if max_items is not None else menu_settings.menu_max_items,
-                    fen_of(budget) if budget else menu_settings.menu_budget_fen,
+                    given(min_items, defaults.menu_min_items),
+                    given(max_items, defaults.menu_max_items),
+                    fen_of(budget) if budget else defaults.menu_budget_fen,
                 ),
-                inclusion_percent=inclusion or menu_settings.menu_inclusion_percent,
+                inclusion_percent=given(inclusion, defaults.menu_inclusion_percent),
                 plan_budget_fen=fen_of(plan_budget) if plan_budget else None,
                 override_reason=override_reason,
                 remind_before=remind_before,
@@ -111,6 +112,11 @@ def consult_open(
         f"round {round_} open for {community}: {opened.total_households} households, "
         f"closes {opened.closes_at.astimezone(settings.zone):%Y-%m-%d %H:%M}"
     )
+
+
+def given(value: T | None, default: T) -> T:
+    """An option as typed, else its setting; 0 is typed, so a flow can refuse it."""
+    return default if value is None else value
 
 
 TEXTS = {
@@ -142,7 +148,7 @@ def consult_close(
                 raise CommandError(f"{community} has no open round-1 consultation")
             return await consultation.close(session, current[0].consultation_id, CLI)
 
-    typer.echo(_tally_line(settings, with_database(settings, work)))
+    typer.echo(_tally_line(with_database(settings, work)))
 
 
 @consult_app.command("results")
@@ -161,7 +167,7 @@ def consult_results(
             return await consultation.current_tallies(session, ids)
 
     for tally in with_database(settings, work):
-        typer.echo(_tally_line(settings, tally))
+        typer.echo(_tally_line(tally))
 
 
 def _ranked(settings: Settings, year: int | None) -> list[consultation.Ranked]:
@@ -180,7 +186,7 @@ def consult_ranking(
     """The city ranking: reached the threshold by approval, then the postponed."""
     settings = settings_of(context)
     for ranked in _ranked(settings, year):
-        typer.echo(f"{ranked.position}\t{_tally_line(settings, ranked.tally)}")
+        typer.echo(f"{ranked.position}\t{_tally_line(ranked.tally)}")
 
 
 @consult_app.command("export")

@@ -16,7 +16,7 @@ from bot.flows.audit import CLI
 from bot.flows.consultation import ConsultationError
 from bot.flows.round2 import MenuTally, percent_text
 from storage.db import Database
-from storage.models import Consultation
+from storage.models import Consultation, ConsultationStatus
 
 menu_app = typer.Typer(help="Round 2: the menu, its tallies and the plan.", no_args_is_help=True)
 app.add_typer(menu_app, name="menu")
@@ -56,16 +56,27 @@ def menu_list(context: typer.Context) -> None:
 
 
 async def _newest(session, community: str) -> Consultation:
+    """The community's newest round 2 in any state; each command's flow refuses what
+    that state does not allow (closing a closed round, changing a confirmed plan)."""
     found = await registry.community_named(session, community)
-    newest = await round2.needing_staff(session, {found.id})
-    if not newest:
-        raise CommandError(f"{community} has no round 2 that is open or awaits its plan")
-    return newest[-1]
+    newest = await round2.newest(session, found.id)
+    if newest is None:
+        raise CommandError(f"{community} has no round 2")
+    return newest
+
+
+def _state(consultation: Consultation) -> str:
+    """Where the round stands, so results after closing say whether the plan is final."""
+    if consultation.plan_confirmed_at is not None:
+        return "closed, plan confirmed"
+    if consultation.status == ConsultationStatus.CLOSED:
+        return "closed, plan to confirm"
+    return consultation.status
 
 
 def _print(result: MenuTally) -> None:
     typer.echo(
-        f"{result.community}\t{result.consultation.title}\t{result.consultation.status}\t"
+        f"{result.community}\t{result.consultation.title}\t{_state(result.consultation)}\t"
         f"households {result.total}\tanswered {result.answered}"
     )
     plan_marks = {True: "in plan", False: "not in plan", None: ""}

@@ -105,6 +105,7 @@ class Recorded:
 
 QUESTION_KEYS = {1: "vote.question", 2: "menu.question"}
 REMINDER_KEYS = {1: "vote.reminder", 2: "menu.reminder"}
+ALREADY_OPEN_KEYS = {1: "consult.already_open", 2: "menu.already_open"}
 
 
 def answer_buttons(consultation: Consultation) -> list[list[Button]]:
@@ -201,7 +202,9 @@ async def open_consultation(
             session.add(consultation)
             await session.flush()
     except IntegrityError:
-        raise ConsultationError("consult.already_open", community=community.name) from None
+        raise ConsultationError(
+            ALREADY_OPEN_KEYS[consultation.round], community=community.name
+        ) from None
     if on_open is not None:
         await on_open(consultation)
     record(

@@ -263,6 +263,17 @@ def _check_rules(
         raise ConsultationError("consult.bad_threshold")
 
 
+async def newest(session: AsyncSession, community_id: int) -> Consultation | None:
+    """The community's newest round 2 in whatever state: open, closed, plan confirmed."""
+    statement = (
+        select(Consultation)
+        .where(Consultation.community_id == community_id, Consultation.round == 2)
+        .order_by(col(Consultation.id).desc())
+        .limit(1)
+    )
+    return (await session.exec(statement)).first()
+
+
 async def needing_staff(
     session: AsyncSession, community_ids: set[int] | None = None
 ) -> list[Consultation]:
