@@ -91,7 +91,7 @@ PEOPLE = [
     DemoPerson(7_000_000_011, "王芳", "resident", community="运南新村", address=("1", "1", "101")),
     DemoPerson(7_000_000_012, "张伟", "resident", community="运南新村", address=("1", "1", "101")),
     DemoPerson(
-        7_000_000_013, "赵敏", "resident", community="运南新村", address=("2", "1", "201"),
+        7_000_000_013, "赵敏", "resident", community="南溪小区", address=("2", "1", "201"),
         supervisor=True,
     ),
     DemoPerson(7_000_000_014, "刘洋", "resident", community="南溪小区", address=("1", "2", "302")),
@@ -158,11 +158,6 @@ async def seed(db: Database, folder: Path, settings: Settings) -> Roster:
                 await binding.bind(session, person.telegram_id, code, limits, DEMO)
 
     async with db.session() as session:
-        for person in PEOPLE:
-            if person.supervisor:
-                community = await registry.community_named(session, person.community)
-                household = await binding.household_of(session, person.telegram_id)
-                await supervision.appoint_household(session, community.id, household, DEMO)
         first = await registry.community_named(session, COMMUNITIES[0].name)
         await consultation.open_round1(
             session,
@@ -173,6 +168,12 @@ async def seed(db: Database, folder: Path, settings: Settings) -> Roster:
             DEMO,
         )
     neighbours = await _consulted_neighbours(db, slips, settings, limits)
+    async with db.session() as session:  # supervisors serve a community under renovation
+        for person in PEOPLE:
+            if person.supervisor:
+                community = await registry.community_named(session, person.community)
+                household = await binding.household_of(session, person.telegram_id)
+                await supervision.appoint_household(session, community.id, household, DEMO)
 
     bound = {(p.community, *p.address) for p in PEOPLE if p.address} | set(neighbours)
     bound = {(p.community, *p.address) for p in PEOPLE if p.address}

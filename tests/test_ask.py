@@ -6,6 +6,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
+from openpyxl import Workbook, load_workbook
 from sqlalchemy import update
 from sqlmodel import func, select
 
@@ -15,8 +16,11 @@ from bot.flows.audit import CLI, Actor
 from bot.flows.tables import TableError
 from storage.models import FaqEntry, Question, QuestionState, Role
 from storage.types import utcnow
-from tests.registry import import_sample_registry
+from tests import test_cli
+from tests.registry import DATA, import_sample_registry
 from tests.test_consultation import bind_all
+
+linli = test_cli.linli  # the fixture that runs the command as an operator types it
 
 
 async def _export(db) -> list[dict]:
@@ -149,3 +153,32 @@ async def test_faq_files_are_imported_all_or_nothing_and_exported(db, tmp_path: 
     faq.write_yaml(tmp_path / "out.yaml", rows)
     async with db.session() as session:
         assert (await faq.load(session, tmp_path / "out.yaml", CLI)).unchanged == starter + 1
+
+
+def read_xlsx(path: Path) -> list[dict]:
+    """The sheet's rows, by the header's column names."""
+    rows = list(load_workbook(path, read_only=True).active.iter_rows(values_only=True))
+    return [dict(zip(rows[0], row, strict=True)) for row in rows[1:]]
+
+
+def test_linli_faq_imports_an_xlsx_file_with_tags_and_scope_and_exports_one(linli, tmp_path):
+    assert "3 new" in linli("import", "communities", str(DATA / "communities.csv")).stdout
+    sheet = Workbook()
+    sheet.active.append(["问题", "回答", "标签", "小区"])
+    sheet.active.append(["快递柜在哪里？", "在东门岗亭旁。", "快递，包裹", "南溪小区"])
+    sheet.active.append(["停车费多少？", "每月 100 元。", "停车", None])  # the whole city's
+    sheet.save(tmp_path / "faq.xlsx")
+    imported = linli("faq", "import", "faq.xlsx")
+    assert "2 new" in imported.stdout, imported.stderr
+
+    assert linli("faq", "export", "all.xlsx").returncode == 0
+    rows = read_xlsx(tmp_path / "all.xlsx")
+    scope = {row["question_zh"]: (row["tags"], row["community"]) for row in rows}
+    assert scope["快递柜在哪里？"] == ("快递,包裹", "南溪小区")
+    assert scope["停车费多少？"] == ("停车", None)  # an empty cell: the city's
+    again = linli("faq", "import", "all.xlsx")
+    assert f"0 new, {len(rows)} already there" in again.stdout, again.stderr
+
+    assert linli("faq", "export", "yunnan.xlsx", "--community", "运南新村").returncode == 0
+    yunnan = {row["question_zh"] for row in read_xlsx(tmp_path / "yunnan.xlsx")}
+    assert "停车费多少？" in yunnan and "快递柜在哪里？" not in yunnan  # 南溪小区's own

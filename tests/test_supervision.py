@@ -1,27 +1,37 @@
-"""Supervision at the flow level: who may be appointed, observation moves, the weekly summary."""
+"""Supervision at the flow level: who may be appointed, when, observation moves, weekly summary."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
 from sqlmodel import func, select
 
-from bot.flows import charts, registry, supervision
+from bot.flows import charts, consultation, project, registry, supervision
 from bot.flows.audit import CLI, Actor
 from bot.flows.supervision import SupervisionError
-from storage.models import Broadcast, ObservationState, Role
+from storage.models import Broadcast, ObservationState, Role, Stage
 from tests.registry import import_sample_registry
-from tests.test_consultation import bind_all
+from tests.test_consultation import bind_all, open_round, vote
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 S = ObservationState
+# A household of each community: building, unit, room.
+HOUSEHOLD = {"南溪小区": ("1", "1", "101"), "运南新村": ("5", "", "101")}
+
+
+async def renovating(db, name: str) -> None:
+    """Put the community under renovation the way staff do: plan its project's design."""
+    async with db.session() as session:
+        community = await registry.community_named(session, name)
+        await project.plan(session, community.id, Stage.DESIGN, date.today(), CLI)
 
 
 async def appointed(db) -> tuple[int, registry.StaffMember, int]:
-    """A supervisor of 南溪小区, its staff member, and the community's id."""
+    """A supervisor of 南溪小区 (under renovation), its staff member, and the community's id."""
     await import_sample_registry(db)
+    await renovating(db, "南溪小区")
     residents = await bind_all(db, "南溪小区")
     async with db.session() as session:
         member = await registry.add_staff(session, 9700, Role.STAFF, ["南溪小区"], CLI)
@@ -44,6 +54,7 @@ async def observe(db, supervisor: int, category: str = "safety") -> int:
 
 async def test_only_bound_households_of_the_community_are_appointed(db):
     await import_sample_registry(db)
+    await renovating(db, "南溪小区")
     async with db.session() as session:
         community = await registry.community_named(session, "南溪小区")
         with pytest.raises(SupervisionError, match="supervision.no_household"):
@@ -51,6 +62,49 @@ async def test_only_bound_households_of_the_community_are_appointed(db):
         household = await supervision.household_at(session, community.id, "1", "1", "101")
         with pytest.raises(SupervisionError, match="supervision.nobody_bound"):
             await supervision.appoint_household(session, community.id, household, CLI)
+
+
+async def refusal_to_appoint(db, name: str) -> str | None:
+    """Why a household's residents cannot be appointed supervisors of ``name`` now, or None."""
+    async with db.session() as session:
+        community = await registry.community_named(session, name)
+        household = await supervision.household_at(session, community.id, *HOUSEHOLD[name])
+        try:
+            await supervision.appoint_household(session, community.id, household, CLI)
+        except SupervisionError as refusal:
+            assert refusal.values == {"community": name}
+            return refusal.reason
+    return None
+
+
+async def test_supervisors_are_appointed_only_while_the_community_is_under_renovation(db):
+    await import_sample_registry(db)
+    residents = await bind_all(db, "南溪小区")
+    await bind_all(db, "运南新村")
+    not_renovating = "supervision.not_under_renovation"
+    assert await refusal_to_appoint(db, "南溪小区") == not_renovating  # not consulted yet
+
+    nobody_answered = await open_round(db, "南溪小区")
+    async with db.session() as session:
+        await consultation.close(session, nobody_answered.id, CLI)
+    assert await refusal_to_appoint(db, "南溪小区") == not_renovating  # postponed
+
+    passing = await open_round(db, "南溪小区")
+    for telegram_id in residents.values():
+        await vote(db, passing.id, telegram_id, "agree")
+    async with db.session() as session:
+        await consultation.close(session, passing.id, CLI)
+    assert await refusal_to_appoint(db, "南溪小区") is None  # round 1 passed
+
+    async with db.session() as session:
+        nanxi = await registry.community_named(session, "南溪小区")
+        for stage in project.ORDER:
+            await project.advance(session, nanxi.id, stage, CLI)
+    assert await refusal_to_appoint(db, "南溪小区") == not_renovating  # handed over
+
+    assert await refusal_to_appoint(db, "运南新村") == not_renovating
+    await renovating(db, "运南新村")  # its project is planned before any consultation
+    assert await refusal_to_appoint(db, "运南新村") is None
 
 
 async def test_observations_move_only_as_the_table_allows(db):

@@ -1,11 +1,11 @@
 """Quality supervisors (工程质量监督员): residents appointed to watch their community's works.
 
-Staff appoint residents of the communities they serve; notices can be
-addressed to a community's supervisors. A supervisor reports observations
-with /inspect; staff acknowledge them, assign them to the contractor with a
-note, resolve them or find them not an issue (with a reason), and the
-supervisor is told each step. Every week the community's staff and
-supervisors get a summary with a chart.
+Staff appoint residents of the communities they serve while the community is
+under renovation; notices can be addressed to a community's supervisors. A
+supervisor reports observations with /inspect; staff acknowledge them, assign
+them to the contractor with a note, resolve them or find them not an issue
+(with a reason), and the supervisor is told each step. Every week the
+community's staff and supervisors get a summary with a chart.
 """
 
 from __future__ import annotations
@@ -28,7 +28,10 @@ from storage.models import (
     Household,
     Observation,
     ObservationState,
+    ProjectStage,
+    Renovation,
     Resident,
+    Stage,
     Supervisor,
     User,
     WeeklySummary,
@@ -63,10 +66,24 @@ async def household_at(
     return household_id
 
 
+async def require_under_renovation(session: AsyncSession, community_id: int) -> None:
+    """Supervisors watch the works: from round 1 passing (or the project being planned)
+    until the handover to the property manager. Refused anywhere else, with the reason."""
+    community = await session.get(Community, community_id)
+    statement = select(ProjectStage.stage, ProjectStage.reached_at).where(
+        ProjectStage.community_id == community_id
+    )
+    stages = dict((await session.exec(statement)).all())
+    coming = community.renovation == Renovation.QUEUED or bool(stages)
+    if not coming or stages.get(Stage.HANDOVER) is not None:
+        raise SupervisionError("supervision.not_under_renovation", community=community.name)
+
+
 async def appoint_household(
     session: AsyncSession, community_id: int, household_id: int, actor: Actor
 ) -> list[int]:
     """Appoint the household's bound residents; returns the newly appointed."""
+    await require_under_renovation(session, community_id)
     residents = list(
         await session.exec(
             select(Resident.telegram_id).where(Resident.household_id == household_id)
@@ -229,6 +246,16 @@ async def submit_inspection(session: AsyncSession, telegram_id: int, actor: Acto
     return observation
 
 
+async def served_observation(
+    session: AsyncSession, observation_id: int, member: StaffMember
+) -> Observation:
+    """The observation, if the member serves its community: others are not told it exists."""
+    observation = await session.get(Observation, observation_id)
+    if observation is None or not member.serves(observation.community_id):
+        raise SupervisionError("supervision.not_found")
+    return observation
+
+
 async def move_observation(
     session: AsyncSession,
     observation_id: int,
@@ -238,9 +265,7 @@ async def move_observation(
     note: str | None = None,
 ) -> Observation:
     """Acknowledge, assign, resolve or dismiss, as the table allows; the supervisor is told."""
-    observation = await session.get(Observation, observation_id)
-    if observation is None or not member.serves(observation.community_id):
-        raise SupervisionError("supervision.not_found")
+    observation = await served_observation(session, observation_id, member)
     if (ObservationState(observation.state), to) not in TRANSITIONS:
         raise SupervisionError("supervision.not_allowed")
     note = (note or "").strip() or None
@@ -295,7 +320,11 @@ class WeekSummary:
 async def weekly_summaries_due(
     session: AsyncSession, now: datetime, zone: tzinfo
 ) -> list[WeekSummary]:
-    """From Monday 9:00 on, each community with supervisors gets last week's summary once."""
+    """From Monday 9:00 on, each community with supervisors gets last week's summary once.
+
+    A summary is per project: a community has exactly one renovation project (its
+    stages are keyed by the community), so one per community is one per project.
+    """
     local = now.astimezone(zone)
     if local.weekday() == 0 and local.hour < 9:
         return []

@@ -2,7 +2,8 @@
 
 Supervisor buttons: ``v1:obs:<cat|sev>:<value>:0``, ``v1:obs:send:0:0``;
 staff buttons: ``v1:obs:<show|ack|assign|done|nope>:<observation>:0``.
-Assigning and dismissing ask for a note in a dialogue.
+Assigning and dismissing ask for a note in a dialogue. Staff see an observation
+as a card, then its photos and its location pin, if the supervisor sent them.
 """
 
 from __future__ import annotations
@@ -89,7 +90,10 @@ async def inspect_media(update: Update, context: LinliContext, dialogue: Dialogu
     except SupervisionError as refusal:
         await reply(update, context, refusal.reason)
         return
-    await reply(update, context, "supervision.media_received", photos=len(data.get("photos", [])))
+    if location is not None:
+        await reply(update, context, "supervision.location_received")
+    else:
+        await reply(update, context, "supervision.media_received", photos=len(data["photos"]))
 
 
 async def observation_button(update: Update, context: LinliContext) -> None:
@@ -131,9 +135,7 @@ async def staff_action(update: Update, context: LinliContext, action: str, value
         raise SupervisionError("button.stale")
     observation_id, query = int(value), update.callback_query
     async with context.db.session() as session:
-        observation = await session.get(Observation, observation_id)
-        if observation is None or not member.serves(observation.community_id):
-            raise SupervisionError("supervision.not_found")
+        observation = await supervision.served_observation(session, observation_id, member)
         if action in ("assign", "nope"):
             await dialogues.start(
                 session,
@@ -178,6 +180,10 @@ async def show(update: Update, context: LinliContext, observation: Observation) 
     )
     for file_id in observation.photos:
         await context.bot.send_photo(update.effective_chat.id, file_id)
+    if observation.latitude is not None:  # the supervisor's pin, as a map staff can open
+        await context.bot.send_location(
+            update.effective_chat.id, observation.latitude, observation.longitude
+        )
 
 
 async def note_text(update: Update, context: LinliContext, dialogue: Dialogue) -> None:

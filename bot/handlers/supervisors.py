@@ -1,5 +1,8 @@
 """/supervisors: staff appoint residents of their communities as quality supervisors.
 
+Only in a community under renovation (``supervision.require_under_renovation``):
+the "appoint" button of any other is refused with the reason.
+
 Buttons are ``v1:sup:add:<community>:new`` (then the household's address is
 typed) and ``v1:sup:del:<community>:u<telegram id>``.
 """
@@ -82,13 +85,14 @@ async def supervisors_button(update: Update, context: LinliContext) -> None:
         async with context.db.session() as session:
             community = await session.get(Community, community_id)
             if action == "add":
+                await supervision.require_under_renovation(session, community_id)
                 await dialogues.start(
                     session, update.effective_user.id, DIALOGUE, community=community_id
                 )
             else:
                 await supervision.dismiss(session, community_id, telegram_id, context.actor)
     except SupervisionError as refusal:
-        await query.answer(context.t(refusal.reason), show_alert=True)
+        await query.answer(context.t(refusal.reason, **refusal.values), show_alert=True)
         return
     await accept_button(query)
     if action == "add":
@@ -116,7 +120,7 @@ async def address_text_step(update: Update, context: LinliContext, dialogue: Dia
             address = await registry.address_of(session, household_id)
             await dialogues.finish(session, update.effective_user.id)
     except SupervisionError as refusal:
-        await reply(update, context, refusal.reason)
+        await reply(update, context, refusal.reason, **refusal.values)
         return
     await reply(
         update,

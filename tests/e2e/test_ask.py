@@ -4,14 +4,15 @@ from __future__ import annotations
 
 from sqlmodel import func, select
 
-from bot.flows import registry
+from bot.flows import dialogues, registry
 from bot.flows.audit import CLI
-from storage.models import Question, Role
+from storage.models import FaqEntry, Question, QuestionState, Role
 from tests.e2e.conftest import buttons
 from tests.e2e.test_round1 import next_message
 from tests.registry import import_sample_registry, issue_codes
 
 STAFF = 9600
+YUNNAN_STAFF = 9601  # serves 运南新村 only
 
 
 async def bound_resident(db, person):
@@ -37,6 +38,19 @@ async def test_the_faq_answers_in_the_residents_own_words(db, person):
     codes = await issue_codes(db, "南溪小区")
     await english.say(f"/start {codes['1-1-102']}")
     assert "20%" in await english.say("/ask who pays for emergency repairs")
+
+
+async def test_a_question_with_several_likely_answers_offers_them_to_pick(db, person):
+    wang = await bound_resident(db, person)
+    assert "哪一个" in await wang.say("维修资金怎么用？")
+    offer = await wang.last_message()
+    candidates = [label for label in buttons(offer) if label != "问社区工作人员"]
+    assert 2 <= len(candidates) <= 3 and "危急维修资金是谁出钱？" in candidates
+    (answer,) = await wang.press(offer, buttons(offer)["危急维修资金是谁出钱？"])
+    assert "常见问题：危急维修资金是谁出钱？" in answer and "政府财政补助 80%" in answer
+    answered = await wang.last_message()
+    (glad,) = await wang.press(answered, buttons(answered)["👍 这回答了我的问题"])
+    assert "很高兴" in glad
 
 
 async def test_a_question_the_faq_cannot_answer_goes_to_staff_and_back(db, person, telegram):
@@ -106,3 +120,30 @@ async def test_odd_questions_get_clear_answers_and_a_repeat_files_one(db, person
     async with db.session() as session:
         questions = (await session.exec(select(func.count()).select_from(Question))).one()
     assert questions == 2  # the emoji one and this one, once
+
+
+async def test_staff_of_another_community_cannot_open_or_answer_a_question(db, person, telegram):
+    wang = await bound_resident(db, person)
+    await wang.say("小区什么时候装充电桩")
+    seq = await telegram.last_seq()
+    await wang.press(await wang.last_message(), "v1:ask:staff:1")
+    told = await next_message(telegram, STAFF, seq, "新的居民咨询")
+    staff = person(STAFF, "社工")
+    await staff.press(told, "v1:inbox:reply:1")
+    assert "已发给" in await staff.say("预计明年三月开工")
+    async with db.session() as session:
+        await registry.add_staff(session, YUNNAN_STAFF, Role.STAFF, ["运南新村"], CLI)
+        entries = (await session.exec(select(func.count()).select_from(FaqEntry))).one()
+
+    other = person(YUNNAN_STAFF, "运南社工")
+    assert "没有待回复" in await other.say("/inbox")
+    chat, seq = await other.last_message(), await telegram.last_seq()
+    for action in ("show", "reply", "close", "faq"):
+        refused = await other.press_answer(chat, f"v1:inbox:{action}:1")
+        assert refused["show_alert"] and "找不到这个问题" in refused["text"], action
+    seen = await telegram.events(YUNNAN_STAFF, after=seq)
+    assert [e for e in seen if e["kind"] == "message"] == []  # the thread was not shown
+    async with db.session() as session:
+        assert (await session.get(Question, 1)).state == QuestionState.OPEN
+        assert (await session.exec(select(func.count()).select_from(FaqEntry))).one() == entries
+        assert await dialogues.current(session, YUNNAN_STAFF) is None  # no reply awaited
