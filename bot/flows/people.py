@@ -32,7 +32,7 @@ async def meet(
         await insert_if_absent(session, User, telegram_id=telegram_id)
         user = (await session.exec(select(User).where(User.telegram_id == telegram_id))).one()
     current = {
-        "first_name": first_name[:200],
+        "first_name": first_name.replace("\x00", "")[:200],  # PostgreSQL cannot store NUL
         "telegram_language": (telegram_language or "")[:20] or None,
         "unreachable_since": None,
     }

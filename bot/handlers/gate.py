@@ -40,6 +40,15 @@ async def admit(update: Update, context: LinliContext) -> None:
         raise ApplicationHandlerStop
     if user is None or chat is None:
         raise ApplicationHandlerStop  # channel posts, polls and the like: not for this bot
+    if _unstorable(update):
+        await context.bot.send_message(chat.id, context.t("chat.unreadable"))
+        raise ApplicationHandlerStop
+
+
+def _unstorable(update: Update) -> bool:
+    """Text with a NUL character, which PostgreSQL cannot store or compare."""
+    message = update.message
+    return message is not None and "\x00" in (message.text or message.caption or "")
 
 
 def handlers() -> list[BaseHandler]:

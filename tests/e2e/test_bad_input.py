@@ -48,6 +48,7 @@ async def registry(db):
         ),
         ("ABCDEF0123456789ABCDEF0123456789", {}, "还没有绑定住户", "not bound to a household"),
         ("'; DROP TABLE resident; --", {}, "还没有绑定住户", "not bound to a household"),
+        ("漏\x00水", {}, "无法处理的字符", "cannot be processed"),
     ],
 )
 @pytest.mark.parametrize("language_code", ["zh-hans", "en"])
@@ -83,6 +84,8 @@ async def test_a_bound_users_free_text_is_taken_as_a_question(db, registry, pers
     assert "问社区工作人员" in str(await wang.last_message())  # the FAQ has no answer
     before = await changes(db)
     assert "只能读取文字" in await wang.say(None, sticker={"emoji": "🏠"})
+    # PostgreSQL cannot store a NUL character: the question is refused, not half kept.
+    assert "无法处理的字符" in await wang.say("电梯\x00坏了")
     assert await changes(db) == before
 
 
