@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import csv
+import os
+import subprocess
 from datetime import date, timedelta
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from openpyxl import load_workbook
 from sqlalchemy import insert, update
 from sqlmodel import func, select
 
@@ -17,6 +22,7 @@ from bot.flows.audit import CLI, Actor
 from bot.flows.repair import RepairError
 from storage.models import (
     AuditEvent,
+    Broadcast,
     Community,
     Delivery,
     RepairRequest,
@@ -26,6 +32,7 @@ from storage.models import (
 )
 from storage.types import utcnow
 from tests.registry import import_sample_registry
+from tests.test_cli import LINLI
 from tests.test_consultation import bind_all
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -138,10 +145,10 @@ async def test_back_and_wrong_steps(db):
             await repair.choose_category(session, wang, "volcano")
 
 
-async def test_the_fund_workflow_to_confirmation_with_exact_money(db):
+async def fund_request_in_progress(db) -> tuple[RepairRequest, int, registry.StaffMember]:
+    """王芳's roof leak, estimated at 3,217.47 yuan, approved and being repaired."""
     await import_sample_registry(db)
-    residents = await bind_all(db, "南溪小区")
-    wang = residents["1-1-101"]
+    wang = (await bind_all(db, "南溪小区"))["1-1-101"]
     request = await file(db, wang)
     member = await staff(db, "南溪小区")
     async with db.session() as session:
@@ -150,11 +157,25 @@ async def test_the_fund_workflow_to_confirmation_with_exact_money(db):
         assert (estimated.owners_fen, estimated.government_fen) == (64_349, 257_398)
         await repair.staff_move(session, request.id, S.APPROVED, member, CLI)
         await repair.staff_move(session, request.id, S.IN_PROGRESS, member, CLI)
-        done = await repair.staff_move(session, request.id, S.DONE, member, CLI)
-        assert done.cost_fen == 321_747
+    return request, wang, member
+
+
+async def test_the_fund_workflow_to_confirmation_with_exact_money(db):
+    request, wang, member = await fund_request_in_progress(db)
+    async with db.session() as session:
+        with pytest.raises(RepairError, match="repair.final_cost_needed"):
+            await repair.staff_move(session, request.id, S.DONE, member, CLI)
+        done = await repair.finish_fund_repair(session, request.id, 330_000, member, CLI, RULES)
+        assert (done.estimate_fen, done.cost_fen) == (321_747, 330_000)
+        assert (done.owners_fen, done.government_fen) == (66_000, 264_000)  # of the final cost
         await repair.resident_move(session, request.id, S.REOPENED, wang, Actor(wang), "还在漏")
         await repair.staff_move(session, request.id, S.IN_PROGRESS, member, CLI)
-        await repair.staff_move(session, request.id, S.DONE, member, CLI)
+        again = await repair.finish_fund_repair(session, request.id, None, member, CLI, RULES)
+        assert (again.cost_fen, again.owners_fen, again.government_fen) == (
+            321_747,  # "same as the estimate"
+            64_349,
+            257_398,
+        )
         await repair.resident_move(session, request.id, S.CONFIRMED, wang, Actor(wang))
         rated = await repair.rate(session, request.id, wang, 5, Actor(wang))
     assert rated.rating == 5
@@ -167,6 +188,57 @@ async def test_the_fund_workflow_to_confirmation_with_exact_money(db):
         told = (await session.exec(select(func.count()).select_from(Delivery))).one()
     assert moves[0] == ("submitted", "triaged") and moves[-1] == ("done", "confirmed")
     assert told >= len(moves)  # the household heard of every move
+
+
+async def test_a_reopened_request_tells_the_communitys_staff_why(db):
+    request, wang, member = await fund_request_in_progress(db)
+    async with db.session() as session:
+        await repair.finish_fund_repair(session, request.id, None, member, CLI, RULES)
+        await repair.resident_move(
+            session, request.id, S.REOPENED, wang, Actor(wang), "  楼梯间还在滴水 "
+        )
+    async with db.session() as session:
+        (told,) = await session.exec(
+            select(Broadcast).where(Broadcast.message_key == "repair.reopened_for_staff")
+        )
+        recipients = await session.exec(
+            select(Delivery.telegram_id).where(Delivery.broadcast_id == told.id)
+        )
+        assert list(recipients) == [member.telegram_id]
+    assert told.values == {"number": request.number, "reason": "楼梯间还在滴水"}
+
+
+@pytest.mark.parametrize("cost", [-1, 0, None])
+async def test_a_final_cost_that_is_no_amount_is_refused_and_changes_nothing(db, cost):
+    request, _, member = await fund_request_in_progress(db)
+    async with db.session() as session:
+        # None means "same as the estimate": refused where there is no estimate.
+        await session.exec(
+            update(RepairRequest).where(RepairRequest.id == request.id).values(estimate_fen=None)
+        )
+    async with db.session() as session:
+        events = (await session.exec(select(func.count()).select_from(AuditEvent))).one()
+        with pytest.raises(RepairError, match="repair.bad_amount"):
+            await repair.finish_fund_repair(session, request.id, cost, member, CLI, RULES)
+    async with db.session() as session:
+        after = await session.get(RepairRequest, request.id)
+        assert (after.state, after.cost_fen, after.done_at) == (S.IN_PROGRESS, None, None)
+        assert (after.owners_fen, after.government_fen) == (64_349, 257_398)
+        assert (await session.exec(select(func.count()).select_from(AuditEvent))).one() == events
+
+
+async def test_outside_the_fund_work_is_finished_without_a_cost(db):
+    await import_sample_registry(db)
+    residents = await bind_all(db, "南溪小区")
+    own_flat = await file(db, residents["1-1-102"], common=False)
+    member = await staff(db, "南溪小区")
+    async with db.session() as session:
+        await repair.staff_move(session, own_flat.id, S.TRIAGED, member, CLI)
+        await repair.staff_move(session, own_flat.id, S.IN_PROGRESS, member, CLI)
+        with pytest.raises(RepairError, match="repair.fund_only"):
+            await repair.finish_fund_repair(session, own_flat.id, 10_000, member, CLI, RULES)
+        done = await repair.staff_move(session, own_flat.id, S.DONE, member, CLI)
+    assert done.state == S.DONE and done.cost_fen is None and done.done_at is not None
 
 
 @pytest.mark.parametrize(
@@ -263,21 +335,33 @@ async def test_untriaged_urgent_requests_remind_staff_then_reach_the_admins_once
         assert escalations.one() == 1
 
 
+def seeded_costs(uses: int, total_fen: int) -> list[int]:
+    """``uses`` costs in fen adding up to ``total_fen``, spread up to 2,000 yuan either side
+    of the average in pairs, so that the owners' shares round both down and up."""
+    base, extra = divmod(total_fen, uses)
+    costs = []
+    for n in range(uses):
+        paired = n + 1 < uses or n % 2 == 1
+        spread = (n // 2 * 7919) % 200_000 if paired else 0
+        costs.append(base + (1 if n < extra else 0) + (spread if n % 2 == 0 else -spread))
+    return costs
+
+
 async def seed_fund_year(db, year: int, uses: int, total_fen: int) -> None:
-    """``uses`` finished fund repairs in ``year`` whose costs add up to ``total_fen``."""
+    """``uses`` finished fund repairs in ``year`` whose final costs add up to ``total_fen``;
+    every 3rd in 运南新村, the rest in 南溪小区. Each was estimated 100 yuan too high, so a
+    report that counted estimates would be off."""
     async with db.session() as session:
         nanxi = await registry.community_named(session, "南溪小区")
-        meixi = await registry.community_named(session, "运南新村")
+        yunnan = await registry.community_named(session, "运南新村")
         households = {
             c.id: (await registry.addresses_in(session, c.id))[0].household_id
-            for c in (nanxi, meixi)
+            for c in (nanxi, yunnan)
         }
-        base, extra = divmod(total_fen, uses)
         rows = []
-        for n in range(uses):
-            cost = base + (1 if n < extra else 0)
+        for n, cost in enumerate(seeded_costs(uses, total_fen)):
             owners, government = repair.split(cost, 20)
-            community_id = nanxi.id if n % 3 else meixi.id
+            community_id = nanxi.id if n % 3 else yunnan.id
             done_at = utcnow().replace(year=year, month=n % 12 + 1, day=15, hour=4)
             rows.append(
                 {
@@ -296,7 +380,7 @@ async def seed_fund_year(db, year: int, uses: int, total_fen: int) -> None:
                     "state": S.CONFIRMED,
                     "route": RepairRoute.FUND,
                     "route_reasons": [],
-                    "estimate_fen": cost,
+                    "estimate_fen": cost + 10_000,
                     "cost_fen": cost,
                     "owners_fen": owners,
                     "government_fen": government,
@@ -308,18 +392,100 @@ async def seed_fund_year(db, year: int, uses: int, total_fen: int) -> None:
         await session.exec(insert(RepairRequest), params=rows)
 
 
+def test_the_seeded_costs_add_up_and_their_shares_round_both_ways():
+    costs = seeded_costs(4202, 1_073_540_000)
+    assert len(costs) == 4202 and sum(costs) == 1_073_540_000 and min(costs) > 0
+    hundredths_of_a_fen = {cost * 20 % 100 for cost in costs}  # in the owners' 20%
+    assert hundredths_of_a_fen == {0, 20, 40, 60, 80}
+    assert sum(seeded_costs(4201, 10**9 + 1)) == 10**9 + 1  # an odd count too
+
+
 async def test_the_fund_report_reproduces_the_citys_figures(db):
     await import_sample_registry(db)
     await seed_fund_year(db, 2020, 4202, 1_073_540_000)  # 4,202 uses, 10,735,400 yuan
     async with db.session() as session:
-        report = await repair.fund_report(session, SHANGHAI, date(2020, 1, 1), date(2021, 1, 1))
+        report = await repair.fund_report(session, SHANGHAI, date(2020, 1, 1), date(2020, 12, 31))
         nothing = await repair.fund_report(session, SHANGHAI, date(2021, 1, 1), None)
+        yunnan = await repair.fund_report(session, SHANGHAI, community="运南新村")
     assert report.uses == 4202
     assert repair.yuan(report.cost_fen) == "10,735,400.00"
-    assert report.owners_fen + report.government_fen == report.cost_fen
+    # Each request's owners' share is rounded half up to the fen and the government's is
+    # the rest (repair.split), then the shares are added up: 1 fen more for the owners
+    # than 20% of the total would give, and still exactly the whole.
+    assert repair.yuan(report.owners_fen) == "2,147,080.01"
+    assert repair.yuan(report.government_fen) == "8,588,319.99"
     assert {line.month for line in report.lines} == {f"2020-{m:02d}" for m in range(1, 13)}
     assert {line.community for line in report.lines} == {"南溪小区", "运南新村"}
+    assert (yunnan.uses, yunnan.cost_fen, yunnan.owners_fen) == (1401, 357_818_428, 71_563_687)
     assert nothing.uses == 0
+
+
+async def test_the_fund_report_counts_the_final_cost_within_its_days(db):
+    request, _, member = await fund_request_in_progress(db)
+    async with db.session() as session:
+        await repair.finish_fund_repair(session, request.id, 330_000, member, CLI, RULES)
+    today = utcnow().astimezone(SHANGHAI).date()
+    async with db.session() as session:
+        on_the_day = await repair.fund_report(session, SHANGHAI, today, today, "南溪小区")
+        elsewhere = await repair.fund_report(session, SHANGHAI, today, today, "梅湾花园")
+        before = await repair.fund_report(session, SHANGHAI, None, today - timedelta(days=1))
+        with pytest.raises(RepairError, match="repair.period_reversed"):
+            await repair.fund_report(session, SHANGHAI, today, today - timedelta(days=1))
+        with pytest.raises(RepairError, match="repair.no_community"):
+            await repair.fund_report(session, SHANGHAI, community="火星小区")
+    assert (on_the_day.uses, on_the_day.cost_fen) == (1, 330_000)
+    assert (on_the_day.owners_fen, on_the_day.government_fen) == (66_000, 264_000)
+    assert elsewhere.uses == 0 and before.uses == 0
+
+
+def linli(database_url: str, folder: Path, *args: str) -> subprocess.CompletedProcess:
+    """``linli`` as an operator runs it in ``folder``, against the test database."""
+    environment = {**os.environ, "LINLI_DATABASE__URL": database_url}
+    return subprocess.run(
+        [*LINLI, *args], cwd=folder, env=environment, capture_output=True, text=True, timeout=120
+    )
+
+
+async def test_linli_report_fund_prints_writes_and_draws_the_year(db, database_url, tmp_path):
+    await import_sample_registry(db)
+    await seed_fund_year(db, 2020, 4202, 1_073_540_000)
+    year = ["--from", "2020-01-01", "--to", "2020-12-31"]
+    printed = linli(database_url, tmp_path, "report", "fund", *year, "--out", "fund.xlsx")
+    assert printed.returncode == 0, printed.stderr
+    totals = "uses 4202\t10,735,400.00 yuan\towners 2,147,080.01\tgovernment 8,588,319.99"
+    assert printed.stdout.splitlines()[-2] == f"total\t{totals}"
+    with open(tmp_path / "fund.csv", encoding="utf-8-sig") as table:
+        *_, last_row = csv.reader(table)
+    assert last_row == ["合计 total", "", "4202", "10,735,400.00", "2,147,080.01", "8,588,319.99"]
+    # A head, a line per community and month (运南新村 in 4 months, 南溪小区 in 8), the totals.
+    assert load_workbook(tmp_path / "fund.xlsx").active.max_row == 1 + 12 + 1
+
+    only_nanxi = [*year, "--community", "南溪小区", "--chart", "nanxi.png"]
+    nanxi = linli(database_url, tmp_path, "report", "fund", *only_nanxi)
+    assert nanxi.returncode == 0, nanxi.stderr
+    assert "total\tuses 2801\t7,157,215.72 yuan\towners 1,431,443.14" in nanxi.stdout
+    assert (tmp_path / "nanxi.png").read_bytes().startswith(b"\x89PNG")
+
+
+@pytest.mark.parametrize(
+    ("args", "said"),
+    [
+        (["--from", "2020-12-31", "--to", "2020-01-01"], "before the first day 2020-12-31"),
+        (["--community", "火星小区"], "no community named 火星小区"),
+        (["--out", "fund.txt"], "fund.txt: write .csv or .xlsx"),
+        (["--chart", "fund.jpg"], "fund.jpg: write .png"),
+        (["--to", "31.12.2020"], "write it like 2026-01-01"),
+    ],
+)
+async def test_linli_report_fund_mistakes_get_one_clear_line(
+    db, database_url, tmp_path, args, said
+):
+    await import_sample_registry(db)
+    result = linli(database_url, tmp_path, "report", "fund", *args)
+    assert result.returncode == 2
+    assert result.stderr.startswith("linli: ") and said in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+    assert not list(tmp_path.iterdir())  # nothing written
 
 
 async def test_staff_ask_and_the_households_answer_comes_back_into_the_request(db):

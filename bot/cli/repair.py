@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from bot.cli.base import CommandError, app, settings_of, with_database
+from bot.cli.base import CommandError, app, refusal, settings_of, with_database
 from bot.flows import exports, registry, repair
 from bot.flows.audit import CLI, record
 from storage.db import Database
@@ -49,26 +49,37 @@ def _day(typed: str | None) -> date | None:
         raise CommandError(f"date {typed!r}: write it like 2026-01-01") from None
 
 
+def _ending(path: Path | None, *suffixes: str) -> Path | None:
+    """``path`` if its name ends in one of ``suffixes``; an operator's mistake otherwise."""
+    if path is not None and path.suffix.lower() not in suffixes:
+        raise CommandError(f"{path}: write {' or '.join(suffixes)}")
+    return path
+
+
 @report_app.command("fund")
 def report_fund(
     context: typer.Context,
     from_: Annotated[str | None, typer.Option("--from", help="from this day: 2026-01-01")] = None,
-    to: Annotated[str | None, typer.Option(help="up to, not including, this day")] = None,
+    to: Annotated[str | None, typer.Option(help="up to this day, included: 2026-12-31")] = None,
     community: Annotated[str | None, typer.Option(help="only this community")] = None,
-    out: Annotated[Path | None, typer.Option(help="also write .csv and .xlsx here")] = None,
+    out: Annotated[
+        Path | None, typer.Option(help="write the table here as .csv and .xlsx (both)")
+    ] = None,
+    chart: Annotated[Path | None, typer.Option(help="draw the money by month here (.png)")] = None,
 ) -> None:
     """Uses of the emergency repair fund: count and money, by community and month."""
     settings = settings_of(context)
-    start, end = _day(from_), _day(to)
+    first, last = _day(from_), _day(to)
+    out, chart = _ending(out, ".csv", ".xlsx"), _ending(chart, ".png")
 
     async def work(db: Database) -> repair.FundReport:
         async with db.session() as session:
-            community_id = None
-            if community is not None:
-                community_id = (await registry.community_named(session, community)).id
-            return await repair.fund_report(session, settings.zone, start, end, community_id)
+            return await repair.fund_report(session, settings.zone, first, last, community)
 
-    report = with_database(settings, work)
+    try:
+        report = with_database(settings, work)
+    except repair.RepairError as error:
+        raise refusal(error) from None
     for line in report.lines:
         typer.echo(
             f"{line.community}\t{line.month}\tuses {line.uses}\t{repair.yuan(line.cost_fen)} yuan\t"
@@ -79,7 +90,10 @@ def report_fund(
         f"owners {repair.yuan(report.owners_fen)}\tgovernment {repair.yuan(report.government_fen)}"
     )
     if out is not None:
-        rows = exports.fund_rows(report)
-        exports.write_csv(out.with_suffix(".csv"), exports.FUND_HEADERS, rows)
-        exports.write_xlsx(out.with_suffix(".xlsx"), "fund", exports.FUND_HEADERS, rows)
-        typer.echo(f"written: {out.with_suffix('.csv')} and {out.with_suffix('.xlsx')}")
+        written = exports.write_fund_tables(report, out.with_suffix(""))
+        typer.echo(f"written: {' and '.join(map(str, written))}")
+    if chart is not None:
+        from bot.flows import charts  # matplotlib is slow to import; only this needs it
+
+        chart.write_bytes(charts.fund_chart(settings.default_language, report))
+        typer.echo(f"written: {chart}")

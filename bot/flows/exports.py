@@ -147,3 +147,12 @@ def fund_rows(report: FundReport) -> list[list[object]]:
         ]
     )
     return rows
+
+
+def write_fund_tables(report: FundReport, stem: Path) -> list[Path]:
+    """The fund report as ``stem``.csv and ``stem``.xlsx; the files written."""
+    rows = fund_rows(report)
+    csv_path, xlsx_path = (stem.with_name(f"{stem.name}{suffix}") for suffix in (".csv", ".xlsx"))
+    write_csv(csv_path, FUND_HEADERS, rows)
+    write_xlsx(xlsx_path, "fund", FUND_HEADERS, rows)
+    return [csv_path, xlsx_path]

@@ -12,7 +12,9 @@ States move only along ``TRANSITIONS``, each made by the party it names;
 anything else is refused with a reason and changes nothing. Every move is an
 audit event and a message to the household. Money is integer fen: the owners'
 share (with the community's public income) is rounded half up to the fen and
-the government's is the rest, so the two always add up to the cost.
+the government's is the rest, so the two always add up to the cost. The
+split is made from the estimate, and again from the final cost when the work
+is done; the fund report counts the final cost.
 """
 
 from __future__ import annotations
@@ -29,7 +31,7 @@ from bot.config import RepairSettings
 from bot.flows import dialogues, outbox
 from bot.flows.audit import Actor, record
 from bot.flows.outbox import Button
-from bot.flows.registry import StaffMember
+from bot.flows.registry import StaffMember, community_or_none
 from storage.models import (
     AuditEvent,
     Building,
@@ -62,6 +64,8 @@ CATEGORIES = (
 )
 MAX_PHOTOS = 5
 DIALOGUE = "repair"
+# Two characters already say a lot in Chinese: 漏水, 停电.
+DESCRIPTION_LENGTH = (2, 2000)
 ANSWER_DIALOGUE = "repair_answer"
 S = RepairState
 STAFF, RESIDENT = "staff", "resident"
@@ -237,8 +241,9 @@ async def choose_urgency(session: AsyncSession, telegram_id: int, urgent: bool) 
 
 async def set_description(session: AsyncSession, telegram_id: int, text: str) -> Draft:
     text = text.strip()
-    if not 5 <= len(text) <= 2000:
-        raise RepairError("repair.description_length", least=5, most=2000)
+    least, most = DESCRIPTION_LENGTH
+    if not least <= len(text) <= most:
+        raise RepairError("repair.description_length", least=least, most=most)
     return await _advance(session, telegram_id, "description", "photos", description=text)
 
 
@@ -384,6 +389,8 @@ async def _move(
         raise RepairError("repair.fund_only")
     if move in OUTSIDE_FUND_ONLY and request.route == RepairRoute.FUND:
         raise RepairError("repair.fund_needs_approval")
+    if to == S.DONE and request.route == RepairRoute.FUND and "cost_fen" not in changes:
+        raise RepairError("repair.final_cost_needed")
     note = (note or "").strip() or None
     if to in NEEDS_A_REASON and note is None:
         raise RepairError("repair.reason_needed")
@@ -418,13 +425,23 @@ async def staff_move(
     actor: Actor,
     note: str | None = None,
 ) -> RepairRequest:
-    """Accept, reject, approve, start, finish or close, as the table allows."""
+    """Accept, reject, approve, start, finish or close, as the table allows.
+
+    A fund repair is finished with ``finish_fund_repair``: it needs its final cost.
+    """
     request = await request_for_staff(session, request_id, member)
     changes: dict[str, Any] = {}
     if to == S.DONE:
         changes["done_at"] = utcnow()
-        changes["cost_fen"] = request.estimate_fen
     return await _move(session, request, to, STAFF, actor, note, **changes)
+
+
+def _priced(column: str, cost_fen: int | None, rules: RepairSettings) -> dict[str, int]:
+    """``column`` set to ``cost_fen``, with the two shares split from it."""
+    if cost_fen is None or cost_fen <= 0:
+        raise RepairError("repair.bad_amount")
+    owners, government = split(cost_fen, rules.owners_percent)
+    return {column: cost_fen, "owners_fen": owners, "government_fen": government}
 
 
 async def estimate(
@@ -436,20 +453,30 @@ async def estimate(
     rules: RepairSettings,
 ) -> RepairRequest:
     """Set the fund request's cost estimate and its split."""
-    if cost_fen <= 0:
-        raise RepairError("repair.bad_amount")
     request = await request_for_staff(session, request_id, member)
-    owners, government = split(cost_fen, rules.owners_percent)
-    return await _move(
-        session,
-        request,
-        S.ESTIMATED,
-        STAFF,
-        actor,
-        estimate_fen=cost_fen,
-        owners_fen=owners,
-        government_fen=government,
-    )
+    changes = _priced("estimate_fen", cost_fen, rules)
+    return await _move(session, request, S.ESTIMATED, STAFF, actor, **changes)
+
+
+async def finish_fund_repair(
+    session: AsyncSession,
+    request_id: int,
+    cost_fen: int | None,
+    member: StaffMember,
+    actor: Actor,
+    rules: RepairSettings,
+) -> RepairRequest:
+    """Mark a fund repair done at its final cost (None: the estimate, unchanged).
+
+    A real repair rarely costs exactly its estimate: the shares are split
+    again from the final cost, and the fund report counts that.
+    """
+    request = await request_for_staff(session, request_id, member)
+    if request.route != RepairRoute.FUND:
+        raise RepairError("repair.fund_only")
+    final = request.estimate_fen if cost_fen is None else cost_fen
+    changes = _priced("cost_fen", final, rules)
+    return await _move(session, request, S.DONE, STAFF, actor, done_at=utcnow(), **changes)
 
 
 async def resident_move(
@@ -460,9 +487,12 @@ async def resident_move(
     actor: Actor,
     note: str | None = None,
 ) -> RepairRequest:
-    """Confirm the repair, reopen it (with a reason) or withdraw the request."""
+    """Confirm the repair, reopen it (with a reason: staff hear it) or withdraw the request."""
     request = await request_for_resident(session, request_id, telegram_id)
-    return await _move(session, request, to, RESIDENT, actor, note)
+    moved = await _move(session, request, to, RESIDENT, actor, note)
+    if to == S.REOPENED:
+        await _tell_staff(session, moved, "repair.reopened_for_staff", reason=note.strip())
+    return moved
 
 
 async def rate(
@@ -585,11 +615,18 @@ async def _tell_household(
         session,
         "repair/status",
         await _household_residents(session, request.household_id),
-        key or f"repair.now_{request.state}",
+        key or _status_key(request),
         subject=f"repair:{request.id}:{request.state}:{request.updated_at.isoformat()}",
         values=money_values(request) | {"number": request.number, "note": note or "—"},
         buttons=buttons,
     )
+
+
+def _status_key(request: RepairRequest) -> str:
+    """What the household is told of a new state; a fund repair's end names its final cost."""
+    if request.state == S.DONE and request.route == RepairRoute.FUND:
+        return "repair.now_done_fund"
+    return f"repair.now_{request.state}"
 
 
 async def _tell_staff(
@@ -614,8 +651,10 @@ def yuan(fen: int | None) -> str:
 
 
 def money_values(request: RepairRequest) -> dict[str, str]:
+    """The amounts as text; the shares are of the final cost once there is one."""
     return {
         "estimate": yuan(request.estimate_fen),
+        "cost": yuan(request.cost_fen),
         "owners": yuan(request.owners_fen),
         "government": yuan(request.government_fen),
     }
@@ -739,11 +778,14 @@ class FundReport:
 async def fund_report(
     session: AsyncSession,
     zone: tzinfo,
-    start: date | None = None,
-    end: date | None = None,
-    community_id: int | None = None,
+    first: date | None = None,
+    last: date | None = None,
+    community: str | None = None,
 ) -> FundReport:
-    """Uses of the emergency repair fund (done, by when they were done) and their money."""
+    """Uses of the emergency repair fund and their money, done from ``first`` to ``last``
+    (both days included, on the city's clock), in one community or all."""
+    if first is not None and last is not None and last < first:
+        raise RepairError("repair.period_reversed", first=first, last=last)
     statement = (
         select(
             Community.name,
@@ -758,12 +800,16 @@ async def fund_report(
             col(RepairRequest.state).in_(USED_THE_FUND),
         )
     )
-    if start is not None:
-        statement = statement.where(col(RepairRequest.done_at) >= _midnight(start, zone))
-    if end is not None:
-        statement = statement.where(col(RepairRequest.done_at) < _midnight(end, zone))
-    if community_id is not None:
-        statement = statement.where(RepairRequest.community_id == community_id)
+    if first is not None:
+        statement = statement.where(col(RepairRequest.done_at) >= _midnight(first, zone))
+    if last is not None:
+        day_after = last + timedelta(days=1)
+        statement = statement.where(col(RepairRequest.done_at) < _midnight(day_after, zone))
+    if community is not None:
+        found = await community_or_none(session, community)
+        if found is None:
+            raise RepairError("repair.no_community", name=community)
+        statement = statement.where(RepairRequest.community_id == found.id)
     totals: dict[tuple[str, str], list[int]] = {}
     for name, done_at, cost, owners, government in await session.exec(statement):
         key = (name, done_at.astimezone(zone).strftime("%Y-%m"))

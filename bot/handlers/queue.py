@@ -6,8 +6,9 @@ a question, an amount) open a dialogue for the next typed message.
 
 from __future__ import annotations
 
-import io
+import tempfile
 from datetime import date, datetime
+from pathlib import Path
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, InputFile, Update
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler
@@ -38,6 +39,7 @@ WORDS = {
     "rej": "queue.ask_reject_reason",
     "ask": "queue.ask_question",
     "est": "queue.ask_estimate",
+    "fin": "queue.ask_final_cost",
     "fund": "queue.ask_reroute_reason",
     "prop": "queue.ask_reroute_reason",
 }
@@ -59,7 +61,7 @@ def actions(context: LinliContext, request: RepairRequest) -> list[list[InlineKe
         S.ESTIMATED: ["ok"],
         S.APPROVED: ["go"],
         S.REOPENED: ["go"],
-        S.IN_PROGRESS: ["done"],
+        S.IN_PROGRESS: ["fin" if fund else "done"],
         S.DONE: ["close"],
     }
     row = [button(context, f"queue.do_{a}", a, request.id) for a in by_state.get(state, [])]
@@ -155,7 +157,26 @@ async def ask_words(update: Update, context: LinliContext, member, request_id: i
             session, update.effective_user.id, WORDS_DIALOGUE, request=request.id, action=action
         )
     await update.callback_query.answer()
-    await reply(update, context, WORDS[action], number=request.number)
+    markup = None
+    if action == "fin":  # most repairs cost what was estimated: one press instead of typing
+        same = button(context, "queue.same_as_estimate", "same", request.id)
+        markup = InlineKeyboardMarkup([[same]])
+    await reply(
+        update,
+        context,
+        WORDS[action],
+        markup=markup,
+        number=request.number,
+        **repair.money_values(request),
+    )
+
+
+def typed_amount(typed: str) -> int:
+    """Yuan as staff type them ("3217.47", "3,217.47元") in fen; refused if not an amount."""
+    fen = yuan_to_fen(typed.replace("元", "").replace("¥", ""))
+    if fen is None:
+        raise RepairError("repair.bad_amount")
+    return fen
 
 
 async def words_text(update: Update, context: LinliContext, dialogue: Dialogue) -> None:
@@ -165,7 +186,7 @@ async def words_text(update: Update, context: LinliContext, dialogue: Dialogue) 
         return
     typed = update.effective_message.text
     action, request_id = dialogue.data["action"], dialogue.data["request"]
-    user_id, actor = update.effective_user.id, context.actor
+    user_id, actor, rules = update.effective_user.id, context.actor, context.settings.repair
     try:
         async with context.db.session() as session:
             if action == "rej":
@@ -175,11 +196,12 @@ async def words_text(update: Update, context: LinliContext, dialogue: Dialogue) 
             elif action == "ask":
                 request = await repair.ask_resident(session, request_id, typed, member, actor)
             elif action == "est":
-                fen = yuan_to_fen(typed.replace("元", "").replace("¥", ""))
-                if fen is None:
-                    raise RepairError("repair.bad_amount")
-                request = await repair.estimate(
-                    session, request_id, fen, member, actor, context.settings.repair
+                fen = typed_amount(typed)
+                request = await repair.estimate(session, request_id, fen, member, actor, rules)
+            elif action == "fin":
+                fen = typed_amount(typed)
+                request = await repair.finish_fund_repair(
+                    session, request_id, fen, member, actor, rules
                 )
             else:
                 route = RepairRoute.FUND if action == "fund" else RepairRoute.PROPERTY
@@ -198,6 +220,26 @@ async def words_text(update: Update, context: LinliContext, dialogue: Dialogue) 
     )
 
 
+async def same_as_estimate(
+    update: Update, context: LinliContext, member: StaffMember, request_id: int
+) -> None:
+    """The fund repair is done at its estimate: nothing left to type, so the dialogue ends."""
+    user_id = update.effective_user.id
+    async with context.db.session() as session:
+        request = await repair.finish_fund_repair(
+            session, request_id, None, member, context.actor, context.settings.repair
+        )
+        typing_it = (WORDS_DIALOGUE, {"request": request.id, "action": "fin"})
+        waiting = await dialogues.current(session, user_id)
+        if waiting is not None and (waiting.kind, waiting.data) == typing_it:
+            await dialogues.finish(session, user_id)
+    await accept_button(update.callback_query)
+    context.application.bot_data["sender"].poke()
+    await reply(
+        update, context, "queue.done_fin", number=request.number, **repair.money_values(request)
+    )
+
+
 async def queue_button(update: Update, context: LinliContext) -> None:
     query = update.callback_query
     member = await staff_of(update, context)
@@ -213,6 +255,8 @@ async def queue_button(update: Update, context: LinliContext) -> None:
             await show(update, context, member, request_id)
         elif action == "pho":
             await photos(update, context, member, request_id)
+        elif action == "same":
+            await same_as_estimate(update, context, member, request_id)
         elif action in PRESSES:
             await press(update, context, member, request_id, PRESSES[action])
         elif action in WORDS:
@@ -226,52 +270,78 @@ async def queue_button(update: Update, context: LinliContext) -> None:
 # The fund report
 
 
+def period_of(words: list[str]) -> tuple[date, date, str | None] | None:
+    """The first and last day, and the community, that /fundreport's words name.
+
+    ``2020`` is a year; ``2020-01-01 2020-12-31`` two days, both included; a
+    community's name may follow. None when the words name no period.
+    """
+    try:
+        if len(words[0]) == 4 and words[0].isascii() and words[0].isdigit():
+            year = int(words[0])
+            return date(year, 1, 1), date(year, 12, 31), " ".join(words[1:]) or None
+        if len(words) >= 2:
+            first, last = date.fromisoformat(words[0]), date.fromisoformat(words[1])
+            return first, last, " ".join(words[2:]) or None
+    except ValueError:
+        pass
+    return None
+
+
+def amounts(figures: repair.FundReport | repair.FundLine) -> dict[str, object]:
+    return {
+        "uses": figures.uses,
+        "total": repair.yuan(figures.cost_fen),
+        "owners": repair.yuan(figures.owners_fen),
+        "government": repair.yuan(figures.government_fen),
+    }
+
+
+async def send_fund_files(
+    update: Update, context: LinliContext, report: repair.FundReport, name: str
+) -> None:
+    """The chart, then the table as CSV and XLSX (written to a scratch folder, then sent)."""
+    chat = update.effective_chat.id
+    await context.bot.send_photo(chat, charts.fund_chart(context.language, report))
+    with tempfile.TemporaryDirectory() as folder:
+        written = exports.write_fund_tables(report, Path(folder) / name)
+        tables = [(path.name, path.read_bytes()) for path in written]
+    for filename, content in tables:
+        await context.bot.send_document(chat, InputFile(content, filename=filename))
+
+
 async def fund_report(update: Update, context: LinliContext) -> None:
-    """/fundreport [year]: uses of the emergency repair fund, for admins."""
+    """/fundreport [2020 | 2020-01-01 2020-12-31] [community]: the fund's uses, for admins."""
     member = await staff_of(update, context)
     if member is None:
         return
     if member.role is not Role.ADMIN:
-        await reply(update, context, "ranking.admins_only")
+        await reply(update, context, "queue.fund_admins_only")
         return
     this_year = datetime.now(context.settings.zone).year
-    typed = context.args[0] if context.args else str(this_year)
-    if not (typed.isdigit() and 2000 <= int(typed) <= 2100):
-        await reply(update, context, "queue.report_year", example=this_year)
+    period = period_of(context.args or [str(this_year)])
+    if period is None:
+        await reply(update, context, "queue.fund_usage", year=this_year)
         return
-    year = int(typed)
-    async with context.db.session() as session:
-        report = await repair.fund_report(
-            session, context.settings.zone, date(year, 1, 1), date(year + 1, 1, 1)
-        )
-    lines = [
-        context.t(
-            "queue.report_head",
-            year=year,
-            uses=report.uses,
-            total=repair.yuan(report.cost_fen),
-            owners=repair.yuan(report.owners_fen),
-            government=repair.yuan(report.government_fen),
-        )
-    ]
+    first, last, community = period
+    try:
+        async with context.db.session() as session:
+            report = await repair.fund_report(
+                session, context.settings.zone, first, last, community
+            )
+    except RepairError as refusal:
+        await context.bot.send_message(update.effective_chat.id, refusal_text(context, refusal))
+        return
+    where = community or context.t("queue.fund_everywhere")
+    lines = [context.t("queue.fund_head", first=first, last=last, where=where, **amounts(report))]
     lines += [
-        context.t(
-            "queue.report_line",
-            community=line.community,
-            month=line.month,
-            uses=line.uses,
-            total=repair.yuan(line.cost_fen),
-        )
+        context.t("queue.fund_line", community=line.community, month=line.month, **amounts(line))
         for line in report.lines
     ]
     await send_lines(update, context, lines)
-    if not report.lines:
-        return
-    chat = update.effective_chat.id
-    await context.bot.send_photo(chat, charts.fund_chart(context.language, report))
-    table = io.BytesIO()
-    exports.write_xlsx(table, "fund", exports.FUND_HEADERS, exports.fund_rows(report))
-    await context.bot.send_document(chat, InputFile(table.getvalue(), filename=f"fund-{year}.xlsx"))
+    if report.lines:
+        name = "_".join(filter(None, ["fund", community, str(first), str(last)]))
+        await send_fund_files(update, context, report, name)
 
 
 def handlers() -> list[BaseHandler]:

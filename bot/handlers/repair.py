@@ -241,7 +241,10 @@ async def my_requests(update: Update, context: LinliContext) -> None:
 
 
 def card(context: LinliContext, request: RepairRequest) -> str:
-    """A request as its household and staff see it."""
+    """A request as its household and staff see it; once done, the shares are of the final cost."""
+    money = repair.money_values(request)
+    if request.cost_fen is not None:
+        money["estimate"] = context.t("repair.estimate_then_cost", **money)
     return context.t(
         "repair.card",
         number=request.number,
@@ -253,7 +256,7 @@ def card(context: LinliContext, request: RepairRequest) -> str:
         description=request.description,
         photos=len(request.photos),
         filed=local_time(context, request.created_at),
-        **repair.money_values(request),
+        **money,
     )
 
 

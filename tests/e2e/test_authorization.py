@@ -48,6 +48,7 @@ REFUSALS = {
         "repair.not_found",
         "ask.not_found",
         "supervision.not_found",
+        "queue.fund_admins_only",
     )
 }
 # The dialogue each button belongs to: the presser is put in it first, so that
@@ -107,7 +108,9 @@ def button_actions(a: Targets) -> dict[str, tuple | None]:
     }
 
 
-REQUEST_ACTIONS = ["show", "pho", "acc", "ok", "go", "done", "close", "rej", "ask", "est", "fund"]
+REQUEST_ACTIONS = [
+    "show", "pho", "acc", "ok", "go", "done", "close", "rej", "ask", "est", "fin", "same", "fund",
+]  # fmt: skip
 OBSERVATION_ACTIONS = ["show", "ack", "assign", "done", "nope"]
 PLAN_ACTIONS = ["res", "ask", "close", "show", "out", "in", "ok"]
 

@@ -1,18 +1,37 @@
-"""Repairs end to end: a roof leak goes to the fund and ends rated; a lift goes to 物业."""
+"""Repairs end to end: a roof leak goes to the fund and ends rated; a lift goes to 物业;
+a reopened repair goes back to work; nobody reaches another household's request; the fund
+report for admins."""
 
 from __future__ import annotations
 
+import csv
+import io
+
 from sqlmodel import func, select
 
-from bot.flows import registry
+from bot.flows import registry, repair
 from bot.flows.audit import CLI
-from storage.models import RepairRequest, Role
+from storage.models import (
+    AuditEvent,
+    Broadcast,
+    Dialogue,
+    RepairRequest,
+    RepairRoute,
+    RepairState,
+    Role,
+)
 from tests.e2e.conftest import buttons
 from tests.e2e.test_bad_input import PNG
 from tests.e2e.test_round1 import next_message
 from tests.registry import import_sample_registry, issue_codes
+from tests.test_consultation import bind_all
+from tests.test_repair import RULES, file, seed_fund_year
 
-STAFF, ADMIN = 9300, 9900
+STAFF, OTHER_STAFF, ADMIN = 9300, 9400, 9900
+QUEUE_ACTIONS = [
+    "show", "pho", "acc", "rej", "ask", "est", "ok", "go", "fin", "same", "done", "close",
+    "fund", "prop",
+]  # fmt: skip
 
 
 async def press(person, label: str, replies: int = 1) -> list[str]:
@@ -99,20 +118,39 @@ async def test_an_urgent_roof_leak_goes_to_the_fund_and_ends_rated(db, person, t
     told = await next_message(telegram, wang.id, seq, "估价")
     assert "¥3,217.47" in told["text"] and "¥643.49" in told["text"]
 
-    for action in ("批准资金", "开始维修", "已完工"):
+    for action in ("批准资金", "开始维修"):
         await open_in_queue(staff, number)
         await press(staff, action)
+
+    # The work is done at a final cost other than the estimate; the split follows it.
+    await open_in_queue(staff, number)
+    (ask_cost,) = await press(staff, "已完工，填写决算")
+    assert "估价是 ¥3,217.47" in ask_cost and "与估价相同" in buttons(await staff.last_message())
+    for not_an_amount in ("三千三", "-3300", "3300.001"):
+        assert "请输入金额" in await staff.say(not_an_amount)
+    async with db.session() as session:
+        request = (await session.exec(select(RepairRequest))).one()
+        assert (request.state, request.cost_fen) == (RepairState.IN_PROGRESS, None)
+    seq = await telegram.last_seq()
+    finished = await staff.say("3,300.00")
+    assert "决算 ¥3,300.00：业主及公共收益 ¥660.00，政府补助 ¥2,640.00" in finished
     done = await next_message(telegram, wang.id, seq, "已完工")
+    assert "决算 ¥3,300.00：业主及公共收益承担 ¥660.00，政府补助 ¥2,640.00" in done["text"]
+    seq = await telegram.last_seq()
     await wang.press(done, buttons(done)["确认已修好"])
     (thanks,) = await press(wang, "5★")
     assert "5★" in thanks
+    await next_message(telegram, wang.id, seq, "修好了。谢谢")  # the household hears it too
 
-    # The household's own list shows it confirmed; the admin's fund report counts it.
+    # The household's own list shows it confirmed, its page both amounts; the admin's fund
+    # report counts the final cost.
     await wang.say("/myrequests")
     listed = await wang.last_message()
     assert any(number in label and "已确认完成" in label for label in buttons(listed))
-    report = await person(ADMIN, "管理员").send("/fundreport", replies=3)
-    assert "使用 1 次，共 ¥3,217.47" in report[0]
+    (page,) = await press(wang, next(label for label in buttons(listed) if number in label))
+    assert "估价：¥3,217.47，决算 ¥3,300.00（业主及公共收益 ¥660.00，政府补助 ¥2,640.00）" in page
+    report = await person(ADMIN, "管理员").send("/fundreport", replies=4)
+    assert "使用 1 次，共 ¥3,300.00；业主及公共收益 ¥660.00，政府补助 ¥2,640.00" in report[0]
 
 
 async def test_a_lift_in_a_newer_community_goes_to_the_property_manager(db, person):
@@ -144,7 +182,7 @@ async def test_bad_input_in_the_intake_is_answered_and_changes_nothing(db, perso
     await press(wang, "燃气")
     await press(wang, "自家房屋")
     await press(wang, "不紧急")
-    assert "5–2000" in await wang.say("漏")  # too short to be a description
+    assert "2–2000" in await wang.say("漏")  # too short to be a description
     await wang.say("厨房燃气管接口有异味")
     assert "照片" in await wang.say("这里没有照片")
     for _ in range(5):
@@ -158,3 +196,179 @@ async def test_bad_input_in_the_intake_is_answered_and_changes_nothing(db, perso
     assert "找不到" in forged["text"]
     async with db.session() as session:
         assert (await session.exec(select(func.count()).select_from(RepairRequest))).one() == 0
+
+
+async def file_roof_leak(wang) -> str:
+    """王芳 reports an urgent leak of her building's roof through the chat; its number."""
+    await wang.say("/repair")
+    for label in ("屋面漏水", "公共部位", "就是 1幢", "紧急，现在有危险"):
+        await press(wang, label)
+    await wang.say("顶楼楼梯间漏水，墙面大片渗水")
+    await press(wang, "照片发完了")
+    await press(wang, "不发位置")
+    (filed,) = await press(wang, "提交")
+    return filed.split("编号 ")[1].split("。")[0]
+
+
+async def test_a_reopened_repair_goes_back_to_work_and_staff_hear_why(db, person, telegram):
+    codes = await setup(db)
+    wang, staff = person(1001, "王芳"), person(STAFF, "社工")
+    await wang.say(f"/start {codes['1-1-101']}")
+    await staff.say("/help")  # the bot may only write to people who have written to it
+    seq = await telegram.last_seq()
+    number = await file_roof_leak(wang)
+    await next_message(telegram, STAFF, seq, "新报修")  # before staff say anything
+    await open_in_queue(staff, number)
+    await press(staff, "受理")
+    await open_in_queue(staff, number)
+    await press(staff, "填写估价")
+    await staff.say("3217.47")
+    for action in ("批准资金", "开始维修", "已完工，填写决算"):
+        await open_in_queue(staff, number)
+        await press(staff, action)
+    seq = await telegram.last_seq()
+    await staff.say("3300")
+    done = await next_message(telegram, wang.id, seq, "已完工")
+
+    # The household says it is not fixed, and why; staff are told, with the reason.
+    (ask_reason,) = await wang.press(done, buttons(done)["没修好，重新打开"])
+    assert f"请说明 {number} 哪里还没修好" in ask_reason
+    seq = await telegram.last_seq()
+    assert "已重新打开：楼梯间还在滴水" in await wang.say("楼梯间还在滴水")
+    told = await next_message(telegram, STAFF, seq, "重新打开")
+    assert f"住户重新打开了报修 {number}，说还没修好：楼梯间还在滴水" in told["text"]
+
+    # From that message staff open the request and send it back to work.
+    (card, _) = await staff.press(told, buttons(told)["查看报修"], replies=2)
+    assert "已重新打开：楼梯间还在滴水" in card  # its history, with the reason
+    seq = await telegram.last_seq()
+    await press(staff, "开始维修")
+    assert "已开始维修" in (await next_message(telegram, wang.id, seq, number))["text"]
+    async with db.session() as session:
+        assert (await session.exec(select(RepairRequest.state))).one() == RepairState.IN_PROGRESS
+
+    # This time it costs what was estimated: one press, and the dialogue for typing ends.
+    await open_in_queue(staff, number)
+    await press(staff, "已完工，填写决算")
+    seq = await telegram.last_seq()
+    (same,) = await press(staff, "与估价相同")
+    assert "决算 ¥3,217.47：业主及公共收益 ¥643.49，政府补助 ¥2,573.98" in same
+    done = await next_message(telegram, wang.id, seq, "已完工")
+    assert "决算 ¥3,217.47：业主及公共收益承担 ¥643.49，政府补助 ¥2,573.98" in done["text"]
+    async with db.session() as session:
+        assert await session.get(Dialogue, STAFF) is None
+        request = (await session.exec(select(RepairRequest))).one()
+    assert (request.cost_fen, request.owners_fen, request.government_fen) == (
+        321_747,
+        64_349,
+        257_398,
+    )
+
+
+async def test_neighbours_and_other_staff_cannot_reach_a_request(db, person, telegram):
+    """A household of the same building, and staff of another community, press the buttons
+    of 王芳's requests with their ids: each is refused, and nothing changes."""
+    await setup(db)
+    residents = await bind_all(db, "南溪小区")
+    wang, neighbour_id = residents["1-1-101"], residents["1-1-102"]
+    done = await file(db, wang)  # an urgent roof leak: the fund
+    waiting = await file(db, wang, common=False)  # her own flat, with a question for her
+    async with db.session() as session:
+        await registry.add_staff(session, OTHER_STAFF, Role.STAFF, ["运南新村"], CLI)
+        member = await registry.staff_member(session, STAFF)
+        await repair.staff_move(session, done.id, RepairState.TRIAGED, member, CLI)
+        await repair.estimate(session, done.id, 321_747, member, CLI, RULES)
+        for to in (RepairState.APPROVED, RepairState.IN_PROGRESS):
+            await repair.staff_move(session, done.id, to, member, CLI)
+        await repair.finish_fund_repair(session, done.id, None, member, CLI, RULES)
+        await repair.ask_resident(session, waiting.id, "漏水点在哪个房间？", member, CLI)
+
+    async def everything() -> tuple:
+        async with db.session() as session:
+            return (
+                list(await session.exec(select(RepairRequest).order_by(RepairRequest.id))),
+                (await session.exec(select(func.count()).select_from(AuditEvent))).one(),
+                (await session.exec(select(func.count()).select_from(Broadcast))).one(),
+                list(await session.exec(select(Dialogue))),
+            )
+
+    before = await everything()
+    assert [(r.state, r.route) for r in before[0]] == [
+        (RepairState.DONE, RepairRoute.FUND),
+        (RepairState.SUBMITTED, RepairRoute.ORDINARY),
+    ]
+    neighbour, other_staff = person(neighbour_id, "邻居"), person(OTHER_STAFF, "运南社工")
+    await neighbour.say("/help")  # a message of the bot's to press buttons on
+    host = await neighbour.last_message()
+    resident_buttons = [
+        *(f"v1:rep:{action}:{done.id}" for action in ("show", "ok", "re")),
+        f"v1:rep:rate:{done.id}:5",
+        *(f"v1:rep:{action}:{waiting.id}" for action in ("show", "wd", "ans")),
+    ]
+    for data in resident_buttons:
+        refused = await neighbour.press_answer(host, data)
+        assert refused["text"] == "找不到这条报修，或它不属于您。" and refused["show_alert"], data
+    for data in (f"v1:rq:show:{done.id}", f"v1:rq:acc:{waiting.id}"):  # staff's buttons
+        refused = await neighbour.press_answer(host, data)
+        assert refused["text"] == "这个按钮已失效，请重新操作。" and refused["show_alert"], data
+
+    assert "没有待处理的报修" in await other_staff.say("/queue")
+    host = await other_staff.last_message()
+    staff_buttons = [
+        f"v1:rq:{action}:{request.id}" for request in (done, waiting) for action in QUEUE_ACTIONS
+    ]
+    for data in staff_buttons:
+        refused = await other_staff.press_answer(host, data)
+        assert refused["text"] == "找不到这条报修，或它不属于您。" and refused["show_alert"], data
+    assert await everything() == before
+
+    # The household itself is still let in.
+    owner = person(wang, "王芳")
+    await owner.say("/help")
+    opened = await owner.press_answer(await owner.last_message(), f"v1:rep:show:{done.id}")
+    assert "text" not in opened
+
+
+async def test_admins_get_the_fund_report_for_a_period_and_a_community(db, person, telegram):
+    await setup(db)
+    await seed_fund_year(db, 2020, 4202, 1_073_540_000)  # the city's 4,202 uses, 10,735,400 yuan
+    admin = person(ADMIN, "管理员")
+    (table, *_) = await admin.send("/fundreport 2020", replies=4)
+    assert (
+        "危急维修资金 2020-01-01 至 2020-12-31（全部小区）：使用 4202 次，共 ¥10,735,400.00；"
+        "业主及公共收益 ¥2,147,080.01，政府补助 ¥8,588,319.99。"
+    ) in table
+    assert "南溪小区 2020-02：" in table and "运南新村 2020-01：" in table
+    chart, as_csv, as_xlsx = (await admin.client.history(ADMIN))[-3:]
+    assert (await telegram.file_bytes(chart["photo"][-1]["file_id"])).startswith(b"\x89PNG")
+    assert as_csv["document"]["file_name"] == "fund_2020-01-01_2020-12-31.csv"
+    content = (await telegram.file_bytes(as_csv["document"]["file_id"])).decode("utf-8-sig")
+    *_, totals = csv.reader(io.StringIO(content))
+    assert totals == ["合计 total", "", "4202", "10,735,400.00", "2,147,080.01", "8,588,319.99"]
+    assert as_xlsx["document"]["file_name"] == "fund_2020-01-01_2020-12-31.xlsx"
+    assert (await telegram.file_bytes(as_xlsx["document"]["file_id"])).startswith(b"PK")
+
+    # Days, both included, and one community: 运南新村 used it in January and April.
+    (table, *_) = await admin.send("/fundreport 2020-01-01 2020-06-30 运南新村", replies=4)
+    head, *lines = table.splitlines()
+    assert head.startswith("危急维修资金 2020-01-01 至 2020-06-30（运南新村）：")
+    assert [line.split("：")[0] for line in lines] == ["运南新村 2020-01", "运南新村 2020-04"]
+    document = (await admin.client.history(ADMIN))[-1]["document"]
+    assert document["file_name"] == "fund_运南新村_2020-01-01_2020-06-30.xlsx"
+    assert "使用 0 次" in await admin.say("/fundreport 2019")
+
+
+async def test_fund_report_mistakes_are_answered_in_the_admins_language(db, person):
+    await setup(db)
+    chinese, english = person(ADMIN, "管理员"), person(ADMIN, "Admin", language_code="en")
+    for typed in ("/fundreport 20x", "/fundreport 2020-01-01", "/fundreport 2020-02-30 2020-03-01"):
+        assert "请这样写" in await chinese.say(typed)
+        assert "Write it like this" in await english.say(typed)
+    reversed_days = "/fundreport 2020-12-31 2020-01-01"
+    assert "结束日期 2020-01-01 早于开始日期 2020-12-31" in await chinese.say(reversed_days)
+    assert "The last day 2020-01-01 is before the first day 2020-12-31" in await english.say(
+        reversed_days
+    )
+    assert "没有名为「火星小区」的小区" in await chinese.say("/fundreport 2020 火星小区")
+    assert "no community named 火星小区" in await english.say("/fundreport 2020 火星小区")
+    assert "只供管理员" in await person(STAFF, "社工").say("/fundreport 2020")
