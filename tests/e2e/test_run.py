@@ -9,6 +9,7 @@ import socket
 import sys
 
 import httpx
+import pytest
 from telegram import Update
 
 from bot.app import build_application
@@ -23,7 +24,10 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
-async def test_run_polls_creates_the_database_and_stops_on_sigterm(tmp_path, sandbox, telegram):
+@pytest.mark.parametrize("stop_signal", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "Ctrl-C"])
+async def test_run_polls_creates_the_database_and_stops_cleanly(
+    tmp_path, sandbox, telegram, stop_signal
+):
     environment = {
         **os.environ,
         "LINLI_TELEGRAM__TOKEN": TOKEN,
@@ -47,7 +51,7 @@ async def test_run_polls_creates_the_database_and_stops_on_sigterm(tmp_path, san
         assert "邀请码" in answer
         assert (tmp_path / "fresh.db").exists()
     finally:
-        process.send_signal(signal.SIGTERM)
+        process.send_signal(stop_signal)
         output, _ = await asyncio.wait_for(process.communicate(), timeout=20)
     assert process.returncode == 0, output.decode()
     log = output.decode()
@@ -95,3 +99,42 @@ async def test_webhook_mode_checks_the_secret_token(db, bot_settings, telegram):
             await application.updater.stop()
             await application.stop()
     await database.dispose()
+
+
+async def linli_run(tmp_path, **settings: str) -> tuple[int, str]:
+    environment = {**os.environ, "LINLI_DATABASE__URL": f"sqlite+aiosqlite:///{tmp_path / 'x.db'}"}
+    environment.update({f"LINLI_TELEGRAM__{name.upper()}": v for name, v in settings.items()})
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-c",
+        "from bot.cli import main; main()",
+        "run",
+        cwd=tmp_path,
+        env=environment,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.STDOUT,
+    )
+    output, _ = await asyncio.wait_for(process.communicate(), timeout=60)
+    return process.returncode, output.decode()
+
+
+async def test_a_bot_api_out_of_reach_stops_run_with_one_line(tmp_path):
+    token = "123456789:AA-unreachable-secret"
+    address = f"http://127.0.0.1:{free_port()}/bot"
+    code, output = await linli_run(tmp_path, token=token, api_base_url=address)
+    assert code == 2
+    assert output.strip().splitlines() == [
+        f"linli: cannot reach the Bot API at {address} (httpx.ConnectError: All connection "
+        "attempts failed): check the network and setting telegram.api_base_url; to try linli "
+        "without Telegram, run 'linli demo'"
+    ]
+    assert "unreachable-secret" not in output
+
+
+async def test_a_token_the_bot_api_refuses_stops_run_with_one_line(tmp_path, sandbox):
+    code, output = await linli_run(tmp_path, token="not-a-token", api_base_url=sandbox.bot_api_url)
+    assert code == 2
+    assert output.strip().splitlines() == [
+        "linli: setting telegram.token was refused by the Bot API: copy the token @BotFather "
+        "gave you; to try linli without Telegram, run 'linli demo'"
+    ]
