@@ -1,12 +1,16 @@
 """/notice: staff compose a notice in a dialogue — content, audience, when — preview, send.
 
-The draft is a dialogue row in the database, so it survives restarts. Every
+Audiences: one community (picked) or several (typed), some of a community's
+buildings, the households that have not answered an open consultation, a
+community's quality supervisors, or everyone. The draft is a dialogue row in
+the database, so it survives restarts. Every
 choice is checked again when it arrives: a staff member addresses only their
 own communities; everyone is for admins.
 """
 
 from __future__ import annotations
 
+import re
 from datetime import datetime, timedelta
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
@@ -94,6 +98,7 @@ async def ask_audience(update: Update, context: LinliContext, member: StaffMembe
         [button(context, context.t("compose.supervisors", community=c.name), "s", c.id)]
         for c in communities[:8]
     ]
+    rows.append([button(context, context.t("compose.by_communities"), "m", 0)])
     rows.append([button(context, context.t("compose.by_buildings"), "b", 0)])
     if member.role is Role.ADMIN:
         rows.append([button(context, context.t("compose.everyone"), "all", 0)])
@@ -115,6 +120,19 @@ async def buildings_step(update, context, member: StaffMember, data: dict) -> No
         await reply(update, context, "compose.bad_buildings")
         return
     await chosen_audience(update, context, data, {"kind": "buildings", "ids": found})
+
+
+async def communities_step(update, context, member: StaffMember, data: dict) -> None:
+    """'南溪小区、运南新村': several communities (any number, not only the first listed)."""
+    typed = update.effective_message.text
+    names = [n for n in re.split(r"[\s,，、;；]+", typed.strip()) if n]
+    async with context.db.session() as session:
+        found = [await registry.community_or_none(session, name) for name in names]
+    if not names or any(c is None or not member.serves(c.id) for c in found):
+        await reply(update, context, "compose.bad_communities")
+        return
+    ids = sorted({c.id for c in found})
+    await chosen_audience(update, context, data, {"kind": "communities", "ids": ids})
 
 
 async def chosen_audience(update, context: LinliContext, data: dict, audience: dict) -> None:
@@ -149,7 +167,18 @@ async def wrong_input(update, context: LinliContext, member, data: dict) -> None
     await reply(update, context, "open.use_buttons")
 
 
-TYPED_STEPS = {"buildings": buildings_step, "at": time_step, "first": time_step, "until": time_step}
+TYPED_STEPS = {
+    "communities": communities_step,
+    "buildings": buildings_step,
+    "at": time_step,
+    "first": time_step,
+    "until": time_step,
+}
+# Audiences typed rather than picked: button action -> (dialogue step, prompt).
+TYPED_AUDIENCES = {
+    "m": ("communities", "compose.ask_communities"),
+    "b": ("buildings", "compose.ask_buildings"),
+}
 
 
 def _moment(data: dict, field: str) -> datetime | None:
@@ -208,10 +237,11 @@ async def press(update: Update, context: LinliContext) -> None:
 
 async def pick_audience(update, context, member: StaffMember, data: dict, value: str) -> None:
     query, action = update.callback_query, callbacks.decode(update.callback_query.data, "ntc", 2)[0]
-    if action == "b":
+    if action in TYPED_AUDIENCES:
+        step, prompt = TYPED_AUDIENCES[action]
         await accept_button(query)
-        await save(context, update.effective_user.id, **{**data, "step": "buildings"})
-        await reply(update, context, "compose.ask_buildings")
+        await save(context, update.effective_user.id, **{**data, "step": step})
+        await reply(update, context, prompt)
         return
     if action == "all":
         allowed, audience = member.role is Role.ADMIN, {"kind": "everyone"}
@@ -304,6 +334,7 @@ PRESSES = {
     ("audience", "c"): pick_audience,
     ("audience", "u"): pick_audience,
     ("audience", "s"): pick_audience,
+    ("audience", "m"): pick_audience,
     ("audience", "b"): pick_audience,
     ("audience", "all"): pick_audience,
     ("when", "when"): pick_when,

@@ -45,6 +45,7 @@ REFUSALS = {
         "ranking.admins_only",
         "open.unknown_community",
         "compose.bad_buildings",
+        "compose.bad_communities",
         "repair.not_found",
         "ask.not_found",
         "supervision.not_found",
@@ -60,6 +61,10 @@ OWN_DIALOGUE = frozenset({Dialogue.__tablename__})
 # Community A typed where a dialogue asks for a community: (dialogue, text).
 TYPED = {
     "typed 运南新村 (round 1: community)": (OPENING_COMMUNITY, "运南新村"),
+    "typed 运南新村 (notice: communities)": (
+        ("notice", {"step": "communities", "body": "停水通知"}),
+        "运南新村",
+    ),
     "typed 运南新村 1 (notice: buildings)": (
         ("notice", {"step": "buildings", "body": "停水通知"}),
         "运南新村 1",

@@ -239,3 +239,32 @@ async def test_the_author_watches_one_message_count_up_to_the_report(
     rates = [int(text.split("每秒约 ")[1].split(" 条")[0]) for text in counting]
     assert all(15 <= rate <= 30 for rate in rates[1:]), rates
     assert "共 150 人，已送达 150" in edits[-1]
+
+
+async def test_a_notice_to_several_communities_then_to_one_building(db, tmp_path, telegram, person):
+    nanxi = await crowd(db, telegram, tmp_path, "南溪小区", 120, 100_000)  # buildings 1 and 2
+    yunnan = await crowd(db, telegram, tmp_path, "运南新村", 3, 200_000)
+    meiwan = await crowd(db, telegram, tmp_path, "梅湾花园", 2, 300_000)
+    await staff_of(db, "南溪小区", "运南新村")
+    staff = person(STAFF, "社工")
+    await compose(staff, "周六上午停水，请提前储水")
+    await choose(staff, "几个小区……")
+    assert "没有找到这些小区" in await staff.say("南溪小区、梅湾花园")  # not theirs
+    await staff.say("南溪小区、运南新村")
+    (preview,) = await choose(staff, "立即发送")
+    assert "发给 123 位居民" in preview
+    await choose(staff, "发送通知")
+    await wait_until_delivered(db)
+    everybody = nanxi + yunnan + meiwan
+    got = await received(telegram, everybody, "周六上午停水")
+    assert got == dict.fromkeys(nanxi + yunnan, 1)
+
+    await compose(staff, "2幢电梯周一检修")
+    await choose(staff, "按楼栋……")
+    assert "没有找到这些楼栋" in await staff.say("梅湾花园 1")
+    await staff.say("南溪小区 2")
+    (preview,) = await choose(staff, "立即发送")
+    assert "发给 20 位居民" in preview
+    await choose(staff, "发送通知")
+    await wait_until_delivered(db)
+    assert await received(telegram, everybody, "2幢电梯周一检修") == dict.fromkeys(nanxi[100:], 1)
