@@ -66,17 +66,20 @@ class Bot:
 
 
 def linli_command(
-    base: str, url: str, webhook_port: int | None, profile: Path | None = None
+    base: str,
+    url: str,
+    webhook_port: int | None,
+    profile: Path | None = None,
+    rate: float = 1000,
 ) -> tuple[list[str], dict]:
-    """``linli run`` configured by environment, as an operator would start it;
-    under pyinstrument writing to ``profile`` if given."""
+    """``linli run`` configured by environment, as an operator would start it, its outbox
+    sending ``rate`` a second; under pyinstrument writing to ``profile`` if given."""
     env = {
         "LINLI_TELEGRAM__TOKEN": LINLI_TOKEN,
         "LINLI_TELEGRAM__API_BASE_URL": f"{base}/bot",
         "LINLI_TELEGRAM__FILE_BASE_URL": f"{base}/file/bot",
         "LINLI_DATABASE__URL": url,
-        # The round's questions go out before the measurement starts; don't wait long.
-        "LINLI_DELIVERY__MESSAGES_PER_SECOND": "1000",
+        "LINLI_DELIVERY__MESSAGES_PER_SECOND": str(rate),
     }
     if webhook_port is not None:
         env |= {
@@ -100,12 +103,18 @@ def echo_command(base: str, webhook_port: int | None) -> list[str]:
 
 @asynccontextmanager
 async def running(
-    name: str, base: str, folder: Path, url: str | None, webhook: bool, profile: Path | None = None
+    name: str,
+    base: str,
+    folder: Path,
+    url: str | None,
+    webhook: bool,
+    profile: Path | None = None,
+    rate: float = 1000,  # the round's questions go out before measuring: don't wait long
 ) -> AsyncIterator[Bot]:
     """Start linli (``url`` given) or the echo bot; yields once it answers a message."""
     port = free_port() if webhook else None
     if url is not None:
-        command, extra = linli_command(base, url, port, profile)
+        command, extra = linli_command(base, url, port, profile, rate)
         token = LINLI_TOKEN
     else:
         command, extra, token = echo_command(base, port), {}, ECHO_TOKEN

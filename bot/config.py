@@ -163,6 +163,6 @@ def require_token(settings: Settings) -> str:
         raise SettingsError(
             "setting telegram.token is missing: create a bot with @BotFather in Telegram and "
             "put its token in config.toml or LINLI_TELEGRAM__TOKEN; "
-            "to try linli without Telegram, see 'Try it' in README.md"
+            "to try linli without Telegram, run 'linli demo'"
         )
     return settings.telegram.token.get_secret_value()

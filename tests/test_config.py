@@ -64,7 +64,7 @@ def test_missing_token_says_where_to_get_one(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     with pytest.raises(SettingsError, match="BotFather") as error:
         require_token(load_settings())
-    assert "Try it" in str(error.value)
+    assert "linli demo" in str(error.value)
 
 
 def test_missing_config_file_is_named(tmp_path):
