@@ -237,7 +237,7 @@ async def test_the_author_watches_one_message_count_up_to_the_report(
     done = [int(text.split("：")[1].split("/")[0]) for text in counting]
     assert done == sorted(done) and done[-1] < 150
     rates = [int(text.split("每秒约 ")[1].split(" 条")[0]) for text in counting]
-    assert all(15 <= rate <= 30 for rate in rates[1:]), rates
+    assert all(0 < rate <= 30 for rate in rates), rates  # what went out, never above the pace
     assert "共 150 人，已送达 150" in edits[-1]
 
 
