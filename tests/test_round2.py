@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import warnings
 from datetime import timedelta
 from fractions import Fraction
 from pathlib import Path
@@ -10,7 +11,7 @@ from pathlib import Path
 import pytest
 from sqlmodel import func, select
 
-from bot.flows import menu, round2
+from bot.flows import charts, menu, round2
 from bot.flows.audit import CLI, Actor
 from bot.flows.consultation import ConsultationError
 from bot.flows.registry import community_named
@@ -125,6 +126,18 @@ async def test_a_catalogue_from_csv_is_loaded_all_or_nothing(db, tmp_path: Path)
         with pytest.raises(TableError, match=r"line 3, column 'class'"):
             await menu.load_catalogue(session, bad, CLI)
     assert "X03" not in await items(db)
+
+
+async def test_a_picture_telegram_would_refuse_is_refused_at_import(db, tmp_path: Path):
+    (tmp_path / "big.png").write_bytes(b"\x89PNG" + bytes(menu.PICTURE_LIMIT))
+    catalogue = tmp_path / "menu.csv"
+    catalogue.write_text(
+        "编号,类别,估算金额,名称,图片\nX05,完善类,100,花坛,big.png\n", encoding="utf-8"
+    )
+    async with db.session() as session:
+        with pytest.raises(TableError, match=r"line 2, column 'picture'.*10 MB"):
+            await menu.load_catalogue(session, catalogue, CLI)
+    assert "X05" not in await items(db)
 
 
 async def test_round2_needs_round1_passed_or_an_admins_reason(db):
@@ -350,3 +363,21 @@ async def test_staff_change_the_plan_only_with_a_reason_then_confirm_it(db):
         ("plan/remove", "与道路工程冲突"),
         ("plan/include", "居民代表会议建议"),
     ]
+
+
+async def test_round2_charts_render_chinese_without_missing_glyphs(db):
+    await import_sample_registry(db)
+    residents = list((await passed_round1(db)).values())
+    opened = await open_menu(db)  # the shipped catalogue: every item's Chinese name
+    for index, telegram_id in enumerate(residents[:6]):
+        await choose(db, opened.id, telegram_id, "I01", *(["U02"] if index < 2 else []))
+    async with db.session() as session:
+        live = await round2.tally(session, opened.id)
+    async with db.session() as session:
+        drawn = await round2.close(session, opened.id, CLI)
+    assert {row.in_plan for row in live.items} == {None} and drawn.plan
+    for result in (live, drawn):
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")  # matplotlib warns "Glyph ... missing" for empty boxes
+            png = charts.plan_chart("zh_Hans", result)
+        assert png.startswith(b"\x89PNG\r\n\x1a\n")

@@ -70,8 +70,9 @@ def round1_chart(tallies: Sequence[Tally], labels: dict[str, str]) -> bytes:
 
 def menu_chart(result: MenuTally, names: list[str], labels: dict[str, str]) -> bytes:
     """One bar per item residents could choose: the share of all households that chose it,
-    items in the plan in colour. ``names`` are the items' names in the reader's language, in
-    the order of ``result.items``; ``labels``: title, in_plan, not_in_plan."""
+    items in the plan in colour, with a legend once the plan is drawn (a live tally has no
+    plan yet). ``names`` are the items' names in the reader's language, in the order of
+    ``result.items``; ``labels``: title, in_plan, not_in_plan."""
     rows = [
         (name, row)
         for name, row in zip(names, result.items, strict=True)
@@ -88,16 +89,17 @@ def menu_chart(result: MenuTally, names: list[str], labels: dict[str, str]) -> b
         axes.invert_yaxis()
         axes.set_xlabel("%")
         axes.set_title(labels["title"])
-        axes.legend(
-            handles=[
-                Patch(color=AGREE, label=labels["in_plan"]),
-                Patch(color=SILENT, label=labels["not_in_plan"]),
-            ],
-            loc="lower center",
-            bbox_to_anchor=(0.5, -0.3),
-            ncol=2,
-            frameon=False,
-        )
+        if any(row.in_plan is not None for _, row in rows):
+            axes.legend(
+                handles=[
+                    Patch(color=AGREE, label=labels["in_plan"]),
+                    Patch(color=SILENT, label=labels["not_in_plan"]),
+                ],
+                loc="lower center",
+                bbox_to_anchor=(0.5, -0.3),
+                ncol=2,
+                frameon=False,
+            )
         return _png(figure)
 
 

@@ -22,6 +22,8 @@ from bot.flows.importing import ImportResult
 from bot.flows.tables import TableError, read_rows
 from storage.models import ItemClass, MenuItem
 
+PICTURE_LIMIT = 10 * 1024 * 1024  # Telegram's largest photo
+
 DEFAULT_CATALOGUE = Path(__file__).parent.parent / "data" / "menu.toml"
 HEADERS = {
     "code": ("code", "编号", "代码"),
@@ -99,6 +101,8 @@ def _item(path: Path, line: int | None, values: dict[str, str]) -> MenuItem:
             picture = picture_path.read_bytes()
         except OSError:
             raise problem("picture", f"cannot read {picture_path}") from None
+        if len(picture) > PICTURE_LIMIT:
+            raise problem("picture", f"{picture_path.name} is over Telegram's 10 MB for photos")
     return MenuItem(
         code=values["code"].strip().upper(),
         name_zh=values["name_zh"].strip(),

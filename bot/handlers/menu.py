@@ -14,10 +14,12 @@ from telegram.ext import BaseHandler, CallbackQueryHandler
 
 from bot.flows import menu, round2
 from bot.flows.consultation import ConsultationError
+from bot.flows.notices import CAPTION_LIMIT
 from bot.flows.round2 import Draft
 from bot.handlers import callbacks
 from bot.handlers.common import local_time
 from bot.handlers.context import LinliContext
+from storage.models import MenuItem
 
 ACTIONS = ("open", "page", "tog", "info", "send")
 RULES_BROKEN = ("menu.too_few", "menu.too_many", "menu.over_budget")
@@ -137,8 +139,12 @@ async def menu_button(update: Update, context: LinliContext) -> None:
         await query.answer(reason, show_alert=True)
         return
     if action == "info":
+        item = draft.menu.item(number)
+        if item is None:  # an item of another menu, or none at all
+            await query.answer(context.t("button.stale"), show_alert=True)
+            return
         await query.answer()
-        await _describe(update, context, draft, number)
+        await _describe(update, context, item)
         return
     if action == "send":
         await query.answer(context.t("menu.submitted_short"))
@@ -149,10 +155,10 @@ async def menu_button(update: Update, context: LinliContext) -> None:
     await _show(update, context, draft, new=action == "open")
 
 
-async def _describe(update: Update, context: LinliContext, draft: Draft, item_id: int) -> None:
-    item = draft.menu.item(item_id)
-    if item is None:
-        return
+async def _describe(update: Update, context: LinliContext, item: MenuItem) -> None:
+    """The item's description, under its picture if it has one; a description too long
+    for a caption (descriptions may have 1,000 characters) follows the picture instead."""
+    chat = update.effective_chat.id
     text = context.t(
         "menu.item",
         name=menu.name_of(item, context.language),
@@ -160,10 +166,12 @@ async def _describe(update: Update, context: LinliContext, draft: Draft, item_id
         cost=price(context, item.cost_fen),
         description=menu.description_of(item, context.language) or "—",
     )
+    if item.picture and len(text) <= CAPTION_LIMIT:
+        await context.bot.send_photo(chat, item.picture, caption=text)
+        return
     if item.picture:
-        await context.bot.send_photo(update.effective_chat.id, item.picture, caption=text)
-    else:
-        await context.bot.send_message(update.effective_chat.id, text)
+        await context.bot.send_photo(chat, item.picture)
+    await context.bot.send_message(chat, text)
 
 
 async def _confirm(update: Update, context: LinliContext, submitted: round2.Submitted) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 from datetime import timedelta
 
 import pytest
@@ -12,6 +13,7 @@ from bot.flows.audit import CLI
 from storage.models import AuditEvent, Consultation
 from storage.types import utcnow
 from tests.e2e.conftest import buttons
+from tests.e2e.test_bad_input import PNG
 from tests.e2e.test_outbox import wait_until_delivered
 from tests.e2e.test_round1 import (
     ADMIN,
@@ -37,6 +39,12 @@ def bot_settings(bot_settings):
 def labelled(message: dict, starting: str) -> str:
     """The callback data of the button whose label contains ``starting``."""
     return next(data for label, data in buttons(message).items() if starting in label)
+
+
+def info_of(message: dict, name: str) -> str:
+    """The callback data of the ℹ️ button beside the item called ``name``."""
+    rows = message["reply_markup"]["inline_keyboard"]
+    return next(row[1]["callback_data"] for row in rows if name in row[0]["text"])
 
 
 async def order(resident, menu_message: dict, *names: str) -> dict:
@@ -204,14 +212,14 @@ async def test_forged_presses_and_a_repeated_submit_change_nothing(db, tmp_path,
     assert "第 1/1 页" in page
     message = await wang.last_message()
 
-    first_info = message["reply_markup"]["inline_keyboard"][0][1]["callback_data"]
-    (described,) = await wang.press(message, first_info)
+    (described,) = await wang.press(message, info_of(message, "绿化提升"))
     assert "估算金额：¥250,000" in described and "绿化率" in described
 
     for data, expected in [
         (f"v1:menu:{ours.id}:tog:{items['B01']}", "基础类项目无论如何都会实施"),
         (f"v1:menu:{ours.id}:tog:{items['U01']}", "按钮已失效"),  # not on this menu
         (f"v1:menu:{ours.id}:tog:999999", "按钮已失效"),
+        (f"v1:menu:{ours.id}:info:{items['U01']}", "按钮已失效"),
         (f"v1:menu:{ours.id}:page:3", "按钮已失效"),
         (f"v1:menu:{theirs.id}:send:0", "不属于您所在的小区"),
         (f"v1:menu:{ours.id}:cook:0", "按钮已失效"),
@@ -234,6 +242,52 @@ async def test_forged_presses_and_a_repeated_submit_change_nothing(db, tmp_path,
         result = await round2.tally(session, ours.id)
     assert len(submits) == 1 and result.answered == 1
     assert {row.item.code: row.households for row in result.items}["I01"] == 1
+
+
+async def test_an_items_picture_is_shown_on_request(db, tmp_path, person, telegram):
+    await import_city(db, tmp_path)
+    await closed_round_by_flows(db, "解放新村", agree=10, residents_from=RESIDENTS)
+    await wait_until_delivered(db)
+    picture = base64.b64decode(PNG)
+    (tmp_path / "park.png").write_bytes(picture)
+    long_description = "施工期间分段围挡，保留通行。" * 70  # 980 characters: too long for a caption
+    (tmp_path / "menu.csv").write_text(
+        "编号,类别,估算金额,名称,说明,图片\n"
+        "P01,完善类,120000,口袋公园,利用边角空地建小游园。,park.png\n"
+        "P02,提升类,30000,智能快递柜,每个楼栋门口设快递柜。,\n"
+        f"P03,完善类,500000,道路改造,{long_description},park.png\n",
+        encoding="utf-8",
+    )
+    async with db.session() as session:
+        await menu.load_catalogue(session, tmp_path / "menu.csv", CLI)
+        await round2.open_round2(
+            session,
+            (await registry.community_named(session, "解放新村")).id,
+            "方案征询",
+            "请选择",
+            utcnow() + timedelta(days=3),
+            CLI,
+        )
+    wang = person(RESIDENTS, "王")
+    await wang.say("/vote")
+    vote_message = await wang.last_message()
+    await wang.press(vote_message, buttons(vote_message)["打开菜单点菜"])
+    message = await wang.last_message()
+
+    await wang.press(message, info_of(message, "口袋公园"))
+    shown = await wang.last_message()
+    assert await telegram.file_bytes(shown["photo"][-1]["file_id"]) == picture
+    assert shown["caption"] == "口袋公园（完善类）\n估算金额：¥120,000\n利用边角空地建小游园。"
+
+    (described,) = await wang.press(message, info_of(message, "智能快递柜"))
+    assert described == "智能快递柜（提升类）\n估算金额：¥30,000\n每个楼栋门口设快递柜。"
+    assert "photo" not in await wang.last_message()
+
+    await wang.press(message, info_of(message, "道路改造"), replies=2)
+    history = await telegram.history(wang.id)
+    shown, described = [m for m in history if m["from_bot"]][-2:]
+    assert await telegram.file_bytes(shown["photo"][-1]["file_id"]) == picture
+    assert "caption" not in shown and described["text"].endswith(long_description)
 
 
 async def catalogue(db) -> dict[str, int]:
