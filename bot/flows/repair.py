@@ -716,7 +716,7 @@ async def chase_untriaged(session: AsyncSession, rules: RepairSettings) -> int:
     ):
         request.staff_reminded_at = now
         await _tell_staff(
-            session, request, "repair.triage_overdue", hours=rules.triage_reminder_hours
+            session, request, "repair.triage_overdue", hours=f"{rules.triage_reminder_hours:g}"
         )
         chased += 1
     escalate_before = now - timedelta(hours=rules.triage_escalation_hours)
@@ -734,7 +734,7 @@ async def chase_untriaged(session: AsyncSession, rules: RepairSettings) -> int:
             await admins(session),
             "repair.escalated",
             subject=f"repair:{request.id}:escalated",
-            values={"number": request.number, "hours": rules.triage_escalation_hours},
+            values={"number": request.number, "hours": f"{rules.triage_escalation_hours:g}"},
             buttons=[[Button("repair.show_button", f"v1:rq:show:{request.id}")]],
         )
         chased += 1

@@ -385,6 +385,19 @@ async def repair_button(update: Update, context: LinliContext) -> None:
             raise RepairError("button.stale")
     except RepairError as refusal:
         await query.answer(refusal_text(context, refusal), show_alert=True)
+        if refusal.reason == "repair.wrong_step":
+            await show_current_step(update, context)
+
+
+async def show_current_step(update: Update, context: LinliContext) -> None:
+    """Ask again what the draft waits for: the resident pressed an earlier step's button,
+    perhaps because the question that followed it never reached them."""
+    try:
+        async with context.db.session() as session:
+            draft = await repair.draft_of(session, update.effective_user.id)
+    except RepairError:
+        return
+    await prompt(update, context, draft)
 
 
 async def request_button(

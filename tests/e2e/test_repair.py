@@ -372,3 +372,21 @@ async def test_fund_report_mistakes_are_answered_in_the_admins_language(db, pers
     assert "没有名为「火星小区」的小区" in await chinese.say("/fundreport 2020 火星小区")
     assert "no community named 火星小区" in await english.say("/fundreport 2020 火星小区")
     assert "只供管理员" in await person(STAFF, "社工").say("/fundreport 2020")
+
+
+async def test_an_earlier_steps_button_brings_back_the_current_question(db, person):
+    """Were the next question lost (the bot stopped just after saving an answer), the
+    resident's only buttons are the earlier step's: pressing one asks again where they are."""
+    codes = await setup(db)
+    wang = person(1001, "王芳")
+    await wang.say(f"/start {codes['1-1-101']}")
+    await wang.say("/repair")
+    categories = await wang.last_message()
+    await press(wang, "屋面漏水")
+    refused = await wang.press_answer(categories, buttons(categories)["墙面渗水"])
+    assert "过时" in refused["text"] and refused["show_alert"]
+    again = await next_message(wang.client, wang.id, refused["seq"], "在哪里")
+    assert "公共部位" in buttons(again)
+    async with db.session() as session:  # the first answer stands
+        (draft,) = (await session.exec(select(Dialogue))).all()
+    assert (draft.data["step"], draft.data["category"]) == ("place", "roof_leak")
