@@ -76,11 +76,12 @@ async def _community_of_resident(session: AsyncSession, telegram_id: int) -> int
 
 
 async def ask(session: AsyncSession, telegram_id: int, text: str, language: str) -> Asked:
-    """Keep the question and find the FAQ's best answers to it."""
+    """Keep the question and find the FAQ's best answers to it; ``ask.unbound`` (checked
+    first) for somebody who is no resident."""
+    community_id = await _community_of_resident(session, telegram_id)
     text = text.strip()
     if not 0 < len(text) <= TEXT_LIMIT:
         raise AskError("ask.length", most=TEXT_LIMIT)
-    community_id = await _community_of_resident(session, telegram_id)
     question = Question(community_id=community_id, asker_telegram_id=telegram_id, text=text)
     session.add(question)
     await session.flush()

@@ -11,10 +11,10 @@ from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler
 
 from bot.flows import ask, dialogues, faq
 from bot.flows.ask import Asked, AskError
-from bot.flows.binding import household_of
 from bot.handlers import callbacks, fallback
 from bot.handlers.common import accept_button, local_time, reply, send_lines
 from bot.handlers.context import LinliContext
+from bot.handlers.dialogue_router import Otherwise
 from bot.handlers.staff import staff_of
 from storage.models import Dialogue, FaqEntry
 
@@ -47,12 +47,7 @@ async def ask_command(update: Update, context: LinliContext) -> None:
 
 async def free_text(update: Update, context: LinliContext) -> None:
     """Text outside any dialogue: a bound resident's question; anyone else's as before."""
-    async with context.db.session() as session:
-        bound = await household_of(session, update.effective_user.id) is not None
-    if not bound:
-        await fallback.stray_text(update, context)
-        return
-    await take_question(update, context, update.effective_message.text)
+    await take_question(update, context, update.effective_message.text, unbound=fallback.stray_text)
 
 
 async def asked_text(update: Update, context: LinliContext, dialogue: Dialogue) -> None:
@@ -61,13 +56,21 @@ async def asked_text(update: Update, context: LinliContext, dialogue: Dialogue) 
     await take_question(update, context, update.effective_message.text)
 
 
-async def take_question(update: Update, context: LinliContext, text: str) -> None:
-    """Keep the question; offer the repair dialogue if it sounds like one, else the FAQ."""
+async def take_question(
+    update: Update, context: LinliContext, text: str, unbound: Otherwise | None = None
+) -> None:
+    """Keep the question; offer the repair dialogue if it sounds like one, else the FAQ.
+
+    Who is not bound is told so, or handed to ``unbound``.
+    """
     try:
         async with context.db.session() as session:
             asked = await ask.ask(session, update.effective_user.id, text, context.language)
     except AskError as refusal:
-        await _refuse(update, context, refusal)
+        if refusal.reason == "ask.unbound" and unbound is not None:
+            await unbound(update, context)
+        else:
+            await _refuse(update, context, refusal)
         return
     if ask.looks_like_repair(text):
         markup = InlineKeyboardMarkup(
