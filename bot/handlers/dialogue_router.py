@@ -13,7 +13,6 @@ from collections.abc import Awaitable, Callable
 from telegram import Update
 from telegram.ext import BaseHandler, MessageHandler, filters
 
-from bot.flows import dialogues
 from bot.handlers.context import LinliContext
 from storage.models import Dialogue
 
@@ -28,8 +27,7 @@ def dialogue_router(
     """One handler for every message that ``message_filter`` lets through."""
 
     async def route(update: Update, context: LinliContext) -> None:
-        async with context.db.session() as session:
-            dialogue = await dialogues.current(session, update.effective_user.id)
+        dialogue = context.dialogue  # read by the gate
         step = steps.get(dialogue.kind) if dialogue is not None else None
         if step is None:
             await otherwise(update, context)

@@ -8,7 +8,7 @@ from __future__ import annotations
 from telegram import Chat, Update
 from telegram.ext import ApplicationHandlerStop, BaseHandler, TypeHandler
 
-from bot.flows import people
+from bot.flows import dialogues, people
 from bot.flows.audit import Actor
 from bot.handlers.context import LinliContext
 from bot.i18n import language_of
@@ -26,6 +26,8 @@ async def admit(update: Update, context: LinliContext) -> None:
                 user.language_code, row.language, context.settings.default_language
             )
             context.actor = Actor(user.id, "bot", update.update_id)
+            if update.message is not None:  # read here, where a session is open anyway
+                context.dialogue = await dialogues.current(session, user.id)
         in_group = chat is not None and chat.type != Chat.PRIVATE
         tell_group = first_time and in_group and await people.first_time_in_group(session, chat.id)
 
