@@ -50,6 +50,7 @@ async def _post_init(application: Application) -> None:
     settings: Settings = application.bot_data["settings"]
     async with application.bot_data["db"].session() as session:
         await faq.ensure_starter(session)
+        await faq.INDEX.refresh(session)  # loads the word list now, not at the first question
     sender = OutboxSender(
         application,
         application.bot_data["db"],
