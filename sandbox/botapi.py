@@ -31,6 +31,8 @@ from .webhook import start_delivery
 Method = Callable[[BotState, Params], Awaitable[Any]]
 
 TOKEN_PATTERN = re.compile(r"^\d+:\S+$")
+# An outage (control API) fails the bot's other calls but lets it keep polling.
+OUTAGE_SPARES = frozenset({"getUpdates"})
 MAX_POLL_LIMIT = 100
 CHAT_ACTIONS = frozenset(
     {
@@ -88,6 +90,9 @@ class BotApi:
         name, handler = entry
         bot = self.state.bot(token)
         bot.calls[name] += 1
+        if bot.outage_calls > 0 and name not in OUTAGE_SPARES:
+            bot.outage_calls -= 1
+            return error_response(ApiError(502, "Bad Gateway"))
         try:
             result = await handler(bot, await read_params(request))
         except ApiError as error:

@@ -191,6 +191,10 @@ class SandboxClient:
                 body[name] = value
         return await self._call("POST", "/limits", json=body)
 
+    async def outage(self, calls: int) -> None:
+        """Fail the bot's next ``calls`` Bot API calls (but getUpdates) with 502 Bad Gateway."""
+        await self._call("POST", "/outage", json={"calls": calls})
+
     async def reset(self) -> None:
         """Forget everything, for every bot of the sandbox."""
         response = await self._http.post(f"{self.base_url}/control/reset")

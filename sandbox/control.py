@@ -60,6 +60,7 @@ class ControlApi:
             ("GET", "/chats/{chat_id}/messages", self.history),
             ("POST", "/block", self.block),
             ("POST", "/limits", self.limits),
+            ("POST", "/outage", self.outage),
             ("GET", "/commands", self.commands),
             ("GET", "/stats", self.stats),
             ("GET", "/files/{file_id}", self.file),
@@ -274,6 +275,15 @@ class ControlApi:
                     raise _invalid(f"{name} must be at least 1")
                 setattr(limits, name, value)
         return _ok(limits.to_json())
+
+    async def outage(self, request: web.Request) -> web.Response:
+        """The bot's next ``calls`` Bot API calls (getUpdates excepted) fail with 502."""
+        bot, body = self._bot(request), await _body(request)
+        calls = _int(body.get("calls"), "calls")
+        if calls < 0:
+            raise _invalid("calls must be 0 or more")
+        bot.outage_calls = calls
+        return _ok({"calls": calls})
 
     async def reset(self, request: web.Request) -> web.Response:
         self.state.reset()

@@ -188,6 +188,8 @@ class BotState:
         self.calls: Counter[str] = Counter()
         self.too_many_requests = 0
         self.sent_messages = 0
+        # Calls still to fail with 502 Bad Gateway, as Telegram's front does in trouble.
+        self.outage_calls = 0
         self.limiter = RateLimiter(dataclasses.replace(self.sandbox.rate_limits))
         self.update_signal.fire()
         self.event_signal.fire()

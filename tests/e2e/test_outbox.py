@@ -7,13 +7,15 @@ import os
 import sys
 from collections import Counter
 from datetime import timedelta
+from zoneinfo import ZoneInfo
 
 from sqlmodel import select
 
 from bench.crowd import crowd
 from bot.flows import notices, outbox
 from bot.flows.audit import Actor
-from storage.models import Delivery, DeliveryState, User
+from storage.models import Delivery, DeliveryState, Notice, User
+from storage.types import utcnow
 
 LINLI = [sys.executable, "-c", "from bot.cli import main; main()"]
 
@@ -168,3 +170,69 @@ async def test_a_message_that_cannot_be_made_fails_alone(db, tmp_path, telegram,
         ).one()
     assert (failed.telegram_id, failed.error) == (residents[0], "KeyError")
     assert await received(telegram, residents, "今晚停电") == dict.fromkeys(residents[1:], 1)
+
+
+async def test_network_trouble_is_waited_out_and_nobody_gets_it_twice(
+    db, tmp_path, telegram, running_bot
+):
+    """The Bot API answers 502 Bad Gateway for a while: those messages wait (one second,
+    then two, doubling) and go out once it is back."""
+    residents = await crowd(db, telegram, tmp_path, "南溪小区", 3, 100_000)
+    await telegram.outage(calls=2)
+    await send_notice(db, "网络波动后的通知")
+    running_bot.bot_data["sender"].poke()
+    assert await wait_until_delivered(db, timeout=20) == {DeliveryState.SENT: 3}
+    assert await received(telegram, residents, "网络波动后的通知") == dict.fromkeys(residents, 1)
+    async with db.session() as session:
+        attempts = sorted((await session.exec(select(Delivery.attempts))).all())
+    assert sum(attempts) >= 2  # the two that met the outage were tried again
+
+
+async def test_one_chat_gets_at_most_one_message_a_second(db, tmp_path, telegram, running_bot):
+    """Three notices at once to the same residents: the server's one-a-second limit per
+    chat is on, and the sender spaces them so that it never answers 429."""
+    residents = await crowd(db, telegram, tmp_path, "南溪小区", 2, 100_000)
+    await telegram.set_limits(enabled=True, per_second=1000, per_chat_per_second=1)
+    for n in range(3):
+        await send_notice(db, f"第{n + 1}条通知")
+    running_bot.bot_data["sender"].poke()
+    await wait_until_delivered(db, timeout=20)
+    for n in range(3):
+        assert await received(telegram, residents, f"第{n + 1}条通知") == dict.fromkeys(
+            residents, 1
+        )
+    assert (await telegram.stats())["too_many_requests"] == 0
+
+
+async def test_cli_notice_at_a_time_waits_for_it(db, tmp_path, telegram, running_bot, database_url):
+    """``--at`` a minute or two ahead: stored, not sent; when the minute comes, the schedule sends it."""
+    residents = await crowd(db, telegram, tmp_path, "南溪小区", 3, 100_000)
+    (tmp_path / "notice.txt").write_text("下周一起更换楼道灯", encoding="utf-8")
+    at = (utcnow() + timedelta(minutes=2)).astimezone(ZoneInfo("Asia/Shanghai"))
+    process = await asyncio.create_subprocess_exec(
+        *LINLI,
+        "notice",
+        "send",
+        "--community",
+        "南溪小区",
+        "--text-file",
+        str(tmp_path / "notice.txt"),
+        "--at",
+        at.strftime("%Y-%m-%d %H:%M"),
+        env={**os.environ, "LINLI_DATABASE__URL": database_url},
+        cwd=tmp_path,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    out, err = await process.communicate()
+    assert process.returncode == 0, err.decode()
+    assert at.strftime("%Y-%m-%d %H:%M") in out.decode()
+    await asyncio.sleep(1)  # sweeps pass: not yet its time
+    assert await received(telegram, residents, "下周一起更换楼道灯") == {}
+    async with db.session() as session:  # the minute comes (the schedule lives in the table)
+        (notice,) = (await session.exec(select(Notice))).all()
+        notice.first_at = notice.next_at = utcnow()
+        session.add(notice)
+    await asyncio.sleep(0.6)
+    await wait_until_delivered(db)
+    assert await received(telegram, residents, "下周一起更换楼道灯") == dict.fromkeys(residents, 1)

@@ -245,3 +245,19 @@ async def test_users_added_in_bulk_can_be_written_to(bot, tg):
     assert await bot.get_updates(timeout=0) == ()
     with pytest.raises(SandboxError, match="users"):
         await tg._call("POST", "/users", json={"users": "nope"})
+
+
+async def test_an_outage_fails_calls_with_502_but_not_polling(http, tg):
+    await tg.send(ALICE, "hi")
+    await tg.outage(calls=2)
+    for _ in range(2):
+        response = await http.post(
+            f"/bot{TOKEN}/sendMessage", json={"chat_id": ALICE["id"], "text": "x"}
+        )
+        assert response.status_code == 502
+        assert response.json() == {"ok": False, "error_code": 502, "description": "Bad Gateway"}
+    polled = await http.post(f"/bot{TOKEN}/getUpdates", json={"timeout": 0})
+    assert polled.status_code == 200 and polled.json()["result"]
+    assert (await bot_says(http, ALICE["id"], "back"))["text"] == "back"
+    with pytest.raises(SandboxError, match="calls must be 0 or more"):
+        await tg.outage(calls=-1)
