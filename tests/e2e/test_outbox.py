@@ -205,7 +205,7 @@ async def test_one_chat_gets_at_most_one_message_a_second(db, tmp_path, telegram
 
 
 async def test_cli_notice_at_a_time_waits_for_it(db, tmp_path, telegram, running_bot, database_url):
-    """``--at`` a minute or two ahead: stored, not sent; when the minute comes, the schedule sends it."""
+    """``--at`` a minute or two ahead: stored, not sent; when the time comes, it is sent."""
     residents = await crowd(db, telegram, tmp_path, "南溪小区", 3, 100_000)
     (tmp_path / "notice.txt").write_text("下周一起更换楼道灯", encoding="utf-8")
     at = (utcnow() + timedelta(minutes=2)).astimezone(ZoneInfo("Asia/Shanghai"))
