@@ -4,8 +4,9 @@ The sandbox runs in its own process with Telegram's limits switched on; the
 outbox sender runs here, paced just below the limit. With the limit at
 30 messages a second it shows how close the sender gets (goal: at least 0.95
 of the limit, with no 429, no duplicate, nobody missed); with the limit
-raised to 1,000 a second it shows the sender itself is not the bottleneck
-(messages a second and CPU seconds per 1,000 messages). Prints one JSON line.
+raised to 1,000 a second it shows what does limit it (messages a second, CPU
+seconds per 1,000 messages, and the cores the sender and the server each kept
+busy: on a small machine they share its cores). Prints one JSON line.
 
 Usage: python -m bench.broadcast [sqlite|postgresql] [--recipients 3000] [--limits 30,1000]
 """
@@ -15,6 +16,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import resource
 import socket
 import sys
@@ -79,6 +81,12 @@ def cpu_seconds() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
+def process_cpu_seconds(pid: int) -> float:
+    """CPU seconds of another process (the server), from /proc."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 async def one_run(url: str, folder: Path, recipients: int, limit: int) -> dict[str, float]:
     process, base = await start_sandbox(limit)
     db = Database(url)
@@ -107,11 +115,13 @@ async def one_run(url: str, folder: Path, recipients: int, limit: int) -> dict[s
                         },
                     )
                     await notices.fire(session, notice.id, timedelta(minutes=5))
-                cpu, started = cpu_seconds(), time.perf_counter()
+                cpu, server_cpu = cpu_seconds(), process_cpu_seconds(process.pid)
+                started = time.perf_counter()
                 sender.start()
                 while await pending(db):
                     await asyncio.sleep(0.05)
                 elapsed, cpu = time.perf_counter() - started, cpu_seconds() - cpu
+                server_cpu = process_cpu_seconds(process.pid) - server_cpu
                 await sender.stop()
             stats = await telegram.stats()
             counts = Counter(
@@ -132,6 +142,8 @@ async def one_run(url: str, folder: Path, recipients: int, limit: int) -> dict[s
         "duplicates": sum(n - 1 for n in counts.values() if n > 1),
         "missing": sum(1 for r in residents if counts[r] == 0),
         "cpu_s_per_1000": round(1000 * cpu / recipients, 3),
+        "sender_cores": round(cpu / elapsed, 2),
+        "server_cores": round(server_cpu / elapsed, 2),
     }
 
 

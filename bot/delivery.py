@@ -32,7 +32,12 @@ from storage.models import DeliveryState
 
 log = logging.getLogger(__name__)
 MAX_ATTEMPTS = 8
+# The messages claimed but not yet marked at any moment: what a kill can send twice.
 MAX_BATCH = 50
+# Lanes each claim, send and mark a batch of their own: while one waits for the
+# database, the other sends. Together they hold at most MAX_BATCH.
+LANES = 2
+HOUSEKEEPING_SECONDS = 0.5
 
 
 class Pacer:
@@ -42,6 +47,7 @@ class Pacer:
         self.rate = rate
         self.interval = 1.0 / rate
         self._next = time.monotonic()
+        self._turns = asyncio.Lock()
 
     async def wait_turn(self) -> None:
         """Wait until at least ``interval`` after the previous turn was actually given.
@@ -50,10 +56,11 @@ class Pacer:
         late turn from bunching up with the next one: the server counts
         messages in any one-second window.
         """
-        wait = self._next - time.monotonic()
-        if wait > 0:
-            await asyncio.sleep(wait)
-        self._next = time.monotonic() + self.interval
+        async with self._turns:  # one turn at a time, whichever lane asks
+            wait = self._next - time.monotonic()
+            if wait > 0:
+                await asyncio.sleep(wait)
+            self._next = time.monotonic() + self.interval
 
     def pause(self, seconds: float) -> None:
         """A 429 said to wait: nobody gets a turn until then."""
@@ -78,7 +85,7 @@ class OutboxSender:
         self.application = application
         self.db = db
         self.pacer = Pacer(rate)
-        self.batch = max(1, min(int(rate), MAX_BATCH))
+        self.batch = max(1, min(int(rate), MAX_BATCH // LANES))
         self.per_chat_interval = per_chat_interval
         self.stale_claim = timedelta(seconds=stale_claim)
         self.progress = ProgressReports(application, db)
@@ -87,23 +94,28 @@ class OutboxSender:
         self._in_flight = asyncio.Semaphore(concurrency)
         self._last_sent: dict[int, float] = {}
         self._wake = asyncio.Event()
-        self._task: asyncio.Task | None = None
+        self._tasks: list[asyncio.Task] = []
 
     def poke(self) -> None:
         """Something was queued: look now instead of at the next idle tick."""
         self._wake.set()
 
     def start(self) -> None:
-        self._task = asyncio.create_task(self._run(), name="outbox-sender")
+        self._tasks = [asyncio.create_task(self._keep_house(), name="outbox-housekeeping")]
+        self._tasks += [
+            asyncio.create_task(self._lane(), name=f"outbox-lane-{n}") for n in range(LANES)
+        ]
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
             with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+                await task
+        self._tasks = []
 
-    async def _run(self) -> None:
+    async def _keep_house(self) -> None:
+        """Free the claims of a process that died, and keep the authors' progress shown."""
         last_release = -1e9
         while True:
             try:
@@ -111,8 +123,15 @@ class OutboxSender:
                     async with self.db.session() as session:
                         await outbox.release_stale_claims(session, self.stale_claim)
                     last_release = time.monotonic()
-                sent = await self.send_due()
                 await self.progress.update(self.pacer.rate)
+            except Exception:  # the next round tries again
+                log.exception("outbox housekeeping failed")
+            await asyncio.sleep(HOUSEKEEPING_SECONDS)
+
+    async def _lane(self) -> None:
+        while True:
+            try:
+                sent = await self.send_due()
             except Exception:  # one bad batch must not stop the sending
                 log.exception("outbox batch failed")
                 sent = 0
@@ -125,9 +144,9 @@ class OutboxSender:
         """Claim one batch, send it, and mark it in one transaction; returns its size.
 
         A batch is marked only when all of it is sent, so a process killed in
-        the middle leaves at most one batch claimed but unmarked: after
-        STALE_CLAIM it is sent again, and those recipients may get it twice.
-        That is the duplicate bound: ``batch`` messages.
+        the middle leaves its lanes' batches claimed but unmarked: after
+        STALE_CLAIM they are sent again, and those recipients may get it twice.
+        That is the duplicate bound: LANES batches, at most MAX_BATCH messages.
         """
         async with self.db.session() as session:
             claimed = await outbox.claim(session, self.batch)

@@ -324,6 +324,9 @@ async def test_notices_due_while_down_fire_once_or_are_reported_skipped(
                 break
             await asyncio.sleep(0.1)
         await wait_until_delivered(db, timeout=30)
+        await telegram.wait_for(  # the author's delivery report of the one that went out
+            STAFF, after=0, kind=None, predicate=lambda e: "发送完毕" in str(e.get("message"))
+        )
     finally:
         await stop(second, signal.SIGTERM)
 
