@@ -1,8 +1,8 @@
 """kill -9 in the middle of a broadcast: after a restart it finishes, skipping nobody.
 
-The bound on duplicates is one batch (bot.delivery.MAX_BATCH): a batch is
-marked sent only after all of it went out, so a kill can leave one batch sent
-but unmarked, and it is sent again.
+The bound on duplicates is bot.delivery.MAX_BATCH, what the sender's lanes hold
+claimed at once: a batch is marked sent only after all of it went out, so a
+kill can leave the lanes' batches sent but unmarked, and they are sent again.
 """
 
 from __future__ import annotations
