@@ -35,7 +35,8 @@ MAX_ATTEMPTS = 8
 # The messages claimed but not yet marked at any moment: what a kill can send twice.
 MAX_BATCH = 50
 # Lanes each claim, send and mark a batch of their own: while one waits for the
-# database, the other sends. Together they hold at most MAX_BATCH.
+# database, the other sends. Together they hold at most MAX_BATCH. A chat belongs
+# to one lane, so its messages go out in the order they were queued.
 LANES = 2
 HOUSEKEEPING_SECONDS = 0.5
 
@@ -103,7 +104,7 @@ class OutboxSender:
     def start(self) -> None:
         self._tasks = [asyncio.create_task(self._keep_house(), name="outbox-housekeeping")]
         self._tasks += [
-            asyncio.create_task(self._lane(), name=f"outbox-lane-{n}") for n in range(LANES)
+            asyncio.create_task(self._lane(n), name=f"outbox-lane-{n}") for n in range(LANES)
         ]
 
     async def stop(self) -> None:
@@ -128,10 +129,10 @@ class OutboxSender:
                 log.exception("outbox housekeeping failed")
             await asyncio.sleep(HOUSEKEEPING_SECONDS)
 
-    async def _lane(self) -> None:
+    async def _lane(self, lane: int) -> None:
         while True:
             try:
-                sent = await self.send_due()
+                sent = await self.send_due(lane)
             except Exception:  # one bad batch must not stop the sending
                 log.exception("outbox batch failed")
                 sent = 0
@@ -140,7 +141,7 @@ class OutboxSender:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._wake.wait(), self.idle_wait)
 
-    async def send_due(self) -> int:
+    async def send_due(self, lane: int) -> int:
         """Claim one batch, send it, and mark it in one transaction; returns its size.
 
         A batch is marked only when all of it is sent, so a process killed in
@@ -149,7 +150,7 @@ class OutboxSender:
         That is the duplicate bound: LANES batches, at most MAX_BATCH messages.
         """
         async with self.db.session() as session:
-            claimed = await outbox.claim(session, self.batch)
+            claimed = await outbox.claim(session, self.batch, lane=lane, lanes=LANES)
         tasks = []
         for outgoing in claimed:
             await self.pacer.wait_turn()

@@ -132,21 +132,28 @@ async def release_stale_claims(session: AsyncSession, older_than: timedelta) -> 
     return result.rowcount
 
 
-async def claim(session: AsyncSession, limit: int, now: datetime | None = None) -> list[Outgoing]:
-    """Claim up to ``limit`` due deliveries, oldest first.
+async def claim(
+    session: AsyncSession,
+    limit: int,
+    now: datetime | None = None,
+    *,
+    lane: int = 0,
+    lanes: int = 1,
+) -> list[Outgoing]:
+    """Claim up to ``limit`` due deliveries, oldest first: of ``lane``'s chats, when a
+    sender runs ``lanes``, so that one chat's messages keep to one lane and their order.
 
     On PostgreSQL ``FOR UPDATE SKIP LOCKED`` lets several senders claim side
     by side without taking the same row; SQLite's write lock does the same.
     """
     now = now or utcnow()
+    due = select(Delivery.id).where(
+        Delivery.state == DeliveryState.PENDING, Delivery.not_before <= now
+    )
+    if lanes > 1:
+        due = due.where(func.abs(Delivery.telegram_id) % lanes == lane)
     ids = (
-        await session.exec(
-            select(Delivery.id)
-            .where(Delivery.state == DeliveryState.PENDING, Delivery.not_before <= now)
-            .order_by(Delivery.id)
-            .limit(limit)
-            .with_for_update(skip_locked=True)
-        )
+        await session.exec(due.order_by(Delivery.id).limit(limit).with_for_update(skip_locked=True))
     ).all()
     if not ids:
         return []
