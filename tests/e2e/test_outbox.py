@@ -236,3 +236,22 @@ async def test_cli_notice_at_a_time_waits_for_it(db, tmp_path, telegram, running
     await asyncio.sleep(0.6)
     await wait_until_delivered(db)
     assert await received(telegram, residents, "下周一起更换楼道灯") == dict.fromkeys(residents, 1)
+
+
+async def test_one_chats_messages_arrive_in_the_order_they_were_queued(
+    db, tmp_path, telegram, running_bot
+):
+    """Messages queued one after another (a repair's state changes) reach each household in
+    that order, though each waits a second for the one before, and more are queued than
+    one batch holds."""
+    residents = await crowd(db, telegram, tmp_path, "南溪小区", 30, 100_000)
+    async with db.session() as session:
+        for step in range(1, 4):
+            await outbox.enqueue(
+                session, "notice.general", residents, "notice.text", values={"body": f"第{step}步"}
+            )
+    running_bot.bot_data["sender"].poke()
+    await wait_until_delivered(db, timeout=20)
+    for resident in residents:
+        texts = [m["text"] for m in await telegram.history(resident) if m["from_bot"]]
+        assert texts == [f"【社区通知】\n第{step}步" for step in range(1, 4)], resident
