@@ -268,3 +268,22 @@ async def test_a_notice_to_several_communities_then_to_one_building(db, tmp_path
     await choose(staff, "发送通知")
     await wait_until_delivered(db)
     assert await received(telegram, everybody, "2幢电梯周一检修") == dict.fromkeys(nanxi[100:], 1)
+
+
+async def test_a_document_notice_reaches_the_residents_with_its_caption(
+    db, tmp_path, telegram, person
+):
+    residents = await crowd(db, telegram, tmp_path, "南溪小区", 3, 100_000)
+    await staff_of(db, "南溪小区")
+    staff = person(STAFF, "社工")
+    plan = b"%PDF-1.4 renovation plan"
+    document = base64.b64encode(plan).decode()
+    await compose(staff, document_b64=document, file_name="改造方案.pdf", caption="改造方案公示")
+    await choose(staff, "南溪小区")
+    await choose(staff, "立即发送")
+    await choose(staff, "发送通知")
+    await wait_until_delivered(db)
+    for resident in residents:
+        (sent,) = [m for m in await telegram.history(resident) if m.get("document")]
+        assert "改造方案公示" in sent["caption"]
+        assert await telegram.file_bytes(sent["document"]["file_id"]) == plan
