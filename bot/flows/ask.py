@@ -139,10 +139,10 @@ async def to_staff(
     return question
 
 
-async def resident_reply(
-    session: AsyncSession, question_id: int, telegram_id: int, text: str, actor: Actor
-) -> Question:
-    question = await own_question(session, question_id, telegram_id)
+def _add_to_thread(
+    session: AsyncSession, question: Question, author: int, text: str, *, from_staff: bool
+) -> str:
+    """Add a reply to an open question's thread; the text as kept."""
     text = text.strip()
     if question.state != QuestionState.OPEN:
         raise AskError("ask.closed")
@@ -150,9 +150,17 @@ async def resident_reply(
         raise AskError("ask.length", most=TEXT_LIMIT)
     session.add(
         QuestionMessage(
-            question_id=question.id, from_staff=False, author_telegram_id=telegram_id, text=text
+            question_id=question.id, from_staff=from_staff, author_telegram_id=author, text=text
         )
     )
+    return text
+
+
+async def resident_reply(
+    session: AsyncSession, question_id: int, telegram_id: int, text: str, actor: Actor
+) -> Question:
+    question = await own_question(session, question_id, telegram_id)
+    text = _add_to_thread(session, question, telegram_id, text, from_staff=False)
     question.waiting_since = question.waiting_since or utcnow()
     record(session, actor, "question/resident_reply", f"question:{question.id}")
     await _tell_staff(session, question, "ask.resident_replied", text=text)
@@ -170,19 +178,7 @@ async def staff_reply(
     session: AsyncSession, question_id: int, member: StaffMember, text: str, actor: Actor
 ) -> Question:
     question = await served_question(session, question_id, member)
-    text = text.strip()
-    if question.state != QuestionState.OPEN:
-        raise AskError("ask.closed")
-    if not 0 < len(text) <= TEXT_LIMIT:
-        raise AskError("ask.length", most=TEXT_LIMIT)
-    session.add(
-        QuestionMessage(
-            question_id=question.id,
-            from_staff=True,
-            author_telegram_id=member.telegram_id,
-            text=text,
-        )
-    )
+    text = _add_to_thread(session, question, member.telegram_id, text, from_staff=True)
     question.waiting_since = None
     record(session, actor, "question/staff_reply", f"question:{question.id}")
     await outbox.enqueue(

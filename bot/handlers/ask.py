@@ -169,22 +169,29 @@ async def ask_button(update: Update, context: LinliContext) -> None:
 
 
 async def resident_reply_text(update: Update, context: LinliContext, dialogue: Dialogue) -> None:
+    if await _send_reply(update, context, dialogue, ask.resident_reply, update.effective_user.id):
+        await reply(update, context, "ask.sent_to_staff")
+
+
+async def _send_reply(update, context: LinliContext, dialogue: Dialogue, send, sender) -> bool:
+    """Put the typed reply into the thread (``send`` checks who may) and end the dialogue;
+    whether it went in."""
     user_id = update.effective_user.id
     try:
         async with context.db.session() as session:
-            await ask.resident_reply(
+            await send(
                 session,
                 dialogue.data["question"],
-                user_id,
+                sender,
                 update.effective_message.text,
                 context.actor,
             )
             await dialogues.finish(session, user_id)
     except AskError as refusal:
         await _refuse(update, context, refusal)
-        return
+        return False
     context.application.bot_data["sender"].poke()
-    await reply(update, context, "ask.sent_to_staff")
+    return True
 
 
 # The staff inbox
@@ -270,22 +277,8 @@ async def staff_reply_text(update: Update, context: LinliContext, dialogue: Dial
     member = await staff_of(update, context)
     if member is None:
         return
-    user_id = update.effective_user.id
-    try:
-        async with context.db.session() as session:
-            await ask.staff_reply(
-                session,
-                dialogue.data["question"],
-                member,
-                update.effective_message.text,
-                context.actor,
-            )
-            await dialogues.finish(session, user_id)
-    except AskError as refusal:
-        await _refuse(update, context, refusal)
-        return
-    context.application.bot_data["sender"].poke()
-    await reply(update, context, "inbox.reply_sent")
+    if await _send_reply(update, context, dialogue, ask.staff_reply, member):
+        await reply(update, context, "inbox.reply_sent")
 
 
 def handlers() -> list[BaseHandler]:
