@@ -36,7 +36,7 @@ MAX_ATTEMPTS = 8
 MAX_BATCH = 50
 # Lanes each claim, send and mark a batch of their own: while one waits for the
 # database, the other sends. Together they hold at most MAX_BATCH. A chat belongs
-# to one lane, so its messages go out in the order they were queued.
+# to one lane; the claim keeps its messages in the order they were queued.
 LANES = 2
 HOUSEKEEPING_SECONDS = 0.5
 

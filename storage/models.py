@@ -290,6 +290,7 @@ class Delivery(SQLModel, table=True):
     __table_args__ = (
         UniqueConstraint("broadcast_id", "telegram_id"),
         Index("ix_delivery_due", "state", "not_before"),
+        Index("ix_delivery_chat_queue", "telegram_id", "state", "id"),  # a chat's earlier ones
     )
 
     id: int | None = Field(default=None, primary_key=True)

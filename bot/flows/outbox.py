@@ -15,6 +15,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import insert, update
+from sqlalchemy.orm import aliased
 from sqlmodel import col, func, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -141,14 +142,30 @@ async def claim(
     lanes: int = 1,
 ) -> list[Outgoing]:
     """Claim up to ``limit`` due deliveries, oldest first: of ``lane``'s chats, when a
-    sender runs ``lanes``, so that one chat's messages keep to one lane and their order.
+    sender runs ``lanes``.
+
+    A chat's message is due only once every message queued to it before has
+    been sent or given up: one put back to wait (a second after the last, or
+    a backoff) holds back those behind it, so a household reads a repair's
+    changes in the order they happened. A batch therefore holds at most one
+    message per chat.
 
     On PostgreSQL ``FOR UPDATE SKIP LOCKED`` lets several senders claim side
     by side without taking the same row; SQLite's write lock does the same.
     """
     now = now or utcnow()
+    earlier = aliased(Delivery)
+    waiting_before = (
+        select(earlier.id)
+        .where(
+            earlier.telegram_id == Delivery.telegram_id,
+            earlier.id < Delivery.id,
+            col(earlier.state).in_([DeliveryState.PENDING, DeliveryState.SENDING]),
+        )
+        .exists()
+    )
     due = select(Delivery.id).where(
-        Delivery.state == DeliveryState.PENDING, Delivery.not_before <= now
+        Delivery.state == DeliveryState.PENDING, Delivery.not_before <= now, ~waiting_before
     )
     if lanes > 1:
         due = due.where(func.abs(Delivery.telegram_id) % lanes == lane)

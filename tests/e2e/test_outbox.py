@@ -255,3 +255,32 @@ async def test_one_chats_messages_arrive_in_the_order_they_were_queued(
     for resident in residents:
         texts = [m["text"] for m in await telegram.history(resident) if m["from_bot"]]
         assert texts == [f"【社区通知】\n第{step}步" for step in range(1, 4)], resident
+
+
+async def test_a_message_waiting_after_network_trouble_is_not_overtaken(
+    db, tmp_path, telegram, running_bot
+):
+    """A household's first message meets a 502 and waits its backoff; the one queued after it
+    waits too, so the household still reads them in order."""
+    (resident,) = await crowd(db, telegram, tmp_path, "南溪小区", 1, 100_000)
+    await telegram.outage(calls=1)
+    async with db.session() as session:
+        await outbox.enqueue(
+            session, "notice.general", [resident], "notice.text", values={"body": "先：报修已受理"}
+        )
+    running_bot.bot_data["sender"].poke()
+    for _ in range(100):  # until the first has met the outage and been put back
+        async with db.session() as session:
+            (first,) = (await session.exec(select(Delivery))).all()
+        if first.attempts and first.state == DeliveryState.PENDING:
+            break
+        await asyncio.sleep(0.05)
+    assert first.error
+    async with db.session() as session:
+        await outbox.enqueue(
+            session, "notice.general", [resident], "notice.text", values={"body": "后：已派工"}
+        )
+    running_bot.bot_data["sender"].poke()
+    await wait_until_delivered(db, timeout=20)
+    texts = [m["text"] for m in await telegram.history(resident) if m["from_bot"]]
+    assert texts == ["【社区通知】\n先：报修已受理", "【社区通知】\n后：已派工"]
