@@ -289,8 +289,10 @@ class Delivery(SQLModel, table=True):
 
     __table_args__ = (
         UniqueConstraint("broadcast_id", "telegram_id"),
-        Index("ix_delivery_due", "state", "not_before"),
-        Index("ix_delivery_chat_queue", "telegram_id", "state", "id"),  # a chat's earlier ones
+        # The sender reads the pending rows oldest first, past a history of sent ones...
+        Index("ix_delivery_queue", "state", "id"),
+        # ...and, for each, whether its chat has an earlier one still to go.
+        Index("ix_delivery_chat_queue", "telegram_id", "state", "id"),
     )
 
     id: int | None = Field(default=None, primary_key=True)

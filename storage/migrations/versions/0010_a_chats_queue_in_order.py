@@ -1,4 +1,4 @@
-"""a chat's deliveries found in the order they were queued
+"""the outbox read in the order it was queued, per chat
 
 Revision ID: 0010
 Revises: 0009
@@ -17,6 +17,8 @@ depends_on: str | Sequence[str] | None = None
 
 def upgrade() -> None:
     with op.batch_alter_table("delivery", schema=None) as batch_op:
+        batch_op.drop_index("ix_delivery_due")
+        batch_op.create_index("ix_delivery_queue", ["state", "id"], unique=False)
         batch_op.create_index(
             "ix_delivery_chat_queue", ["telegram_id", "state", "id"], unique=False
         )
@@ -25,3 +27,5 @@ def upgrade() -> None:
 def downgrade() -> None:
     with op.batch_alter_table("delivery", schema=None) as batch_op:
         batch_op.drop_index("ix_delivery_chat_queue")
+        batch_op.drop_index("ix_delivery_queue")
+        batch_op.create_index("ix_delivery_due", ["state", "not_before"], unique=False)
