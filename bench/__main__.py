@@ -23,6 +23,7 @@ BENCHMARKS = (
     ("faq_search", []),
     ("broadcast", ["--limits", "30"]),
     ("broadcast", ["--limits", "1000"]),
+    ("outbox_claim", []),
     ("reply_during_broadcast", []),
     ("updates", []),
     ("memory", []),
