@@ -43,7 +43,7 @@ async def remind_consultation(application: Application, consultation_id: int) ->
         found = await session.get(consultation.Consultation, consultation_id)
         if found is None or found.reminded_at is not None or found.status != "open":
             return
-        await consultation.remind(session, consultation_id, SCHEDULER)
+        await consultation.remind(session, consultation_id, SCHEDULER, scheduled=True)
     _sender(application).poke()
 
 

@@ -220,7 +220,7 @@ class Consultation(SQLModel, table=True):
     opened_at: datetime = _created_at()
     closes_at: datetime = Field(sa_type=UTCDateTime)
     remind_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
-    reminded_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    reminded_at: datetime | None = Field(default=None, sa_type=UTCDateTime)  # the automatic one
     closed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     # Frozen at closing, so the record stays as announced.
     agree: int | None = None

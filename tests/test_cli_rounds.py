@@ -281,7 +281,7 @@ async def test_menu_import_then_round2_results_close_plan_confirm_export(
     def results(state: str, plan: dict[str, str] | None = None) -> list[str]:
         """``menu results`` as expected; ``plan``: each item's plan column, once drawn."""
         counts = [
-            ("X02", "口袋公园", "2\t66.7% of all\t100.0% of answered"),
+            ("X02", "口袋公园", "2\t66.6% of all\t100.0% of answered"),
             ("X03", "快递柜", "1\t33.3% of all\t50.0% of answered"),  # exactly the 50%
             ("X04", "充电桩", "0\t0.0% of all\t0.0% of answered"),
             ("X05", "老年食堂", "0\t0.0% of all\t0.0% of answered"),
@@ -344,7 +344,7 @@ async def test_menu_import_then_round2_results_close_plan_confirm_export(
     assert list(header) == exports.MENU_HEADERS
     assert rows[0][:5] == (1, "X02", "口袋公园 Pocket park", "完善类 improvement", "1,200.50")
     assert [row[1:2] + row[5:] for row in rows] == [
-        ("X02", 2, "66.7%", "100.0%", "是 yes", None),
+        ("X02", 2, "66.6%", "100.0%", "是 yes", None),
         ("X03", 1, "33.3%", "50.0%", "否 no", "与道路工程冲突"),
         ("X04", 0, "0.0%", "0.0%", "否 no", None),
         ("X05", 0, "0.0%", "0.0%", "否 no", None),

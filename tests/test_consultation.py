@@ -35,10 +35,10 @@ def tally(agree: int, total: int, disagree: int = 0, threshold: int = 80) -> Tal
         (8, 10, True, "80.0%"),  # exactly 80% reaches it
         (7, 10, False, "70.0%"),
         (799, 1000, False, "79.9%"),
-        (3999, 4999, False, "80.0%"),  # 79.996% is shown rounded but does not reach
+        (3999, 4999, False, "79.9%"),  # 79.996% does not reach 80%, and is not shown as 80.0%
         (4000, 5000, True, "80.0%"),
         (1, 3, False, "33.3%"),
-        (2, 3, False, "66.7%"),
+        (2, 3, False, "66.6%"),
         (12, 12, True, "100.0%"),
         (0, 12, False, "0.0%"),
     ],
@@ -273,12 +273,29 @@ async def test_closing_sets_status_and_tells_every_resident(db):
         outcome = (
             await session.exec(select(Broadcast).where(Broadcast.kind == "consultation.outcome"))
         ).one()
-    assert result.reached and result.ratio_text == "66.7%"
+    assert result.reached and result.ratio_text == "66.6%"
     assert community.renovation == Renovation.QUEUED
     assert outcome.message_key == "vote.outcome_reached"
-    assert outcome.values["ratio"] == "66.7%"
+    assert outcome.values["ratio"] == "66.6%"
     deliveries = select(func.count()).where(Delivery.broadcast_id == outcome.id)
     assert await count(db, deliveries) == 3
+
+
+async def test_an_answer_pressed_while_the_round_closes_waits_and_is_refused(db):
+    """A press that races the close waits for it and is refused: the announced figures
+    stay the figures of record."""
+    await import_sample_registry(db)
+    residents = await bind_all(db, "运南新村")
+    opened = await open_round(db, "运南新村")
+    async with db.session() as closing:
+        await consultation.close(closing, opened.id, CLI)
+        press = asyncio.create_task(vote(db, opened.id, residents["5--101"], "agree"))
+        await asyncio.sleep(0.5)
+        assert not press.done()
+    with pytest.raises(ConsultationError) as refused:
+        await press
+    assert refused.value.reason == "vote.closed"
+    assert await count(db, select(func.count()).select_from(Ballot)) == 0
 
 
 async def test_reminder_goes_only_to_households_that_have_not_answered(db):

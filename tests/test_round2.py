@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from sqlmodel import func, select
 
-from bot.flows import charts, menu, round2
+from bot.flows import charts, consultation, menu, round2
 from bot.flows.audit import CLI, Actor
 from bot.flows.consultation import ConsultationError
 from bot.flows.registry import community_named
@@ -290,6 +290,29 @@ async def test_nothing_changes_after_closing(db):
             await round2.close(session, opened.id, CLI)
 
 
+async def test_a_submission_while_the_round_closes_waits_and_is_refused(db):
+    """A Submit that races the close waits for it and is refused: the plan the close
+    computed is the plan of record."""
+    await import_sample_registry(db)
+    residents = await passed_round1(db)
+    opened = await open_menu(db)
+    wang = residents["1-1-101"]
+    await choose(db, opened.id, wang, "I01", submit=False)
+    async with db.session() as closing:
+        await round2.close(closing, opened.id, CLI)
+
+        async def submit():
+            async with db.session() as session:
+                await round2.submit(session, wang, opened.id, Actor(wang))
+
+        pressed = asyncio.create_task(submit())
+        await asyncio.sleep(0.5)
+        assert not pressed.done()
+    with pytest.raises(ConsultationError, match="vote.closed"):
+        await pressed
+    assert await selection(db, opened.id) == {}
+
+
 async def test_the_plan_includes_an_item_at_exactly_the_threshold(db):
     await import_sample_registry(db)
     residents = list((await passed_round1(db)).values())
@@ -307,7 +330,7 @@ async def test_the_plan_includes_an_item_at_exactly_the_threshold(db):
     assert top.item.code == "U01" and top.households == 8
     assert result.share_of_all(top) == Fraction(8, 12)
     assert result.share_of_answered(top) == 1
-    assert round2.percent_text(result.share_of_all(top)) == "66.7%"
+    assert consultation.percent_text(result.share_of_all(top)) == "66.6%"
 
 
 async def test_a_community_budget_takes_the_most_chosen_that_fit(db):

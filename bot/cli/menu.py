@@ -13,8 +13,8 @@ import typer
 from bot.cli.base import CommandError, app, refusal, settings_of, with_database
 from bot.flows import exports, menu, registry, round2
 from bot.flows.audit import CLI
-from bot.flows.consultation import ConsultationError
-from bot.flows.round2 import MenuTally, percent_text
+from bot.flows.consultation import ConsultationError, percent_text
+from bot.flows.round2 import MenuTally
 from storage.db import Database
 from storage.models import Consultation, ConsultationStatus
 

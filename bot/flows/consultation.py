@@ -54,6 +54,16 @@ class ConsultationError(Exception):
         self.values = values
 
 
+def percent_text(share: Fraction) -> str:
+    """A share as a percentage with one decimal, rounded down: '79.9%'.
+
+    Rounding down keeps the text honest about a threshold: 79.996% is shown
+    as 79.9%, never as an "80.0%" that did not reach 80%.
+    """
+    tenths = share.numerator * 1000 // share.denominator
+    return f"{tenths // 10}.{tenths % 10}%"
+
+
 @dataclass(frozen=True)
 class Tally:
     consultation_id: int
@@ -87,9 +97,7 @@ class Tally:
 
     @property
     def ratio_text(self) -> str:
-        """The ratio as a percentage with one decimal, rounded half up: '80.0%'."""
-        tenths = (self.agree * 2000 + self.total) // (2 * self.total)
-        return f"{tenths // 10}.{tenths % 10}%"
+        return percent_text(self.ratio)
 
 
 @dataclass(frozen=True)
@@ -265,6 +273,15 @@ async def community_of_household_locked(session: AsyncSession, household_id: int
     return (await session.exec(statement)).one()
 
 
+async def still_open(session: AsyncSession, consultation_id: int) -> bool:
+    """Whether the consultation is open, read under a share lock: a close being
+    committed is waited for, so no answer is recorded after the count was taken."""
+    consultation = await session.get(
+        Consultation, consultation_id, with_for_update={"read": True}, populate_existing=True
+    )
+    return consultation.status == ConsultationStatus.OPEN and utcnow() < consultation.closes_at
+
+
 async def cast(
     session: AsyncSession, consultation_id: int, telegram_id: int, choice: str, actor: Actor
 ) -> Recorded:
@@ -281,7 +298,7 @@ async def cast(
         raise ConsultationError("button.stale")
     if await community_of_household_locked(session, household_id) != consultation.community_id:
         raise ConsultationError("vote.other_community")
-    if consultation.status != ConsultationStatus.OPEN or utcnow() >= consultation.closes_at:
+    if not await still_open(session, consultation_id):
         raise ConsultationError("vote.closed")
 
     now = utcnow()
@@ -473,15 +490,23 @@ async def unanswered_residents(session: AsyncSession, consultation: Consultation
     return list(await session.exec(statement))
 
 
-async def remind(session: AsyncSession, consultation_id: int, actor: Actor) -> int:
-    """Remind the residents of households that have not answered; returns how many."""
+async def remind(
+    session: AsyncSession, consultation_id: int, actor: Actor, *, scheduled: bool = False
+) -> int:
+    """Remind the residents of households that have not answered; returns how many.
+
+    Only the ``scheduled`` reminder marks itself sent: one that staff send by
+    hand days earlier leaves the automatic one before closing still due.
+    """
     consultation = await session.get(Consultation, consultation_id)
     if consultation is None:
         raise ConsultationError("consult.not_found")
     if consultation.status != ConsultationStatus.OPEN:
         raise ConsultationError("consult.already_closed")
     recipients = await unanswered_residents(session, consultation)
-    consultation.reminded_at = utcnow()
+    now = utcnow()
+    if scheduled:
+        consultation.reminded_at = now
     record(
         session,
         actor,
@@ -495,7 +520,7 @@ async def remind(session: AsyncSession, consultation_id: int, actor: Actor) -> i
         "consultation.reminder",
         recipients,
         REMINDER_KEYS[consultation.round],
-        subject=f"consultation:{consultation_id}:{consultation.reminded_at.isoformat()}",
+        subject=f"consultation:{consultation_id}:{now.isoformat()}",
         values={
             "community": community.name,
             "title": consultation.title,

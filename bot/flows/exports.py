@@ -10,10 +10,10 @@ from typing import BinaryIO
 from openpyxl import Workbook
 from openpyxl.styles import Font
 
-from bot.flows.consultation import Ranked
+from bot.flows.consultation import Ranked, percent_text
 from bot.flows.menu import fen_text
 from bot.flows.repair import FundReport, yuan
-from bot.flows.round2 import MenuTally, percent_text
+from bot.flows.round2 import MenuTally
 
 RANKING_HEADERS = [
     "名次 rank",

@@ -33,6 +33,7 @@ from bot.flows.consultation import (
     mark_closed,
     open_consultation,
     residents_in,
+    still_open,
 )
 from bot.i18n import LANGUAGES
 from storage.models import (
@@ -157,12 +158,6 @@ class MenuTally:
     @property
     def plan(self) -> list[ItemCount]:
         return [count for count in self.items if count.in_plan]
-
-
-def percent_text(share: Fraction) -> str:
-    """A share as a percentage with one decimal, rounded half up: '62.5%'."""
-    tenths = (share.numerator * 2000 + share.denominator) // (2 * share.denominator)
-    return f"{tenths // 10}.{tenths % 10}%"
 
 
 # Opening
@@ -316,7 +311,13 @@ async def _household(session: AsyncSession, telegram_id: int, menu_: Menu, lock:
     if community_id != menu_.consultation.community_id:
         raise ConsultationError("vote.other_community")
     consultation = menu_.consultation
-    if consultation.status != ConsultationStatus.OPEN or utcnow() >= consultation.closes_at:
+    if lock:
+        is_open = await still_open(session, consultation.id)
+    else:
+        is_open = (
+            consultation.status == ConsultationStatus.OPEN and utcnow() < consultation.closes_at
+        )
+    if not is_open:
         raise ConsultationError("vote.closed")
     return household_id
 

@@ -13,9 +13,9 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup, InputFile, Upda
 from telegram.ext import BaseHandler, CallbackQueryHandler
 
 from bot.flows import charts, dialogues, exports, menu, round2
-from bot.flows.consultation import ConsultationError
+from bot.flows.consultation import ConsultationError, percent_text
 from bot.flows.registry import StaffMember
-from bot.flows.round2 import ItemCount, MenuTally, percent_text
+from bot.flows.round2 import ItemCount, MenuTally
 from bot.handlers import callbacks
 from bot.handlers.common import accept_button, reply, send_lines
 from bot.handlers.context import LinliContext

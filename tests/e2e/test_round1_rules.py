@@ -29,6 +29,10 @@ async def open_round(db, community: str, **options) -> consultation.Consultation
         )
 
 
+def is_reminder(event: dict) -> bool:
+    return "【提醒】" in (event["message"].get("text") or "")
+
+
 async def audit_rows(db, action: str) -> int:
     async with db.session() as session:
         statement = select(func.count()).where(AuditEvent.action == action)
@@ -124,16 +128,33 @@ async def test_automatic_reminder_reaches_only_households_without_an_answer(db, 
     await answered.say("/vote")
     await answered.press(await answered.last_message(), f"v1:vote:{opened.id}:agree")
     seq = await telegram.last_seq()
-    reminder = await telegram.wait_for(
-        silent.id,
-        after=seq,
-        timeout=10,
-        predicate=lambda e: "【提醒】" in (e["message"].get("text") or ""),
-    )
+    reminder = await telegram.wait_for(silent.id, after=seq, timeout=10, predicate=is_reminder)
     assert "还没有答复" in reminder["message"]["text"]
     await asyncio.sleep(0.5)
     later = await telegram.events(chat_id=answered.id, after=seq)
     assert not any("【提醒】" in (e.get("message", {}).get("text") or "") for e in later)
+
+
+async def test_a_reminder_sent_by_hand_leaves_the_automatic_one_due(db, person, telegram):
+    """Staff remind early by hand; the automatic reminder before closing still goes out."""
+    await import_sample_registry(db)
+    codes = await issue_codes(db, "运南新村")
+    silent = person(6008, "未答")
+    await silent.say(f"/start {codes['5--102']}")
+    opened = await open_round(
+        db,
+        "运南新村",
+        closes_at=utcnow() + timedelta(days=1, seconds=3),
+        remind_before=timedelta(days=1),
+    )
+    seq = await telegram.last_seq()
+    async with db.session() as session:
+        assert await consultation.remind(session, opened.id, CLI) == 1
+    by_hand = await telegram.wait_for(silent.id, after=seq, timeout=10, predicate=is_reminder)
+    automatic = await telegram.wait_for(
+        silent.id, after=by_hand["seq"], timeout=15, predicate=is_reminder
+    )
+    assert "还没有答复" in automatic["message"]["text"]
 
 
 async def test_staff_act_only_for_their_communities(db, person):
