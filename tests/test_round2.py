@@ -99,7 +99,9 @@ async def test_the_shipped_catalogue_has_the_three_classes(db):
         await menu.ensure_catalogue(session, CLI)
         await menu.ensure_catalogue(session, CLI)  # a second time changes nothing
     catalogue = await items(db)
-    assert len(catalogue) == 25
+    assert len(catalogue) == 27
+    names = {item.name_zh for item in catalogue.values() if item.item_class == "upgrade"}
+    assert {"老年食堂", "托育点", "社区卫生服务站", "便民店"} <= names  # the guidance's upgrades
     assert catalogue["B01"].name_zh == "屋面整修" and catalogue["B01"].cost_fen == 80_000_000
     assert {item.item_class for item in catalogue.values()} == {"basic", "improvement", "upgrade"}
 
@@ -285,6 +287,15 @@ async def test_nothing_changes_after_closing(db):
     with pytest.raises(ConsultationError, match="vote.closed"):
         await choose(db, opened.id, wang, "I02")
     assert list((await selection(db, opened.id)).values()) == [{"I01"}]
+    async with db.session() as session:  # the counts of record are those frozen at closing
+        catalogue = await items(db)
+        session.add(
+            Selection(consultation_id=opened.id, household_id=1, item_id=catalogue["I02"].id)
+        )
+        await session.flush()
+        counts = {c.item.code: c.households for c in (await round2.tally(session, opened.id)).items}
+        await session.rollback()
+    assert counts["I01"] == 1 and counts["I02"] == 0
     async with db.session() as session:
         with pytest.raises(ConsultationError, match="consult.already_closed"):
             await round2.close(session, opened.id, CLI)

@@ -475,18 +475,31 @@ async def submit(
 
 
 async def tally(session: AsyncSession, consultation_id: int) -> MenuTally:
-    """Per item, the households that chose it; most chosen first, basic items last."""
+    """Per item, the households that chose it; most chosen first, basic items last.
+
+    Once the round is closed the counts frozen at closing are read, as
+    round 1's figures are: the plan stays the one announced.
+    """
     menu_ = await menu_of(session, consultation_id)
     consultation = menu_.consultation
-    counts = dict(
-        (
-            await session.exec(
-                select(Selection.item_id, func.count())
-                .where(Selection.consultation_id == consultation_id)
-                .group_by(Selection.item_id)
-            )
-        ).all()
-    )
+    plan = {
+        row.item_id: row
+        for row in await session.exec(
+            select(ConsultationItem).where(ConsultationItem.consultation_id == consultation_id)
+        )
+    }
+    if all(row.chosen_by is not None for row in plan.values()):
+        counts = {item_id: row.chosen_by for item_id, row in plan.items()}
+    else:
+        counts = dict(
+            (
+                await session.exec(
+                    select(Selection.item_id, func.count())
+                    .where(Selection.consultation_id == consultation_id)
+                    .group_by(Selection.item_id)
+                )
+            ).all()
+        )
     answered = (
         await session.exec(
             select(func.count())
@@ -494,20 +507,9 @@ async def tally(session: AsyncSession, consultation_id: int) -> MenuTally:
             .where(Ballot.consultation_id == consultation_id)
         )
     ).one()
-    plan = {
-        row.item_id: row
-        for row in await session.exec(
-            select(ConsultationItem).where(ConsultationItem.consultation_id == consultation_id)
-        )
-    }
     positions = {item.id: position for position, item in enumerate(menu_.items)}
     rows = [
-        ItemCount(
-            item,
-            counts.get(item.id, 0),
-            plan[item.id].in_plan,
-            plan[item.id].plan_note,
-        )
+        ItemCount(item, counts.get(item.id, 0), plan[item.id].in_plan, plan[item.id].plan_note)
         for item in menu_.items
     ]
     rows.sort(

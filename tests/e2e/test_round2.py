@@ -204,6 +204,7 @@ async def test_forged_presses_and_a_repeated_submit_change_nothing(db, tmp_path,
             utcnow() + timedelta(days=3),
             CLI,
         )
+    await wait_until_delivered(db)  # the openings' announcements, before the chat goes on
     items = await catalogue(db)
     wang = person(RESIDENTS, "王")
     await wang.say("/vote")
@@ -268,6 +269,7 @@ async def test_an_items_picture_is_shown_on_request(db, tmp_path, person, telegr
             utcnow() + timedelta(days=3),
             CLI,
         )
+    await wait_until_delivered(db)  # the opening's announcement, before the chat goes on
     wang = person(RESIDENTS, "王")
     await wang.say("/vote")
     vote_message = await wang.last_message()
