@@ -32,6 +32,7 @@ from bot.flows import dialogues, outbox
 from bot.flows.audit import Actor, record
 from bot.flows.outbox import Button
 from bot.flows.registry import StaffMember, community_or_none
+from bot.i18n import LANGUAGES, text
 from storage.models import (
     AuditEvent,
     Building,
@@ -514,11 +515,18 @@ async def reroute(
     member: StaffMember,
     actor: Actor,
 ) -> RepairRequest:
-    """Staff send a request to the fund or away from it, with a recorded reason."""
+    """Staff send a request to the fund or away from it, with a recorded reason.
+
+    Away from the fund means to the community's property manager, or to the
+    ordinary channel where none is registered, as routing decides.
+    """
     request = await request_for_staff(session, request_id, member)
     reason = reason.strip()
     if not reason:
         raise RepairError("repair.reason_needed")
+    if route != RepairRoute.FUND:
+        community = await session.get(Community, request.community_id)
+        route = RepairRoute.PROPERTY if community.property_manager else RepairRoute.ORDINARY
     if request.state not in (S.SUBMITTED, S.TRIAGED) or request.route == route:
         raise RepairError("repair.cannot_reroute")
     previous, request.route = request.route, route
@@ -533,7 +541,8 @@ async def reroute(
         route_to=route.value,
         note=reason,
     )
-    await _tell_household(session, request, reason, key="repair.rerouted")
+    route_names = {language: text(language, f"repair.route_{route}") for language in LANGUAGES}
+    await _tell_household(session, request, reason, key="repair.rerouted", route=route_names)
     return request
 
 
@@ -601,7 +610,11 @@ async def admins(session: AsyncSession) -> list[int]:
 
 
 async def _tell_household(
-    session: AsyncSession, request: RepairRequest, note: str | None, key: str | None = None
+    session: AsyncSession,
+    request: RepairRequest,
+    note: str | None,
+    key: str | None = None,
+    **values: object,
 ) -> None:
     buttons: list[list[Button]] = []
     if request.state == S.DONE:
@@ -617,7 +630,7 @@ async def _tell_household(
         await _household_residents(session, request.household_id),
         key or _status_key(request),
         subject=f"repair:{request.id}:{request.state}:{request.updated_at.isoformat()}",
-        values=money_values(request) | {"number": request.number, "note": note or "—"},
+        values=money_values(request) | {"number": request.number, "note": note or "—"} | values,
         buttons=buttons,
     )
 

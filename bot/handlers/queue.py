@@ -216,6 +216,7 @@ async def words_text(update: Update, context: LinliContext, dialogue: Dialogue) 
         context,
         f"queue.done_{action}",
         number=request.number,
+        route=context.t(f"repair.route_{request.route}"),
         **repair.money_values(request),
     )
 

@@ -22,6 +22,7 @@ from storage.models import (
 )
 from tests.e2e.conftest import buttons
 from tests.e2e.test_bad_input import PNG
+from tests.e2e.test_outbox import wait_until_delivered
 from tests.e2e.test_round1 import next_message
 from tests.registry import import_sample_registry, issue_codes
 from tests.test_consultation import bind_all
@@ -402,3 +403,42 @@ async def test_an_earlier_steps_button_brings_back_the_current_question(db, pers
     async with db.session() as session:  # the first answer stands
         (draft,) = (await session.exec(select(Dialogue))).all()
     assert (draft.data["step"], draft.data["category"]) == ("place", "roof_leak")
+
+
+async def test_staff_take_a_request_off_the_fund_and_the_household_hears_where_it_goes(
+    db, person, telegram
+):
+    """Off the fund means to the property manager, or to the ordinary channel where the
+    community has none; the household is told which, and why."""
+    codes = await setup(db)
+    wang, li, staff = person(1001, "王芳"), person(1002, "李强"), person(STAFF, "社工")
+    await staff.say("/help")
+    await wang.say(f"/start {codes['1-1-101']}")  # 南溪小区: no property manager
+    await li.say(f"/start {codes['8-1-101']}")  # 梅湾花园: 禾城物业
+    fund_request = await file(db, wang.id)
+    property_request = await file(db, li.id, urgent=False)
+    assert (fund_request.route, property_request.route) == (RepairRoute.FUND, RepairRoute.PROPERTY)
+    await wait_until_delivered(db)  # staff's news of both, before they open the queue
+
+    for resident, request, label, route in [
+        (wang, fund_request, "不走维修资金", "一般渠道"),
+        (li, property_request, "改走维修资金", "危急维修资金"),
+    ]:
+        await open_in_queue(staff, request.number)
+        (why,) = await press(staff, label)
+        assert "理由" in why
+        seq = await telegram.last_seq()
+        done = await staff.say("经现场核实")
+        assert request.number in done and route in done and "已通知住户" in done
+        told = await next_message(telegram, resident.id, seq, request.number)
+        assert told["text"] == f"报修 {request.number} 改由{route}处理。原因：经现场核实"
+        await resident.say("/myrequests")
+        listed = await newest_with_button(resident, request.number)
+        (page,) = await press(resident, next(k for k in buttons(listed) if request.number in k))
+        assert f"去向：{route}" in page
+    async with db.session() as session:
+        routes = dict((await session.exec(select(RepairRequest.number, RepairRequest.route))).all())
+    assert routes == {
+        fund_request.number: RepairRoute.ORDINARY,
+        property_request.number: RepairRoute.FUND,
+    }
