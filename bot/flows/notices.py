@@ -5,12 +5,17 @@ An audience is data: ``{"kind": "communities", "ids": [...]}``, ``buildings``,
 ``supervisors`` (the communities' quality supervisors) or ``everyone``. A notice
 fires at ``next_at``; a repeating one then moves on by ``repeat_days`` until
 ``until``. Firing moves ``next_at`` with a conditional update, so two
-schedulers (or one that restarts) fire it once. A firing missed
-by more than the grace time (the bot was down) is skipped and its author told.
+schedulers (or one that restarts) fire it once. Occurrences missed while the
+bot was down coalesce into the latest one due: it is sent once if it is within
+the grace time, else skipped and its author told. A notice to the households
+that have not answered a consultation ends, its author told, once that
+consultation has closed: its audience is gone.
 """
 
 from __future__ import annotations
 
+import html
+import re
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, tzinfo
 from typing import Any
@@ -39,7 +44,10 @@ from storage.types import utcnow
 
 AUDIENCE_KINDS = ("communities", "buildings", "unanswered", "supervisors", "everyone")
 BODY_LIMIT = 4000
+SCHEDULER = Actor(via="scheduler")
 CAPTION_LIMIT = 1000  # Telegram allows 1024 under a photo or document
+EXCERPT_LIMIT = 30
+TAG = re.compile(r"<[^>]*>")
 
 
 class NoticeError(Exception):
@@ -173,14 +181,26 @@ async def create(
     return notice
 
 
-def _following(notice: Notice, due_at: datetime, now: datetime) -> datetime | None:
-    """The next firing after ``due_at`` that is not already in the past, or None when done."""
+def excerpt(body: str) -> str:
+    """The start of a notice's text, plain, to name the notice to its author."""
+    text = " ".join(html.unescape(TAG.sub("", body)).split())
+    return text if len(text) <= EXCERPT_LIMIT else text[: EXCERPT_LIMIT - 1] + "…"
+
+
+def _latest_due(notice: Notice, now: datetime) -> datetime:
+    """The latest occurrence due by ``now``: the missed ones before it coalesce into it."""
+    if notice.repeat_days is None:
+        return notice.next_at
+    step = timedelta(days=notice.repeat_days)
+    last = now if notice.until is None else min(now, notice.until)
+    return notice.next_at + (last - notice.next_at) // step * step
+
+
+def _following(notice: Notice, due_at: datetime) -> datetime | None:
+    """The occurrence after ``due_at``, or None when the notice is done."""
     if notice.repeat_days is None:
         return None
-    step = timedelta(days=notice.repeat_days)
-    following = due_at + step
-    while following <= now:
-        following += step
+    following = due_at + timedelta(days=notice.repeat_days)
     return following if notice.until is None or following <= notice.until else None
 
 
@@ -197,45 +217,109 @@ async def fire(
     zone: tzinfo = UTC,
     now: datetime | None = None,
 ) -> Firing | None:
-    """Send a due notice (or skip it if it is later than ``grace``); None if not due any more."""
+    """Fire a due notice once, however many of its occurrences were missed: send it, skip it
+    (later than ``grace``) or end it (its consultation closed); None if not due any more."""
     now = now or utcnow()
     notice = await session.get(Notice, notice_id)
     if notice is None or notice.next_at is None or notice.next_at > now:
         return None
-    due_at = notice.next_at
+    due_at = _latest_due(notice, now)
+    closed = await _closed_consultation(session, notice.audience)
+    if not await _claim(session, notice, None if closed else _following(notice, due_at)):
+        return None  # another scheduler fired it meanwhile
+    if closed is not None:
+        return await _end_for_closed_consultation(session, notice, due_at, closed, zone)
+    if now - due_at > grace:
+        return await _skip(session, notice, due_at, zone)
+    return await _send(session, notice, due_at)
+
+
+async def _closed_consultation(
+    session: AsyncSession, audience: dict[str, Any]
+) -> Consultation | None:
+    """The consultation an "unanswered" audience is drawn from, once it is no longer open."""
+    ids = list(audience.get("ids", []))
+    if audience.get("kind") != "unanswered" or not ids:
+        return None
+    found = await session.get(Consultation, ids[0])
+    return found if found is not None and found.status != ConsultationStatus.OPEN else None
+
+
+async def _claim(session: AsyncSession, notice: Notice, following: datetime | None) -> bool:
+    """Move ``next_at`` on, only if no one else has since it was read: then the firing is ours."""
     claimed = await session.exec(
         update(Notice)
-        .where(Notice.id == notice_id, Notice.next_at == due_at)
-        .values(next_at=_following(notice, due_at, now))
+        .where(Notice.id == notice.id, Notice.next_at == notice.next_at)
+        .values(next_at=following)
     )
-    if claimed.rowcount != 1:
-        return None  # another scheduler fired it meanwhile
-    if now - due_at > grace:
-        notice.skipped += 1
-        record(
-            session,
-            Actor(via="scheduler"),
-            "notice/skip",
-            f"notice:{notice_id}",
-            due_at=due_at.isoformat(),
-        )
-        if notice.author_telegram_id is not None:
-            await outbox.enqueue(
-                session,
-                "notice.skipped",
-                [notice.author_telegram_id],
-                "notice.skipped",
-                subject=f"notice:{notice_id}:{due_at.isoformat()}",
-                values={"due_at": f"{due_at.astimezone(zone):%Y-%m-%d %H:%M}", "notice": notice_id},
-            )
-        return Firing(notice_id, notice.author_telegram_id, None, due_at)
+    return claimed.rowcount == 1
+
+
+async def _tell_author(
+    session: AsyncSession,
+    notice: Notice,
+    due_at: datetime,
+    zone: tzinfo,
+    message_key: str,
+    **values: object,
+) -> None:
+    """Tell the author (if one) what became of this firing, naming the notice."""
+    if notice.author_telegram_id is None:
+        return
+    await outbox.enqueue(
+        session,
+        message_key,
+        [notice.author_telegram_id],
+        message_key,
+        subject=f"notice:{notice.id}:{due_at.isoformat()}",
+        values={
+            "due_at": f"{due_at.astimezone(zone):%Y-%m-%d %H:%M}",
+            "notice": notice.id,
+            "excerpt": excerpt(notice.body),
+            **values,
+        },
+    )
+
+
+async def _end_for_closed_consultation(
+    session: AsyncSession,
+    notice: Notice,
+    due_at: datetime,
+    closed: Consultation,
+    zone: tzinfo,
+) -> Firing:
+    """End the schedule unsent: the households it was to reach are no longer asked."""
+    record(
+        session,
+        SCHEDULER,
+        "notice/end",
+        f"notice:{notice.id}",
+        due_at=due_at.isoformat(),
+        consultation_closed=closed.id,
+    )
+    await _tell_author(
+        session, notice, due_at, zone, "notice.consultation_closed", consultation=closed.title
+    )
+    return Firing(notice.id, notice.author_telegram_id, None, due_at)
+
+
+async def _skip(session: AsyncSession, notice: Notice, due_at: datetime, zone: tzinfo) -> Firing:
+    """Send nothing this time: it is too late to be of use, so the author hears instead."""
+    notice.skipped += 1
+    record(session, SCHEDULER, "notice/skip", f"notice:{notice.id}", due_at=due_at.isoformat())
+    await _tell_author(session, notice, due_at, zone, "notice.skipped")
+    return Firing(notice.id, notice.author_telegram_id, None, due_at)
+
+
+async def _send(session: AsyncSession, notice: Notice, due_at: datetime) -> Firing:
+    """Queue the notice for its audience as it is now."""
     notice.fired += 1
     broadcast = await outbox.enqueue(
         session,
         f"notice.{notice.kind}",
         await recipients(session, notice.audience, notice.kind),
         "notice.text",
-        subject=f"notice:{notice_id}:{due_at.isoformat()}",
+        subject=f"notice:{notice.id}:{due_at.isoformat()}",
         values={"body": notice.body},
         photo=notice.photo,
         created_by=notice.author_telegram_id,
@@ -243,11 +327,5 @@ async def fire(
         photo_file_id=notice.photo_file_id,
         document_file_id=notice.document_file_id,
     )
-    record(
-        session,
-        Actor(via="scheduler"),
-        "notice/fire",
-        f"notice:{notice_id}",
-        broadcast=broadcast.id,
-    )
-    return Firing(notice_id, notice.author_telegram_id, broadcast, due_at)
+    record(session, SCHEDULER, "notice/fire", f"notice:{notice.id}", broadcast=broadcast.id)
+    return Firing(notice.id, notice.author_telegram_id, broadcast, due_at)

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import logging
 from datetime import timedelta
 from zoneinfo import ZoneInfo
 
+import pytest
 from sqlmodel import select
 
 from bench.crowd import crowd
@@ -20,6 +22,7 @@ from tests.e2e.test_outbox import received, wait_until_delivered
 
 STAFF = 9100
 SHANGHAI = ZoneInfo("Asia/Shanghai")
+WEEK = timedelta(days=7)
 
 
 async def staff_of(db, *communities: str, role=Role.STAFF) -> None:
@@ -87,20 +90,47 @@ async def test_a_photo_notice_to_households_that_have_not_answered(db, tmp_path,
     assert base64.b64decode(PNG) == await telegram.file_bytes(sample["photo"][-1]["file_id"])
 
 
-async def test_a_notice_at_a_time_is_fired_by_the_schedule(db, tmp_path, telegram, person):
+async def test_a_notice_at_a_time_reaches_its_community_only(db, tmp_path, telegram, person):
+    """Scheduled for tomorrow: nothing goes out before; when its time comes (moved to now in
+    the database, where the schedule lives), only that community's residents get it."""
     residents = await crowd(db, telegram, tmp_path, "南溪小区", 3, 100_000)
+    others = await crowd(db, telegram, tmp_path, "运南新村", 2, 200_000)
     await staff_of(db, "南溪小区")
     staff = person(STAFF, "社工")
-    await compose(staff, "定时通知")
+    await compose(staff, "定时通知：明天检修水管")
     await choose(staff, "南溪小区")
     await choose(staff, "定时发送")
-    this_minute = utcnow().astimezone(SHANGHAI).strftime("%Y-%m-%d %H:%M")
-    assert "发给 3 位居民" in await staff.say(this_minute)
+    assert "发给 3 位居民" in await staff.say(tomorrow())
     (scheduled,) = await choose(staff, "发送通知")
     assert "通知已安排" in scheduled
+    await asyncio.sleep(1)  # sweeps pass: not yet its time
+    assert await received(telegram, residents + others, "定时通知") == {}
+    await shift_schedule(db, await due_in(db))  # its time comes
     await wait_until_delivered(db)
-    got = await received(telegram, residents, "定时通知")
-    assert set(got.values()) == {1} and len(got) == 3
+    got = await received(telegram, residents + others, "定时通知")
+    assert got == dict.fromkeys(residents, 1)
+
+
+def tomorrow() -> str:
+    """This minute tomorrow, as staff type a time."""
+    return (utcnow() + timedelta(days=1)).astimezone(SHANGHAI).strftime("%Y-%m-%d %H:%M")
+
+
+async def due_in(db) -> timedelta:
+    """How long until the one notice fires next."""
+    async with db.session() as session:
+        (next_at,) = (await session.exec(select(Notice.next_at))).all()
+    return next_at - utcnow()
+
+
+async def shift_schedule(db, earlier: timedelta) -> None:
+    """Move the one notice's times ``earlier``: as if that much time had passed."""
+    async with db.session() as session:
+        (notice,) = (await session.exec(select(Notice))).all()
+        for moment in ("first_at", "next_at", "until"):
+            if getattr(notice, moment) is not None:
+                setattr(notice, moment, getattr(notice, moment) - earlier)
+        session.add(notice)
 
 
 async def test_bad_input_while_composing_changes_nothing(db, tmp_path, telegram, person):
@@ -197,13 +227,10 @@ async def test_a_weekly_notice_goes_out_each_week_until_its_end(db, tmp_path, te
         await wait_until_delivered(db)
         got = await received(telegram, residents + others, "每周一例会：请到社区活动室")
         assert set(got) == set(residents) and set(got.values()) == {week}
-        async with db.session() as session:
-            (notice,) = (await session.exec(select(Notice))).all()
-            if week < 3:
-                assert notice.next_at is not None
-                for moment in ("first_at", "next_at", "until"):
-                    setattr(notice, moment, getattr(notice, moment) - timedelta(days=7))
-                session.add(notice)
+        if week < 3:
+            await shift_schedule(db, timedelta(days=7))
+    async with db.session() as session:
+        (notice,) = (await session.exec(select(Notice))).all()
     assert notice.next_at is None and notice.fired == 3  # the fourth week is past the end
 
 
@@ -287,3 +314,87 @@ async def test_a_document_notice_reaches_the_residents_with_its_caption(
         (sent,) = [m for m in await telegram.history(resident) if m.get("document")]
         assert "改造方案公示" in sent["caption"]
         assert await telegram.file_bytes(sent["document"]["file_id"]) == plan
+
+
+async def test_a_notice_to_unanswered_households_ends_when_the_consultation_closes(
+    db, tmp_path, telegram, person, caplog
+):
+    """Scheduled to chase the households that have not voted, but the consultation closes
+    first: when its time comes nobody gets it, it never fires again, and its English-speaking
+    author is told why, once, in English."""
+    residents = await crowd(db, telegram, tmp_path, "南溪小区", 4, 100_000)
+    await staff_of(db, "南溪小区")
+    async with db.session() as session:
+        community = await registry.community_named(session, "南溪小区")
+        opened = await consultation.open_round1(
+            session, community.id, "改造意愿征询", "同意吗？", utcnow() + timedelta(days=3), CLI
+        )
+        await consultation.cast(session, opened.id, residents[0], "agree", Actor(residents[0]))
+    staff = person(STAFF, "Staff", language_code="en")
+    assert "Send the notice" in await staff.say("/notice")
+    await staff.send("Please vote by Friday")
+    await choose(staff, "南溪小区: households that have not answered")
+    await choose(staff, "At a time")
+    assert "goes to 3 residents" in await staff.say(tomorrow())
+    (scheduled,) = await choose(staff, "Send the notice")
+    assert "scheduled" in scheduled
+    async with db.session() as session:
+        await consultation.close(session, opened.id, CLI)
+    await shift_schedule(db, await due_in(db))  # its time comes
+
+    def about_the_end(event: dict) -> bool:
+        return "has closed" in ((event.get("message") or {}).get("text") or "")
+
+    told = await telegram.wait_for(STAFF, after=0, kind=None, timeout=10, predicate=about_the_end)
+    text = told["message"]["text"]
+    assert "Please vote by Friday" in text and "改造意愿征询" in text
+    await asyncio.sleep(1.5)  # three more sweeps: nothing is tried again
+    assert [e for e in await telegram.events(chat_id=STAFF) if about_the_end(e)] == [told]
+    assert await received(telegram, residents, "Please vote by Friday") == {}
+    async with db.session() as session:
+        (notice,) = (await session.exec(select(Notice))).all()
+    assert notice.next_at is None and notice.fired == 0
+    assert [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR] == []
+
+
+@pytest.mark.parametrize(
+    ("late", "sent"), [(timedelta(minutes=10), True), (timedelta(hours=2), False)]
+)
+async def test_weekly_firings_missed_while_the_bot_was_down_go_out_once_or_are_reported(
+    db, tmp_path, telegram, person, late, sent
+):
+    """Three weekly firings passed, the last ``late`` ago: within the grace time the residents
+    get it once; beyond, the author is told it was skipped. Either way it goes on next week."""
+    residents = await crowd(db, telegram, tmp_path, "南溪小区", 3, 100_000)
+    await staff_of(db, "南溪小区")
+    staff = person(STAFF, "社工")
+    await compose(staff, "每周一例会：请到社区活动室")
+    await choose(staff, "南溪小区")
+    await choose(staff, "每周重复")
+    assert "截止时间" in await staff.say(tomorrow())
+    until = (utcnow() + timedelta(days=60)).astimezone(SHANGHAI)
+    assert "发给 3 位居民" in await staff.say(until.strftime("%Y-%m-%d %H:%M"))
+    await choose(staff, "发送通知")
+    await shift_schedule(db, await due_in(db) + 2 * WEEK + late)
+
+    def skipped(event: dict) -> bool:
+        return "已跳过" in ((event.get("message") or {}).get("text") or "")
+
+    if sent:
+        await fired(db, times=1)
+        await wait_until_delivered(db)
+    else:
+        await telegram.wait_for(STAFF, after=0, kind=None, timeout=10, predicate=skipped)
+    await asyncio.sleep(1)  # more sweeps: the missed firings are not sent one by one
+    got = await received(telegram, residents, "每周一例会")
+    assert got == (dict.fromkeys(residents, 1) if sent else {})
+    assert abs(await due_in(db) - (WEEK - late)) < timedelta(minutes=1)  # a week after the last
+    reports = [e["message"]["text"] for e in await telegram.events(chat_id=STAFF) if skipped(e)]
+    if sent:
+        assert reports == []
+    else:
+        async with db.session() as session:
+            (next_at,) = (await session.exec(select(Notice.next_at))).all()
+        (report,) = reports
+        assert f"{(next_at - WEEK).astimezone(SHANGHAI):%Y-%m-%d %H:%M}" in report  # the last
+        assert "每周一例会" in report
