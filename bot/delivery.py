@@ -181,6 +181,8 @@ class OutboxSender:
             return _outcome(outgoing, state, **details)
 
         chat = outgoing.telegram_id
+        if outgoing.unreachable:  # no need to hear Telegram say 403 again
+            return outcome(DeliveryState.BLOCKED, error="blocked by the user")
         since_last = time.monotonic() - self._last_sent.get(chat, -1e9)
         if since_last < self.per_chat_interval:
             wait = timedelta(seconds=self.per_chat_interval - since_last)
@@ -226,13 +228,16 @@ class OutboxSender:
         except BadRequest as error:
             return outcome(DeliveryState.FAILED, error=error.message)
         except TelegramError as error:  # network trouble and the like: back off and retry
-            if outgoing.attempts >= MAX_ATTEMPTS:
-                return outcome(DeliveryState.FAILED, error=str(error))
+            tries = outgoing.attempts + 1
+            if tries >= MAX_ATTEMPTS:
+                return outcome(DeliveryState.FAILED, error=str(error), attempts=tries)
             delay = timedelta(seconds=min(2**outgoing.attempts, 300))
-            return outcome(DeliveryState.PENDING, error=str(error), retry_in=delay)
+            return outcome(DeliveryState.PENDING, error=str(error), retry_in=delay, attempts=tries)
 
 
 def _outcome(outgoing: Outgoing, state: DeliveryState, **details) -> Outcome:
+    """What became of ``outgoing``; a wait for its turn or a 429 is not a failed try."""
+    details.setdefault("attempts", outgoing.attempts)
     return Outcome(
         outgoing.delivery_id, outgoing.broadcast_id, outgoing.telegram_id, state, **details
     )

@@ -49,7 +49,8 @@ class Outgoing:
     delivery_id: int
     broadcast_id: int
     telegram_id: int
-    attempts: int
+    attempts: int  # tries that met network trouble so far
+    unreachable: bool  # blocked the bot since this was queued
     language: str | None
     telegram_language: str | None
     message_key: str
@@ -177,10 +178,10 @@ async def claim(
     await session.exec(
         update(Delivery)
         .where(col(Delivery.id).in_(ids))
-        .values(state=DeliveryState.SENDING, claimed_at=now, attempts=Delivery.attempts + 1)
+        .values(state=DeliveryState.SENDING, claimed_at=now)
     )
     rows = await session.exec(
-        select(Delivery, Broadcast, User.language, User.telegram_language)
+        select(Delivery, Broadcast, User.language, User.telegram_language, User.unreachable_since)
         .join(Broadcast, Delivery.broadcast_id == Broadcast.id)
         .outerjoin(User, User.telegram_id == Delivery.telegram_id)
         .where(col(Delivery.id).in_(ids))
@@ -192,6 +193,7 @@ async def claim(
             broadcast_id=broadcast.id,
             telegram_id=delivery.telegram_id,
             attempts=delivery.attempts,
+            unreachable=unreachable_since is not None,
             language=language,
             telegram_language=telegram_language,
             message_key=broadcast.message_key,
@@ -202,7 +204,7 @@ async def claim(
             document_file_id=broadcast.document_file_id,
             parse_mode=broadcast.parse_mode,
         )
-        for delivery, broadcast, language, telegram_language in rows
+        for delivery, broadcast, language, telegram_language, unreachable_since in rows
     ]
 
 
@@ -214,6 +216,7 @@ class Outcome:
     broadcast_id: int
     telegram_id: int
     state: DeliveryState  # SENT, BLOCKED, FAILED, or PENDING to try again
+    attempts: int  # tries that met network trouble, this one included
     message_id: int | None = None
     error: str = ""
     retry_in: timedelta = timedelta(0)
@@ -235,6 +238,7 @@ async def record_outcomes(session: AsyncSession, outcomes: list[Outcome]) -> Non
             {
                 "id": o.delivery_id,
                 "state": o.state,
+                "attempts": o.attempts,
                 "message_id": o.message_id,
                 "error": o.error[:200],
                 "sent_at": now if o.state == DeliveryState.SENT else None,

@@ -284,3 +284,35 @@ async def test_a_message_waiting_after_network_trouble_is_not_overtaken(
     await wait_until_delivered(db, timeout=20)
     texts = [m["text"] for m in await telegram.history(resident) if m["from_bot"]]
     assert texts == ["【社区通知】\n先：报修已受理", "【社区通知】\n后：已派工"]
+
+
+async def test_messages_queued_before_a_block_are_not_tried_after_it(
+    db, tmp_path, telegram, running_bot
+):
+    """Three messages wait for a resident who has just blocked the bot: the first meets the
+    403, the other two are marked blocked without asking Telegram again."""
+    (blocker,) = await crowd(db, telegram, tmp_path, "南溪小区", 1, 100_000)
+    await telegram.block(blocker, True)
+    async with db.session() as session:
+        for step in range(3):
+            await outbox.enqueue(
+                session, "notice.general", [blocker], "notice.text", values={"body": f"第{step}条"}
+            )
+    running_bot.bot_data["sender"].poke()
+    assert await wait_until_delivered(db) == {DeliveryState.BLOCKED: 3}
+    assert (await telegram.stats())["calls"].get("sendMessage", 0) == 1
+
+
+async def test_waiting_its_turn_is_not_a_failed_try(db, tmp_path, telegram, running_bot):
+    """Messages that wait a second for the one before them (one chat, one a second) count
+    no failed tries: those are kept for network trouble, which gives up after a while."""
+    (resident,) = await crowd(db, telegram, tmp_path, "南溪小区", 1, 100_000)
+    async with db.session() as session:
+        for step in range(3):
+            await outbox.enqueue(
+                session, "notice.general", [resident], "notice.text", values={"body": f"第{step}条"}
+            )
+    running_bot.bot_data["sender"].poke()
+    assert await wait_until_delivered(db, timeout=20) == {DeliveryState.SENT: 3}
+    async with db.session() as session:
+        assert set((await session.exec(select(Delivery.attempts))).all()) == {0}
