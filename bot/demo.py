@@ -11,10 +11,12 @@ from __future__ import annotations
 
 import asyncio
 import csv
+import errno
 import logging
 import signal
+import socket
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -123,6 +125,11 @@ def write_registry_files(folder: Path) -> tuple[Path, Path]:
     return communities, households
 
 
+def _personas_households() -> set[tuple[str, str, str, str]]:
+    """The households the seeded personas are bound to."""
+    return {(p.community, *p.address) for p in PEOPLE if p.address}
+
+
 def _address_key(slip: Slip) -> tuple[str, str, str, str]:
     a = slip.address
     return a.community, a.building, a.unit, a.room
@@ -175,8 +182,8 @@ async def seed(db: Database, folder: Path, settings: Settings) -> Roster:
                 household = await binding.household_of(session, person.telegram_id)
                 await supervision.appoint_household(session, community.id, household, DEMO)
 
-    bound = {(p.community, *p.address) for p in PEOPLE if p.address} | set(neighbours)
-    bound = {(p.community, *p.address) for p in PEOPLE if p.address}
+    # Offer only households nobody is bound to, so a newcomer's household is their own.
+    bound = _personas_households() | set(neighbours)
     offered: list[dict] = []
     for c in COMMUNITIES:
         free = [key for key in slips if key[0] == c.name and key not in bound]
@@ -218,7 +225,7 @@ async def _consulted_neighbours(
     personas; the telegram ids of those residents by household.
     """
     name = COMMUNITIES[1].name
-    taken = {(p.community, *p.address) for p in PEOPLE if p.address}
+    taken = _personas_households()
     households = [key for key in slips if key[0] == name and key not in taken]
     answering = households[: ROUND1_AGREE + ROUND1_DISAGREE]
     neighbours = {key: FIRST_NEIGHBOUR_ID + n for n, key in enumerate(answering)}
@@ -276,6 +283,41 @@ def demo_settings(settings: Settings, folder: Path) -> Settings:
     )
 
 
+class AddressUnavailable(Exception):
+    """The chat page cannot listen where it was asked to."""
+
+
+def check_address(host: str, port: int) -> None:
+    """Refuse a host and port the chat page could not listen on, before the slow seeding."""
+    try:
+        addresses = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+    except socket.gaierror as error:
+        raise AddressUnavailable(
+            f"cannot listen on {host} ({error.strerror}); choose another with --host"
+        ) from None
+    for family, kind, protocol, _, address in addresses:
+        with socket.socket(family, kind, protocol) as probe:
+            # The options the server's own socket will have, so both agree on "in use".
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            if family == socket.AF_INET6:
+                probe.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
+            try:
+                probe.bind(address)
+            except OSError as error:
+                raise _unavailable(host, port, error) from None
+
+
+def _unavailable(host: str, port: int, error: OSError) -> AddressUnavailable:
+    if error.errno == errno.EADDRINUSE:
+        return AddressUnavailable(
+            f"port {port} on {host} is already in use; choose a free one with --port"
+        )
+    return AddressUnavailable(
+        f"cannot listen on {host} port {port} ({error.strerror}); "
+        "choose another with --host or --port"
+    )
+
+
 def run(settings: Settings, folder: Path, host: str, port: int) -> None:
     """Seed, serve the page and run the bot until Ctrl-C or SIGTERM."""
     settings = demo_settings(settings, folder)
@@ -309,7 +351,13 @@ async def running_demo(
         roster = await seed(db, folder, settings)
     finally:
         await db.dispose()
-    async with run_sandbox(host, port, page=PageFor(TOKEN, roster)) as sandbox:
+    async with AsyncExitStack() as stack:
+        try:  # taken since check_address, or refused for another reason
+            sandbox = await stack.enter_async_context(
+                run_sandbox(host, port, page=PageFor(TOKEN, roster))
+            )
+        except OSError as error:
+            raise _unavailable(host, port, error) from None
         telegram = settings.telegram.model_copy(
             update={"api_base_url": sandbox.bot_api_url, "file_base_url": sandbox.file_url}
         )

@@ -86,6 +86,9 @@ class ChatPage(ControlApi):
                 "bot": {"username": bot.user["username"], "first_name": bot.user["first_name"]},
                 "max_upload_bytes": self.state.max_upload_bytes,
                 "invites": self.invites,
+                # A page streams events after this one, so what happened before it opened
+                # is history (loaded with a chat), not news.
+                "last_seq": bot.events[-1]["seq"] if bot.events else 0,
             }
         )
 
@@ -112,6 +115,7 @@ class ChatPage(ControlApi):
         }
         self.personas[persona["id"]] = persona
         self.bot.remember_user(_as_user(persona))
+        self.bot.record("persona", persona["id"], persona=persona)  # for the other open pages
         return _ok(persona)
 
     def _persona(self, request: web.Request) -> JSON:

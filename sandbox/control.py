@@ -5,7 +5,8 @@ Everything is JSON under ``/control/bot<token>/...``; answers are ``{"ok": true,
 
 The event log that ``events`` and ``stream`` serve holds, per bot and in order, entries of
 these kinds: "message", "edit", "delete", "callback_answer" and "chat_action" for what the
-bot did, and "user_message", "user_edit" and "user_press" for what the users did.
+bot did, "user_message", "user_edit" and "user_press" for what the users did, and
+"persona" for a persona made in the chat page.
 """
 
 from __future__ import annotations

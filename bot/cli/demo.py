@@ -24,9 +24,13 @@ def demo(
     """Seed a demo database, start a local Telegram stand-in and its chat page, run the bot."""
     from bot import demo as demo_run
 
-    if folder is None:
-        folder = Path(tempfile.mkdtemp(prefix="linli-demo-"))
-    elif (folder / demo_run.DATABASE_FILE).exists():
+    if folder is not None and (folder / demo_run.DATABASE_FILE).exists():
         raise CommandError(f"{folder} already holds a demo; choose another folder or empty it")
-    folder.mkdir(parents=True, exist_ok=True)
-    demo_run.run(settings_of(context), folder, host, port)
+    try:
+        demo_run.check_address(host, port)
+        if folder is None:
+            folder = Path(tempfile.mkdtemp(prefix="linli-demo-"))
+        folder.mkdir(parents=True, exist_ok=True)
+        demo_run.run(settings_of(context), folder, host, port)
+    except demo_run.AddressUnavailable as error:
+        raise CommandError(str(error)) from None

@@ -1,5 +1,6 @@
 // The demo chat page: personas on the left, the chosen one's chat with the bot on the right.
-// Everything it shows comes from the sandbox's event stream, so several pages stay in step.
+// Everything it shows comes from the sandbox's event stream, so several pages stay in step:
+// a persona made in one page appears in the others, and their chats update in all of them.
 "use strict";
 
 const UI = {
@@ -35,7 +36,7 @@ const state = {
   current: null,
   chats: new Map(), // persona id -> Map(message_id -> message, with from_bot)
   keyboards: new Map(), // persona id -> reply keyboard markup or null
-  unread: new Map(),
+  unread: new Map(), // persona id -> bot messages arrived since the page opened, unseen
 };
 const $ = (id) => document.getElementById(id);
 const t = (key) => UI[state.lang][key];
@@ -169,6 +170,12 @@ function renderInvites() {
     item.append(address, code);
     list.append(item);
   }
+}
+
+function addPersona(persona) {
+  if (state.personas.some((p) => p.id === persona.id)) return;
+  state.personas.push(persona);
+  renderPersonas();
 }
 
 async function choose(personaId) {
@@ -330,6 +337,7 @@ async function sendFile(file) {
 
 function onEvent(event) {
   const chatId = event.chat_id;
+  if (event.kind === "persona") return addPersona(event.persona);
   if (!state.personas.some((p) => p.id === chatId)) return;
   if (event.kind === "callback_answer") {
     if (chatId === state.current && event.text) toast(event.text, event.show_alert ? "alert" : "");
@@ -343,9 +351,10 @@ function onEvent(event) {
   }
   if (event.kind === "message" || event.kind === "user_message") {
     const fromBot = event.kind === "message";
+    const news = !chat.has(event.message.message_id); // the history may hold it already
     chat.set(event.message.message_id, { ...event.message, from_bot: fromBot });
     if (fromBot && event.keyboard) state.keyboards.set(chatId, event.keyboard);
-    if (fromBot && chatId !== state.current) state.unread.set(chatId, (state.unread.get(chatId) || 0) + 1);
+    if (fromBot && news && chatId !== state.current) state.unread.set(chatId, (state.unread.get(chatId) || 0) + 1);
   } else if (event.kind === "edit" || event.kind === "user_edit") {
     chat.set(event.message.message_id, { ...event.message, from_bot: event.kind === "edit" });
   } else if (event.kind === "delete") {
@@ -357,8 +366,10 @@ function onEvent(event) {
   if (chatId === state.current) renderChat();
 }
 
-function listen() {
-  const stream = new EventSource("/chat/api/stream");
+// From the page's opening on: what came before is history, loaded when a chat is chosen.
+// On a reconnect EventSource resumes after the last event it saw (Last-Event-ID).
+function listen(after) {
+  const stream = new EventSource("/chat/api/stream?after=" + after);
   stream.onmessage = (message) => onEvent(JSON.parse(message.data));
 }
 
@@ -369,7 +380,7 @@ async function start() {
   state.personas = await api("GET", "/personas");
   renderInvites();
   applyLanguage();
-  listen();
+  listen(state.about.last_seq);
   const wanted = Number(new URLSearchParams(location.search).get("persona"));
   if (state.personas.some((p) => p.id === wanted)) await choose(wanted);
 
@@ -402,7 +413,7 @@ async function start() {
     event.preventDefault();
     try {
       const persona = await api("POST", "/personas", { first_name: $("new-name").value, language_code: $("new-language").value });
-      state.personas.push(persona);
+      addPersona(persona); // unless its event came first
       $("new-name").value = "";
       await choose(persona.id);
     } catch (error) {

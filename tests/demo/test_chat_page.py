@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import json
 
 import aiohttp
 import pytest
@@ -146,3 +147,17 @@ async def test_the_stream_shows_what_the_personas_do(page):
         while not line.startswith(b"data:"):
             line = await asyncio.wait_for(response.content.readline(), 5)
     assert b'"user_message"' in line and b"/staff" in line
+
+
+async def test_a_page_opened_later_hears_what_follows_and_new_personas(page):
+    _, http = page
+    await call(http, "POST", "/personas/502/send", {"text": "开页之前"})
+    _, about = await call(http, "GET", "/about")
+    _, made = await call(http, "POST", "/personas", {"first_name": "新居民"})
+    after = about["result"]["last_seq"]
+    async with http.get(f"/chat/api/stream?after={after}") as response:
+        line = b""
+        while not line.startswith(b"data:"):
+            line = await asyncio.wait_for(response.content.readline(), 5)
+    event = json.loads(line.removeprefix(b"data:"))
+    assert (event["kind"], event["persona"]) == ("persona", made["result"])

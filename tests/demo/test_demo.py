@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import asyncio
 import os
-import shutil
 import signal
+import socket
 import sys
 from pathlib import Path
 
@@ -22,6 +22,7 @@ from bot.flows import binding, people, registry
 from storage import migrate
 from storage.db import Database
 from storage.models import (
+    Ballot,
     Community,
     Consultation,
     ConsultationStatus,
@@ -31,9 +32,8 @@ from storage.models import (
     Staff,
     Supervisor,
 )
+from tests.demo import screenshot
 from tests.e2e.test_run import free_port
-
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 
 
 @pytest.fixture
@@ -107,6 +107,34 @@ async def test_a_seeded_resident_votes_through_the_page_api(running):
         assert answered[-1]["from_bot"]
 
 
+async def test_every_offered_code_gives_a_newcomer_a_household_of_their_own(running, demo_settings):
+    """The page's invite codes are of households nobody is bound to and nobody voted for."""
+    async with aiohttp.ClientSession(running.base_url) as http:
+        slips = (await _get(http, "/about"))["invites"]
+        assert len(slips) == len(demo.COMMUNITIES) * demo.INVITES_OFFERED_PER_COMMUNITY
+        newcomers = []
+        for n, slip in enumerate(slips):
+            persona = await _post(http, "/personas", {"first_name": f"新居民{n}"})
+            await _post(http, f"/personas/{persona['id']}/send", {"text": f"/start {slip['code']}"})
+            newcomers.append(persona["id"])
+        for persona in newcomers:
+            await _wait_for(http, persona, lambda ms: "绑定成功" in ms[-1].get("text", ""))
+    db = Database(demo_settings.database.url)
+    async with db.session() as session:
+        for persona in newcomers:
+            household = await binding.household_of(session, persona)
+            assert await registry.residents_of(session, household) == 1
+            ballots = select(func.count()).where(Ballot.household_id == household)
+            assert (await session.exec(ballots)).one() == 0
+    await db.dispose()
+
+
+async def _post(http, path: str, body: dict):
+    async with http.post("/chat/api" + path, json=body) as response:
+        assert response.status == 200, await response.text()
+        return (await response.json())["result"]
+
+
 async def _get(http, path: str, absolute: bool = False):
     async with http.get(path if absolute else "/chat/api" + path) as response:
         return (await response.json())["result"]
@@ -123,25 +151,20 @@ async def _wait_for(http, persona: int, done, tries: int = 100) -> list[dict]:
 
 @pytest.fixture
 def chromium() -> str:
-    if CHROMIUM is None:
+    if screenshot.CHROMIUM is None:
         if os.environ.get("LINLI_REQUIRE_BROWSER"):
             pytest.fail("Chromium is required (LINLI_REQUIRE_BROWSER) but not installed")
         pytest.skip("Chromium is not installed (Debian: apt-get install chromium)")
-    return CHROMIUM
+    return screenshot.CHROMIUM
 
 
 @pytest.fixture
 async def browser_page(running, chromium, tmp_path: Path):
     """The chat page of the running demo in headless Chromium; a screenshot is kept."""
-    from playwright.async_api import async_playwright
-
-    async with async_playwright() as playwright:
-        browser = await playwright.chromium.launch(executable_path=chromium, args=["--no-sandbox"])
-        page = await browser.new_page(locale="zh-CN", viewport={"width": 1200, "height": 760})
-        await page.goto(running.base_url + "/chat")
+    async with screenshot.browser(chromium) as browser:
+        page = await screenshot.open_chat_page(browser, running.base_url)
         yield page
         await page.screenshot(path=str(tmp_path / "chat-page.png"))
-        await browser.close()
     assert (tmp_path / "chat-page.png").stat().st_size > 10_000
 
 
@@ -171,6 +194,38 @@ async def test_a_newcomer_binds_and_votes_and_the_admin_sees_the_chart(browser_p
 
     await page.click("#language")
     await expect(page.locator("#warning")).to_contain_text("not a Telegram client")
+
+
+async def test_a_persona_made_in_one_page_appears_in_another(running, browser_page):
+    from playwright.async_api import expect
+
+    first = browser_page
+    async with aiohttp.ClientSession(running.base_url) as http:
+        wang = next(p for p in demo.PEOPLE if p.name == "王芳").telegram_id
+        await _wait_for(http, wang, lambda ms: any("reply_markup" in m for m in ms))
+    other = await screenshot.open_chat_page(first.context.browser, running.base_url)
+    await expect(other.locator("#personas li")).to_have_count(len(demo.PEOPLE))
+    await first.fill("#new-name", "孙大爷")
+    await first.click("#new-persona button")
+    newcomer = other.locator("#personas li", has_text="孙大爷")
+    await expect(newcomer).to_be_visible()
+    # 王芳 was asked to vote before this page opened: history, not news.
+    await expect(other.locator("#personas li", has_text="王芳").locator(".badge")).to_have_count(0)
+
+    await first.locator("#invites code").first.click()
+    await expect(first.locator(".bubble.bot").last).to_contain_text("绑定成功")
+    await expect(newcomer.locator(".badge")).to_have_text("1")
+    await newcomer.click()
+    await expect(other.locator(".bubble.bot").last).to_contain_text("绑定成功")
+
+
+async def test_the_readme_picture_can_be_retaken(browser_page):
+    """The scene of docs/demo-chat.png (python -m tests.demo.screenshot) still plays."""
+    from playwright.async_api import expect
+
+    await screenshot.a_resident_votes_then_reports_a_repair(browser_page)
+    repair = browser_page.locator(".bubble.bot").last
+    await expect(repair.get_by_role("button", name="屋面漏水")).to_be_visible()
 
 
 async def test_the_menu_is_toggled_in_place(browser_page):
@@ -237,3 +292,39 @@ async def test_linli_demo_will_not_reuse_a_folder(tmp_path: Path):
         output.decode().strip()
         == f"linli: {tmp_path} already holds a demo; choose another folder or empty it"
     )
+
+
+@pytest.fixture
+def taken_port():
+    """A port another program is listening on."""
+    with socket.socket() as other:
+        other.bind(("127.0.0.1", 0))
+        other.listen()
+        yield other.getsockname()[1]
+
+
+async def test_linli_demo_on_a_taken_port_says_so_before_seeding(tmp_path: Path, taken_port):
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-c",
+        "from bot.cli import main; main()",
+        "demo",
+        "--folder",
+        str(tmp_path / "trial"),
+        "--port",
+        str(taken_port),
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.STDOUT,
+    )
+    output, _ = await asyncio.wait_for(process.communicate(), timeout=30)
+    assert process.returncode == 2
+    assert output.decode().strip() == (
+        f"linli: port {taken_port} on 127.0.0.1 is already in use; choose a free one with --port"
+    )
+    assert not (tmp_path / "trial" / demo.DATABASE_FILE).exists()
+
+
+async def test_a_port_taken_while_seeding_is_named_too(demo_settings, tmp_path: Path, taken_port):
+    with pytest.raises(demo.AddressUnavailable, match=f"port {taken_port} .* --port"):
+        async with demo.running_demo(demo_settings, tmp_path, port=taken_port):
+            pass
