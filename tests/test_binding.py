@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
 
 from bot.flows import binding
@@ -25,6 +26,14 @@ async def test_household_limit_counts_residents(db):
     assert isinstance(await bind(db, 2, codes["5--101"]), binding.Bound)
     assert await bind(db, 3, codes["5--101"]) == binding.HouseholdFull(2)
     assert isinstance(await bind(db, 1, codes["5--101"]), binding.AlreadyBound)
+
+
+async def test_many_binding_to_one_household_at_once_stop_at_its_limit(db):
+    await import_sample_registry(db)
+    codes = await issue_codes(db, "运南新村")
+    outcomes = await asyncio.gather(*(bind(db, 100 + n, codes["5--101"]) for n in range(6)))
+    assert sum(isinstance(o, binding.Bound) for o in outcomes) == 2
+    assert outcomes.count(binding.HouseholdFull(2)) == 4
 
 
 async def test_wrong_codes_lock_the_user_out_for_the_window(db):

@@ -18,7 +18,7 @@ from bot.flows import dialogues
 from bot.flows.audit import Actor, record
 from bot.flows.invites import household_of_code, normalise
 from bot.flows.registry import Address, address_of, residents_of
-from storage.models import Resident, WrongCode
+from storage.models import Household, Resident, WrongCode
 from storage.types import utcnow
 
 MOVE_DIALOGUE = "confirm_move"
@@ -135,6 +135,13 @@ async def _wrong_try(session: AsyncSession, telegram_id: int, limits: Limits) ->
     return max(limits.wrong_codes_allowed - count, 0)
 
 
+async def _household_full(session: AsyncSession, household_id: int, limits: Limits) -> bool:
+    """Whether the household has its limit of residents, counted under a lock on its row:
+    two people binding to it at once are counted one after the other."""
+    await session.exec(select(Household.id).where(Household.id == household_id).with_for_update())
+    return await residents_of(session, household_id) >= limits.residents_per_household
+
+
 async def bind(
     session: AsyncSession, telegram_id: int, text: str, limits: Limits, actor: Actor
 ) -> BindOutcome:
@@ -156,7 +163,7 @@ async def bind(
     new_address = await address_of(session, household_id)
     if current == household_id:
         return AlreadyBound(new_address)
-    if await residents_of(session, household_id) >= limits.residents_per_household:
+    if await _household_full(session, household_id, limits):
         return HouseholdFull(limits.residents_per_household)
     if current is not None:
         await dialogues.start(session, telegram_id, MOVE_DIALOGUE, household_id=household_id)
@@ -180,7 +187,7 @@ async def confirm_move(
     ):
         return NothingToConfirm()
     await dialogues.finish(session, telegram_id)
-    if await residents_of(session, household_id) >= limits.residents_per_household:
+    if await _household_full(session, household_id, limits):
         return HouseholdFull(limits.residents_per_household)
     resident = (
         await session.exec(select(Resident).where(Resident.telegram_id == telegram_id))
