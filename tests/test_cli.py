@@ -103,7 +103,7 @@ def test_faq_menu_and_fund_commands(linli, tmp_path):
     assert "write .csv, .xlsx or .yaml" in linli("faq", "export", "faq.txt").stderr
 
     listed = linli("menu", "list").stdout.splitlines()
-    assert len(listed) == 25 and listed[0].startswith("B01\tbasic\t¥800,000\t屋面整修")
+    assert len(listed) == 27 and listed[0].startswith("B01\tbasic\t¥800,000\t屋面整修")
 
     manager = linli("repair", "manager", "--community", "梅湾花园", "--manager", "禾城物业")
     assert "property manager 禾城物业" in manager.stdout
