@@ -6,6 +6,7 @@ descends into a table. Environment beats the file, the file beats defaults.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -32,6 +33,22 @@ class TelegramSettings(BaseModel):
     webhook_port: int = Field(8443, ge=1, le=65535)
     webhook_url: str | None = None
     webhook_secret: SecretStr | None = None
+
+    @field_validator("webhook_url")
+    @classmethod
+    def _web_address(cls, url: str | None) -> str | None:
+        if url is not None and not re.fullmatch(r"https?://[^/\s]+/\S*", url):
+            raise ValueError("must be the public URL Telegram calls, like https://host/telegram")
+        return url
+
+    @field_validator("webhook_secret")
+    @classmethod
+    def _telegram_accepts(cls, secret: SecretStr | None) -> SecretStr | None:
+        # Telegram's rule for secret_token; the value itself never goes into the message.
+        allowed = r"[A-Za-z0-9_-]{1,256}"
+        if secret is not None and not re.fullmatch(allowed, secret.get_secret_value()):
+            raise ValueError("must be 1-256 characters of A-Z, a-z, 0-9, _ and -")
+        return secret
 
 
 class DatabaseSettings(BaseModel):

@@ -45,6 +45,12 @@ def test_config_toml_in_working_directory_is_read(tmp_path, monkeypatch):
         ('timezone = "Mars/Olympus"\n', {}, "setting timezone: Value error, unknown time zone"),
         ("", {"LINLI_DATABASE__URL": "mysql://x"}, "setting database.url"),
         ("", {"LINLI_TELEGRAM__WEBHOOK_PORT": "99999"}, "setting telegram.webhook_port"),
+        ('[telegram]\nwebhook_url = "linli.example.org"\n', {}, "setting telegram.webhook_url"),
+        (
+            "",
+            {"LINLI_TELEGRAM__WEBHOOK_SECRET": "no spaces allowed"},
+            "setting telegram.webhook_secret",
+        ),
         ("colour = 'red'\n", {}, "setting colour"),
         ("[telegram\n", {}, "config file"),
     ],
@@ -58,6 +64,7 @@ def test_invalid_setting_is_one_line_naming_it(tmp_path, monkeypatch, toml, env,
         load_settings(config)
     assert str(error.value).startswith(expected)
     assert "\n" not in str(error.value)
+    assert "no spaces allowed" not in str(error.value)  # a secret is never repeated
 
 
 def test_missing_token_says_where_to_get_one(tmp_path, monkeypatch):

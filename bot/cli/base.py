@@ -9,8 +9,9 @@ from pathlib import Path
 from typing import Annotated, TypeVar
 
 import typer
+from telegram.error import InvalidToken, NetworkError
 
-from bot.config import Settings, SettingsError, load_settings
+from bot.config import Settings, SettingsError, load_settings, require_token
 from bot.flows.registry import RegistryError
 from bot.flows.tables import TableError
 from bot.i18n import text
@@ -73,3 +74,31 @@ def local_time(settings: Settings, typed: str) -> datetime:
 def refusal(error: Exception) -> CommandError:
     """A flow's refusal (``reason`` key and ``values``) in the operator's words."""
     return CommandError(text("en", error.reason, **error.values))
+
+
+async def reach_bot_api(settings: Settings) -> str:
+    """Ask the Bot API who the bot is (its username), so that a wrong token or address
+    ends in one line (once running, python-telegram-bot retries network errors itself)."""
+    from telegram import Bot
+
+    telegram = settings.telegram
+    bot = Bot(require_token(settings), base_url=telegram.api_base_url)
+    try:
+        async with bot:  # initialising asks getMe
+            return bot.username
+    except InvalidToken:
+        raise SettingsError(
+            "setting telegram.token was refused by the Bot API: copy the token @BotFather "
+            "gave you; to try linli without Telegram, run 'linli demo'"
+        ) from None
+    except NetworkError as error:
+        reason = _without_token(error, settings)
+        raise CommandError(
+            f"cannot reach the Bot API at {telegram.api_base_url} ({reason}):"
+            " check the network and setting telegram.api_base_url; to try linli without"
+            " Telegram, run 'linli demo'"
+        ) from None
+
+
+def _without_token(error: Exception, settings: Settings) -> str:
+    return str(error).replace(require_token(settings), "<token>")

@@ -7,8 +7,8 @@ from typing import Annotated
 
 import typer
 
-from bot.cli.base import app, settings_of, with_database
-from bot.config import Settings, require_token
+from bot.cli.base import app, reach_bot_api, settings_of, with_database
+from bot.config import Settings
 from bot.flows import importing, invites, registry
 from bot.flows.audit import CLI
 from storage.db import Database
@@ -51,13 +51,7 @@ def import_households(context: typer.Context, file: Path) -> None:
 
 
 async def _bot_username(settings: Settings) -> str:
-    if settings.telegram.bot_username:
-        return settings.telegram.bot_username
-    from telegram import Bot
-
-    bot = Bot(require_token(settings), base_url=settings.telegram.api_base_url)
-    async with bot:
-        return bot.username
+    return settings.telegram.bot_username or await reach_bot_api(settings)
 
 
 @invites_app.command("export")

@@ -6,10 +6,9 @@ import asyncio
 import logging
 
 import typer
-from telegram.error import InvalidToken, NetworkError
 
-from bot.cli.base import CommandError, app, settings_of
-from bot.config import Settings, SettingsError, require_token
+from bot.cli.base import app, reach_bot_api, settings_of
+from bot.config import SettingsError, require_token
 from storage import migrate
 
 db_app = typer.Typer(help="The database.", no_args_is_help=True)
@@ -31,7 +30,7 @@ def run(context: typer.Context) -> None:
     if telegram.mode == "webhook" and telegram.webhook_secret is None:
         raise SettingsError("setting telegram.webhook_secret is required when mode is webhook")
     migrate.upgrade(settings.database.url)
-    asyncio.run(_reach_bot_api(settings))
+    asyncio.run(reach_bot_api(settings))
     logging.basicConfig(
         format="%(asctime)s %(levelname)s %(name)s: %(message)s", level=logging.INFO
     )
@@ -49,34 +48,6 @@ def run(context: typer.Context) -> None:
             secret_token=telegram.webhook_secret.get_secret_value(),
             allowed_updates=Update.ALL_TYPES,
         )
-
-
-async def _reach_bot_api(settings: Settings) -> None:
-    """Ask the Bot API who the bot is before starting, so that a wrong token or address
-    ends in one line (once running, python-telegram-bot retries network errors itself)."""
-    from telegram import Bot
-
-    telegram = settings.telegram
-    bot = Bot(require_token(settings), base_url=telegram.api_base_url)
-    try:
-        async with bot:
-            pass  # initialising asks getMe
-    except InvalidToken:
-        raise SettingsError(
-            "setting telegram.token was refused by the Bot API: copy the token @BotFather "
-            "gave you; to try linli without Telegram, run 'linli demo'"
-        ) from None
-    except NetworkError as error:
-        reason = _without_token(error, settings)
-        raise CommandError(
-            f"cannot reach the Bot API at {telegram.api_base_url} ({reason}):"
-            " check the network and setting telegram.api_base_url; to try linli without"
-            " Telegram, run 'linli demo'"
-        ) from None
-
-
-def _without_token(error: Exception, settings: Settings) -> str:
-    return str(error).replace(require_token(settings), "<token>")
 
 
 @db_app.command("upgrade")

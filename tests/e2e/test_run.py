@@ -101,14 +101,15 @@ async def test_webhook_mode_checks_the_secret_token(db, bot_settings, telegram):
     await database.dispose()
 
 
-async def linli_run(tmp_path, **settings: str) -> tuple[int, str]:
+async def linli_run(tmp_path, *arguments: str, **settings: str) -> tuple[int, str]:
+    """``linli run`` (or ``linli ARGUMENTS``) with these telegram settings; code and output."""
     environment = {**os.environ, "LINLI_DATABASE__URL": f"sqlite+aiosqlite:///{tmp_path / 'x.db'}"}
     environment.update({f"LINLI_TELEGRAM__{name.upper()}": v for name, v in settings.items()})
     process = await asyncio.create_subprocess_exec(
         sys.executable,
         "-c",
         "from bot.cli import main; main()",
-        "run",
+        *(arguments or ["run"]),
         cwd=tmp_path,
         env=environment,
         stdout=asyncio.subprocess.PIPE,
@@ -138,3 +139,33 @@ async def test_a_token_the_bot_api_refuses_stops_run_with_one_line(tmp_path, san
         "linli: setting telegram.token was refused by the Bot API: copy the token @BotFather "
         "gave you; to try linli without Telegram, run 'linli demo'"
     ]
+
+
+async def test_webhook_mode_without_its_settings_stops_with_one_line(tmp_path):
+    code, output = await linli_run(tmp_path, token="123456789:AA-secret", mode="webhook")
+    assert code == 2
+    assert output.strip().splitlines() == [
+        "linli: setting telegram.webhook_url is required when mode is webhook"
+    ]
+
+
+async def test_invite_slips_without_a_reachable_bot_api_stop_with_one_line(tmp_path):
+    """The slips need the bot's username for their deep links: without ``bot_username`` it is
+    asked of the Bot API, and when that cannot be reached the operator reads one line."""
+    address = f"http://127.0.0.1:{free_port()}/bot"
+    code, output = await linli_run(
+        tmp_path,
+        "invites",
+        "export",
+        "--community",
+        "南溪小区",
+        "--out",
+        "slips.csv",
+        token="123456789:AA-unreachable-secret",
+        api_base_url=address,
+    )
+    assert code == 2
+    assert (
+        output.strip().splitlines()[0].startswith(f"linli: cannot reach the Bot API at {address}")
+    )
+    assert len(output.strip().splitlines()) == 1 and "unreachable-secret" not in output
