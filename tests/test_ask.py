@@ -72,6 +72,11 @@ async def test_english_questions_find_their_answer(db, asked, expected):
     assert await best(db, asked, "en") == expected
 
 
+def test_only_text_with_words_asks_something():
+    assert ask.has_words("电梯") and ask.has_words("80%") and ask.has_words("why?")
+    assert not ask.has_words("😀😀😀") and not ask.has_words("？？？！") and not ask.has_words("…")
+
+
 def test_repair_reports_are_told_from_questions():
     assert ask.looks_like_repair("我家楼顶漏水了")
     assert ask.looks_like_repair("電梯壞了")
@@ -86,9 +91,11 @@ async def test_a_question_goes_to_staff_and_the_thread_runs_both_ways(db):
         member = await registry.add_staff(session, 9500, Role.STAFF, ["南溪小区"], CLI)
         other = await registry.add_staff(session, 9501, Role.STAFF, ["运南新村"], CLI)
     async with db.session() as session:
-        asked = await ask.ask(session, wang, "小区什么时候开始装充电桩", "zh_Hans")
+        asked = await ask.ask(session, wang, "小区什么时候开始装充电桩", "zh_Hans", Actor(wang))
+    assert asked.matches == []  # so it went to staff by itself
     async with db.session() as session:
-        await ask.to_staff(session, asked.question.id, wang, Actor(wang))
+        with pytest.raises(AskError, match="ask.already_with_staff"):
+            await ask.to_staff(session, asked.question.id, wang, Actor(wang))
         assert [q.id for q in await ask.inbox(session, member)] == [asked.question.id]
         assert await ask.inbox(session, other) == []
         with pytest.raises(AskError, match="ask.not_found"):
@@ -97,6 +104,8 @@ async def test_a_question_goes_to_staff_and_the_thread_runs_both_ways(db):
         await ask.resident_reply(session, asked.question.id, wang, "装在哪里？", Actor(wang))
         await ask.staff_reply(session, asked.question.id, member, "东门停车场", CLI)
         entry = await ask.to_faq(session, asked.question.id, member, CLI)
+        with pytest.raises(AskError, match="ask.already_in_faq"):
+            await ask.to_faq(session, asked.question.id, member, CLI)
         await ask.close(session, asked.question.id, member, CLI)
     async with db.session() as session:
         thread = [(m.from_staff, m.text) for m in await ask.thread(session, asked.question.id)]
@@ -118,9 +127,8 @@ async def test_staff_are_reminded_once_of_a_question_left_waiting(db):
     wang = (await bind_all(db, "南溪小区"))["1-1-101"]
     async with db.session() as session:
         await registry.add_staff(session, 9500, Role.STAFF, ["南溪小区"], CLI)
-        asked = await ask.ask(session, wang, "垃圾分类点在哪里", "zh_Hans")
+        asked = await ask.ask(session, wang, "垃圾分类点在哪里", "zh_Hans", Actor(wang))
     async with db.session() as session:
-        await ask.to_staff(session, asked.question.id, wang, Actor(wang))
         await session.exec(update(Question).values(waiting_since=utcnow() - timedelta(hours=49)))
     async with db.session() as session:
         assert await ask.remind_unanswered(session, 48) == 1

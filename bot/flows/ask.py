@@ -2,8 +2,9 @@
 
 A question is kept from the start, so that "ask staff" after the FAQ's
 answer, the staff inbox, replies both ways and closing all work on one row.
-A question unanswered for too long reminds the staff; a good answer becomes
-an FAQ entry of the community with one press.
+A question the FAQ has no answer to goes to the staff inbox at once. A
+question unanswered for too long reminds the staff; a good answer becomes an
+FAQ entry of the community with one press.
 """
 
 from __future__ import annotations
@@ -52,17 +53,28 @@ def looks_like_repair(text: str) -> bool:
     return REPAIR_WORDS.search(faq.normalise(text)) is not None
 
 
+def has_words(text: str) -> bool:
+    """Whether the text has a letter, character or digit: emoji and punctuation alone
+    ask nothing the FAQ or staff could answer."""
+    return any(character.isalnum() for character in text)
+
+
 @dataclass(frozen=True)
 class Asked:
+    """A kept question and the FAQ's best answers; with none, it is with staff already.
+    A question that sounds like a repair report waits for the resident to choose."""
+
     question: Question
     matches: list[faq.Match]
+    sounds_like_repair: bool = False
 
     @property
     def confident(self) -> bool:
         return faq.confident(self.matches)
 
 
-async def _community_of_resident(session: AsyncSession, telegram_id: int) -> int:
+async def community_of_resident(session: AsyncSession, telegram_id: int) -> int:
+    """The community of a bound resident; ``ask.unbound`` for anybody else."""
     statement = (
         select(Building.community_id)
         .join(Household, col(Household.building_id) == Building.id)
@@ -75,13 +87,18 @@ async def _community_of_resident(session: AsyncSession, telegram_id: int) -> int
     return community_id
 
 
-async def ask(session: AsyncSession, telegram_id: int, text: str, language: str) -> Asked:
-    """Keep the question and find the FAQ's best answers to it; ``ask.unbound`` (checked
-    first) for somebody who is no resident."""
-    community_id = await _community_of_resident(session, telegram_id)
+async def ask(
+    session: AsyncSession, telegram_id: int, text: str, language: str, actor: Actor
+) -> Asked:
+    """Keep the question and find the FAQ's best answers to it, or put it in the staff
+    inbox when there are none; ``ask.unbound`` (checked first) for somebody who is no
+    resident, ``ask.length`` or ``ask.no_words`` for text that asks nothing."""
+    community_id = await community_of_resident(session, telegram_id)
     text = text.strip()
     if not 0 < len(text) <= TEXT_LIMIT:
         raise AskError("ask.length", most=TEXT_LIMIT)
+    if not has_words(text):
+        raise AskError("ask.no_words")
     question = Question(community_id=community_id, asker_telegram_id=telegram_id, text=text)
     session.add(question)
     await session.flush()
@@ -90,14 +107,30 @@ async def ask(session: AsyncSession, telegram_id: int, text: str, language: str)
             question_id=question.id, from_staff=False, author_telegram_id=telegram_id, text=text
         )
     )
-    return Asked(question, await faq.search(session, text, community_id, language))
+    if looks_like_repair(text):
+        return Asked(question, [], sounds_like_repair=True)
+    return await _answer(session, question, language, actor)
 
 
-async def matches_of(session: AsyncSession, question_id: int, telegram_id: int, language: str):
+async def matches_of(
+    session: AsyncSession, question_id: int, telegram_id: int, language: str, actor: Actor
+) -> Asked:
+    """The FAQ's answers to a question that sounded like a repair report but is not one."""
     question = await own_question(session, question_id, telegram_id)
-    return Asked(
-        question, await faq.search(session, question.text, question.community_id, language)
-    )
+    if question.state == QuestionState.OPEN:
+        raise AskError("ask.already_with_staff")
+    if question.state != QuestionState.ASKED:
+        raise AskError("ask.already_settled")
+    return await _answer(session, question, language, actor)
+
+
+async def _answer(session: AsyncSession, question: Question, language: str, actor: Actor) -> Asked:
+    """The FAQ's best answers; with none, the question goes to staff without waiting
+    for the resident to ask for it."""
+    matches = await faq.search(session, question.text, question.community_id, language)
+    if not matches:
+        await _escalate(session, question, actor)
+    return Asked(question, matches)
 
 
 async def own_question(session: AsyncSession, question_id: int, telegram_id: int) -> Question:
@@ -129,14 +162,19 @@ async def answered_by_faq(
 async def to_staff(
     session: AsyncSession, question_id: int, telegram_id: int, actor: Actor
 ) -> Question:
-    """Put the question in the community's staff inbox."""
+    """The resident asks staff after seeing the FAQ's answers."""
     question = await own_question(session, question_id, telegram_id)
     if question.state not in (QuestionState.ASKED, QuestionState.ANSWERED_BY_FAQ):
         raise AskError("ask.already_with_staff")
+    await _escalate(session, question, actor)
+    return question
+
+
+async def _escalate(session: AsyncSession, question: Question, actor: Actor) -> None:
+    """Put the question in the staff inbox, waiting from now, and tell the staff."""
     question.state, question.waiting_since = QuestionState.OPEN, utcnow()
     record(session, actor, "question/to_staff", f"question:{question.id}")
     await _tell_staff(session, question, "ask.new_for_staff", text=question.text)
-    return question
 
 
 def _add_to_thread(
@@ -215,7 +253,8 @@ async def close(
 async def to_faq(
     session: AsyncSession, question_id: int, member: StaffMember, actor: Actor
 ) -> FaqEntry:
-    """The question and staff's latest answer, as an FAQ entry of the community."""
+    """The question and staff's latest answer, as an FAQ entry of the community; once
+    (a question already in the community's FAQ is ``ask.already_in_faq``)."""
     question = await served_question(session, question_id, member)
     answer = (
         await session.exec(
@@ -226,9 +265,16 @@ async def to_faq(
     ).first()
     if answer is None:
         raise AskError("ask.no_answer_yet")
-    entry = FaqEntry(
-        community_id=question.community_id, question_zh=question.text[:500], answer_zh=answer
+    asked = question.text[:500]
+    # The same notion of "already there" as importing a file: same question, same scope.
+    existing = await session.exec(
+        select(FaqEntry.id).where(
+            FaqEntry.community_id == question.community_id, FaqEntry.question_zh == asked
+        )
     )
+    if existing.first() is not None:
+        raise AskError("ask.already_in_faq")
+    entry = FaqEntry(community_id=question.community_id, question_zh=asked, answer_zh=answer)
     session.add(entry)
     await session.flush()
     record(session, actor, "faq/from_inbox", f"question:{question.id}", entry=entry.id)
@@ -283,6 +329,6 @@ async def remind_unanswered(session: AsyncSession, hours: float) -> int:
     reminded = 0
     for question in await session.exec(statement):
         question.reminded_at = utcnow()
-        await _tell_staff(session, question, "ask.waiting_too_long", hours=hours)
+        await _tell_staff(session, question, "ask.waiting_too_long", hours=f"{hours:g}")
         reminded += 1
     return reminded

@@ -40,8 +40,13 @@ async def ask_command(update: Update, context: LinliContext) -> None:
     if text:
         await take_question(update, context, text)
         return
-    async with context.db.session() as session:
-        await dialogues.start(session, update.effective_user.id, ASK_DIALOGUE)
+    try:
+        async with context.db.session() as session:
+            await ask.community_of_resident(session, update.effective_user.id)
+            await dialogues.start(session, update.effective_user.id, ASK_DIALOGUE)
+    except AskError as refusal:  # who cannot ask is told before typing a question
+        await _refuse(update, context, refusal)
+        return
     await reply(update, context, "ask.what")
 
 
@@ -51,28 +56,36 @@ async def free_text(update: Update, context: LinliContext) -> None:
 
 
 async def asked_text(update: Update, context: LinliContext, dialogue: Dialogue) -> None:
-    async with context.db.session() as session:
-        await dialogues.finish(session, update.effective_user.id)
-    await take_question(update, context, update.effective_message.text)
+    """The question after a bare /ask; text that asks nothing leaves the dialogue open."""
+    await take_question(update, context, update.effective_message.text, ends_dialogue=True)
 
 
 async def take_question(
-    update: Update, context: LinliContext, text: str, unbound: Otherwise | None = None
+    update: Update,
+    context: LinliContext,
+    text: str,
+    unbound: Otherwise | None = None,
+    *,
+    ends_dialogue: bool = False,
 ) -> None:
     """Keep the question; offer the repair dialogue if it sounds like one, else the FAQ.
 
-    Who is not bound is told so, or handed to ``unbound``.
+    Who is not bound is told so, or handed to ``unbound``. A kept question ends the
+    /ask dialogue when ``ends_dialogue``.
     """
+    user_id = update.effective_user.id
     try:
         async with context.db.session() as session:
-            asked = await ask.ask(session, update.effective_user.id, text, context.language)
+            asked = await ask.ask(session, user_id, text, context.language, context.actor)
+            if ends_dialogue:
+                await dialogues.finish(session, user_id)
     except AskError as refusal:
         if refusal.reason == "ask.unbound" and unbound is not None:
             await unbound(update, context)
         else:
             await _refuse(update, context, refusal)
         return
-    if ask.looks_like_repair(text):
+    if asked.sounds_like_repair:
         markup = InlineKeyboardMarkup(
             [
                 [
@@ -89,13 +102,15 @@ async def take_question(
 
 
 async def answer_from_faq(update: Update, context: LinliContext, asked: Asked) -> None:
+    """The best answer, or candidates to pick from, each with "ask staff"; or the news
+    that staff have the question, when the FAQ has nothing."""
     question_id = asked.question.id
-    to_staff = [button(context, "ask.to_staff", "ask", "staff", question_id)]
     if asked.confident:
         await show_entry(update, context, question_id, asked.matches[0].entry_id)
         return
-    if not asked.matches:
-        await reply(update, context, "ask.no_match", markup=InlineKeyboardMarkup([to_staff]))
+    if not asked.matches:  # the flow has put it in the staff inbox already
+        context.application.bot_data["sender"].poke()
+        await reply(update, context, "ask.no_match")
         return
     rows = [
         [
@@ -106,6 +121,7 @@ async def answer_from_faq(update: Update, context: LinliContext, asked: Asked) -
         ]
         for match in asked.matches
     ]
+    to_staff = [button(context, "ask.to_staff", "ask", "staff", question_id)]
     await reply(update, context, "ask.candidates", markup=InlineKeyboardMarkup([*rows, to_staff]))
 
 
@@ -138,7 +154,9 @@ async def ask_button(update: Update, context: LinliContext) -> None:
     try:
         async with context.db.session() as session:
             if action == "go" and len(numbers) == 1:
-                asked = await ask.matches_of(session, numbers[0], user_id, context.language)
+                asked = await ask.matches_of(
+                    session, numbers[0], user_id, context.language, context.actor
+                )
             elif action == "pick" and len(numbers) == 2:
                 question = await ask.own_question(session, numbers[0], user_id)
                 await ask.entry_for(session, question, numbers[1])

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
+from sqlalchemy import update
 from sqlmodel import func, select
 
 from bot.flows import dialogues, registry
 from bot.flows.audit import CLI
 from storage.models import FaqEntry, Question, QuestionState, Role
+from storage.types import utcnow
 from tests.e2e.conftest import buttons
 from tests.e2e.test_round1 import next_message
 from tests.registry import import_sample_registry, issue_codes
@@ -53,14 +57,18 @@ async def test_a_question_with_several_likely_answers_offers_them_to_pick(db, pe
     assert "很高兴" in glad
 
 
+async def faq_entries(db) -> int:
+    async with db.session() as session:
+        return (await session.exec(select(func.count()).select_from(FaqEntry))).one()
+
+
 async def test_a_question_the_faq_cannot_answer_goes_to_staff_and_back(db, person, telegram):
     wang = await bound_resident(db, person)
     assert "问题" in await wang.say("/ask")
-    (no_match,) = await wang.send("小区什么时候装充电桩")
-    assert "没有找到" in no_match
     seq = await telegram.last_seq()
-    (sent,) = await wang.press(await wang.last_message(), "v1:ask:staff:1")
-    assert "已转给" in sent
+    (no_match,) = await wang.send("小区什么时候装充电桩")
+    assert "没有找到" in no_match and "已把您的问题转给社区工作人员" in no_match
+    assert buttons(await wang.last_message()) == {}  # nothing more to press
     notified = await next_message(telegram, STAFF, seq, "新的居民咨询")
     assert "充电桩" in notified["text"]
 
@@ -79,7 +87,12 @@ async def test_a_question_the_faq_cannot_answer_goes_to_staff_and_back(db, perso
     seq = await telegram.last_seq()
     await wang.say("一共装几个？")
     assert "一共装几个" in (await next_message(telegram, STAFF, seq, "居民回复"))["text"]
-    await staff.press(await staff.last_message(), "v1:inbox:faq:1")
+    entries = await faq_entries(db)
+    (added,) = await staff.press(await staff.last_message(), "v1:inbox:faq:1")
+    assert "已加入本小区的常见问题" in added
+    again = await staff.press_answer(await staff.last_message(), "v1:inbox:faq:1")
+    assert again["show_alert"] and "已经在本小区的常见问题里" in again["text"]
+    assert await faq_entries(db) == entries + 1  # one entry, however often it is pressed
     seq = await telegram.last_seq()
     (closed,) = await staff.press(await staff.last_message(), "v1:inbox:close:1")
     assert "已办结" in closed
@@ -88,12 +101,41 @@ async def test_a_question_the_faq_cannot_answer_goes_to_staff_and_back(db, perso
     assert "东门停车场" in await wang.say("充电桩什么时候装？")
 
 
-async def test_a_repair_in_a_question_is_offered_the_repair_dialogue(db, person):
+async def test_a_repair_in_a_question_is_offered_the_repair_dialogue(db, person, telegram):
     wang = await bound_resident(db, person)
     assert "报修" in await wang.say("楼道的灯坏了好几天了")
     offer = await wang.last_message()
     (intake,) = await wang.press(offer, buttons(offer)["是的，我要报修"])
     assert "是什么问题" in intake
+    await wang.say("/cancel")
+
+    assert "报修" in await wang.say("下水道堵了")  # a question after all
+    offer, seq = await wang.last_message(), await telegram.last_seq()
+    (sent,) = await wang.press(offer, buttons(offer)["不，我是想咨询"])
+    assert "已把您的问题转给社区工作人员" in sent  # the FAQ has nothing on it
+    assert "下水道" in (await next_message(telegram, STAFF, seq, "新的居民咨询"))["text"]
+    again = await wang.press_answer(offer, buttons(offer)["不，我是想咨询"])
+    assert again["show_alert"] and "已经在工作人员那里" in again["text"]
+
+
+async def test_not_answering_round_1_is_explained_as_not_agreeing(db, person):
+    wang = await bound_resident(db, person)
+    answer = await wang.say("不投票算弃权吗？")
+    assert "80%" in answer and "不答复和答复不同意的效果一样" in answer
+
+
+async def test_an_answered_resident_may_still_ask_staff_who_are_reminded(db, person, telegram):
+    wang = await bound_resident(db, person)
+    assert "暂缓改造" in await wang.say("没到80%会怎么样？")
+    answered, seq = await wang.last_message(), await telegram.last_seq()
+    (sent,) = await wang.press(answered, buttons(answered)["问社区工作人员"])
+    assert "已转给" in sent
+    await next_message(telegram, STAFF, seq, "新的居民咨询")
+    seq = await telegram.last_seq()
+    async with db.session() as session:  # two days pass without an answer
+        await session.exec(update(Question).values(waiting_since=utcnow() - timedelta(hours=49)))
+    reminder = await next_message(telegram, STAFF, seq, "已等待超过")
+    assert "咨询 #1 已等待超过 48 小时" in reminder["text"]
 
 
 async def test_nobody_else_reads_the_inbox_or_anothers_question(db, person):
@@ -101,6 +143,9 @@ async def test_nobody_else_reads_the_inbox_or_anothers_question(db, person):
     await wang.say("小区什么时候装充电桩")
     stranger = person(1009, "陌生人")
     assert "工作人员" in await stranger.say("/inbox")
+    assert "请先用邀请码绑定" in await stranger.say("/ask")  # told before typing a question
+    async with db.session() as session:
+        assert await dialogues.current(session, stranger.id) is None
     codes = await issue_codes(db, "南溪小区")
     neighbour = person(1003, "邻居")
     await neighbour.say(f"/start {codes['1-1-201']}")
@@ -110,8 +155,14 @@ async def test_nobody_else_reads_the_inbox_or_anothers_question(db, person):
 
 async def test_odd_questions_get_clear_answers_and_a_repeat_files_one(db, person, telegram):
     wang = await bound_resident(db, person)
-    assert "没有找到" in await wang.say("😀😀😀")  # nothing to match: staff are offered
+    for wordless in ("😀😀😀", "？？？", "?!…"):
+        assert "请用文字写下您的问题" in await wang.say(wordless), wordless
+    assert "问题" in await wang.say("/ask")
+    assert "请用文字写下您的问题" in await wang.say("👍👍")
     assert "1–2000" in await wang.say("问" * 4000)
+    async with db.session() as session:
+        assert (await session.exec(select(func.count()).select_from(Question))).one() == 0
+        assert (await dialogues.current(session, wang.id)).kind == "ask"  # still asking
     seq = await telegram.last_seq()
     sent = await telegram.send(wang.user, "小区什么时候装充电桩")
     await next_message(telegram, wang.id, seq, "没有找到")
@@ -119,14 +170,13 @@ async def test_odd_questions_get_clear_answers_and_a_repeat_files_one(db, person
     await wang.say("/me")  # answered after the repeat was handled
     async with db.session() as session:
         questions = (await session.exec(select(func.count()).select_from(Question))).one()
-    assert questions == 2  # the emoji one and this one, once
+    assert questions == 1  # this one, once
 
 
 async def test_staff_of_another_community_cannot_open_or_answer_a_question(db, person, telegram):
     wang = await bound_resident(db, person)
-    await wang.say("小区什么时候装充电桩")
     seq = await telegram.last_seq()
-    await wang.press(await wang.last_message(), "v1:ask:staff:1")
+    await wang.say("小区什么时候装充电桩")
     told = await next_message(telegram, STAFF, seq, "新的居民咨询")
     staff = person(STAFF, "社工")
     await staff.press(told, "v1:inbox:reply:1")

@@ -81,7 +81,7 @@ async def test_a_bound_users_free_text_is_taken_as_a_question(db, registry, pers
     wang = person(2003, "王")
     await wang.say(f"/start {registry['5--102']}")
     await wang.send("随便说点什么")
-    assert "问社区工作人员" in str(await wang.last_message())  # the FAQ has no answer
+    assert "转给社区工作人员" in str(await wang.last_message())  # the FAQ has no answer
     before = await changes(db)
     assert "只能读取文字" in await wang.say(None, sticker={"emoji": "🏠"})
     # PostgreSQL cannot store a NUL character: the question is refused, not half kept.

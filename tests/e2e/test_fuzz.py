@@ -34,7 +34,16 @@ from hypothesis import strategies as st
 from bot.flows import consultation, dialogues, registry, repair
 from bot.flows.audit import CLI
 from sandbox.client import SandboxError, user
-from storage.models import Dialogue, Question, QuestionMessage, Role, WrongCode
+from storage.models import (
+    AuditEvent,
+    Broadcast,
+    Delivery,
+    Dialogue,
+    Question,
+    QuestionMessage,
+    Role,
+    WrongCode,
+)
 from storage.types import utcnow
 from tests.e2e.test_bad_input import PNG
 from tests.registry import import_sample_registry, issue_codes
@@ -45,8 +54,12 @@ FUZZ_EXAMPLES = 150
 FUZZ_EXAMPLES_LARGE = int(os.environ.get("LINLI_FUZZ_EXAMPLES", "2000"))
 # Wrong invite codes are counted against the sender (the lockout): a deliberate change.
 COUNTED = frozenset({WrongCode.__tablename__})
-# What a step of the sender's own dialogue may change: the dialogue, and a question asked.
-STEP_TABLES = frozenset(model.__tablename__ for model in (Dialogue, Question, QuestionMessage))
+# What a step of the sender's own dialogue may change: the dialogue, and a question asked
+# (which the FAQ cannot answer goes to staff: a message queued for them, an audit row).
+STEP_TABLES = frozenset(
+    model.__tablename__
+    for model in (Dialogue, Question, QuestionMessage, Broadcast, Delivery, AuditEvent)
+)
 COMMANDS = [
     "start", "help", "me", "unbind", "lang", "cancel", "vote", "staff", "results",
     "ranking", "notice", "project", "progress", "settings", "repair", "myrequests", "ask",
