@@ -6,12 +6,14 @@ from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
-from sqlmodel import func, select
+from sqlalchemy import delete, update
+from sqlmodel import col, select
 
 from bot.flows import charts, consultation, project, registry, supervision
 from bot.flows.audit import CLI, Actor
 from bot.flows.supervision import SupervisionError
-from storage.models import Broadcast, ObservationState, Role, Stage
+from bot.i18n import text
+from storage.models import Broadcast, Observation, ObservationState, Role, Stage, Supervisor
 from tests.registry import import_sample_registry
 from tests.test_consultation import bind_all, open_round, vote
 
@@ -107,6 +109,26 @@ async def test_supervisors_are_appointed_only_while_the_community_is_under_renov
     assert await refusal_to_appoint(db, "运南新村") is None
 
 
+async def test_nobody_but_a_supervisor_writes_or_sends_an_observation(db):
+    supervisor, member, _ = await appointed(db)
+    async with db.session() as session:
+        with pytest.raises(SupervisionError, match="supervision.you_are_not_a_supervisor"):
+            await supervision.start_inspection(session, member.telegram_id)
+        await supervision.start_inspection(session, supervisor)
+        await supervision.inspection_step(session, supervisor, "category", category="safety")
+    async with db.session() as session:  # no longer a supervisor, however that came about
+        await session.exec(delete(Supervisor).where(col(Supervisor.telegram_id) == supervisor))
+    async with db.session() as session:
+        for step in (
+            supervision.inspection_step(session, supervisor, "severity", severity="high"),
+            supervision.add_media(session, supervisor, "photo", None),
+            supervision.submit_inspection(session, supervisor, Actor(supervisor)),
+        ):
+            with pytest.raises(SupervisionError, match="supervision.you_are_not_a_supervisor"):
+                await step
+        assert (await session.exec(select(Observation))).all() == []
+
+
 async def test_observations_move_only_as_the_table_allows(db):
     supervisor, member, _ = await appointed(db)
     observation_id = await observe(db, supervisor)
@@ -124,25 +146,41 @@ async def test_observations_move_only_as_the_table_allows(db):
         assert await supervision.observation_counts(session, community_id) == (0, 1)
 
 
-async def test_the_weekly_summary_goes_out_once_from_monday_morning(db):
+async def made_at(db, observation_id: int, local: datetime) -> None:
+    async with db.session() as session:
+        await session.exec(
+            update(Observation)
+            .where(Observation.id == observation_id)
+            .values(created_at=local.astimezone(UTC))
+        )
+
+
+async def test_the_weekly_summary_covers_last_week_and_goes_out_once_from_monday_morning(db):
     supervisor, _, community_id = await appointed(db)
-    await observe(db, supervisor, "safety")
-    await observe(db, supervisor, "quality")
-    today = datetime.now(SHANGHAI)
-    monday_early = today.replace(hour=8) - timedelta(days=today.weekday())
+    last_monday = datetime(2025, 3, 3, tzinfo=SHANGHAI)  # ISO week 2025-W10
+    this_monday = last_monday + timedelta(days=7)
+    for category, local in [
+        ("safety", last_monday),  # its first moment
+        ("quality", this_monday - timedelta(seconds=1)),  # its last
+        ("schedule", this_monday),  # this week's
+        ("other", last_monday - timedelta(seconds=1)),  # the week before's
+    ]:
+        await made_at(db, await observe(db, supervisor, category), local)
+    monday_early = this_monday.replace(hour=8)
+    later = this_monday.replace(hour=10).astimezone(UTC)
     async with db.session() as session:
         assert await supervision.weekly_summaries_due(session, monday_early, SHANGHAI) == []
-        later = monday_early.replace(hour=10).astimezone(UTC)
         (summary,) = await supervision.weekly_summaries_due(session, later, SHANGHAI)
+        assert summary.week == "2025-W10"
         assert summary.total == 2 and set(summary.by_category) == {"safety", "quality"}
         chart = charts.observation_chart("zh_Hans", summary)
         assert chart.startswith(b"\x89PNG")
         assert await supervision.send_weekly_summary(session, summary, chart)
     async with db.session() as session:
-        assert await supervision.weekly_summaries_due(session, later, SHANGHAI) == []
-        sent = await session.exec(
-            select(func.count())
-            .select_from(Broadcast)
-            .where(Broadcast.kind == "supervision/summary")
+        wednesday = later + timedelta(days=2)  # still this week: last week's is sent
+        assert await supervision.weekly_summaries_due(session, wednesday, SHANGHAI) == []
+        (sent,) = await session.exec(
+            select(Broadcast).where(Broadcast.kind == "supervision/summary")
         )
-        assert sent.one() == 1
+    wording = text("zh_Hans", sent.message_key, **sent.values)
+    assert "2025-W10" in wording and "上周共收到监督意见 2 条" in wording

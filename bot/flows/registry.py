@@ -17,7 +17,6 @@ from storage.models import (
     Role,
     Staff,
     StaffCommunity,
-    User,
 )
 
 
@@ -109,14 +108,6 @@ async def staff_member(session: AsyncSession, telegram_id: int) -> StaffMember |
         select(StaffCommunity.community_id).where(StaffCommunity.staff_telegram_id == telegram_id)
     )
     return StaffMember(telegram_id, Role(staff.role), frozenset(communities))
-
-
-async def staff_languages(session: AsyncSession) -> list[tuple[int, str | None]]:
-    """Every staff member and admin with the language they chose, if any."""
-    statement = select(Staff.telegram_id, User.language).outerjoin(
-        User, col(User.telegram_id) == Staff.telegram_id
-    )
-    return list(await session.exec(statement))
 
 
 async def add_staff(

@@ -11,7 +11,7 @@ community's staff and supervisors get a summary with a chart.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta, tzinfo
+from datetime import UTC, datetime, time, timedelta, tzinfo
 
 from sqlalchemy import delete, func
 from sqlmodel import col, select
@@ -25,6 +25,7 @@ from bot.flows.repair import staff_of_community
 from storage.models import (
     Building,
     Community,
+    Dialogue,
     Household,
     Observation,
     ObservationState,
@@ -82,7 +83,7 @@ async def require_under_renovation(session: AsyncSession, community_id: int) -> 
 async def appoint_household(
     session: AsyncSession, community_id: int, household_id: int, actor: Actor
 ) -> list[int]:
-    """Appoint the household's bound residents; returns the newly appointed."""
+    """Appoint the household's bound residents; returns the newly appointed, who are told."""
     await require_under_renovation(session, community_id)
     residents = list(
         await session.exec(
@@ -106,10 +107,13 @@ async def appoint_household(
         household_id=household_id,
         appointed=appointed,
     )
+    await _tell_of_appointment(session, community_id, appointed, "supervision.you_are_appointed")
     return appointed
 
 
 async def dismiss(session: AsyncSession, community_id: int, telegram_id: int, actor: Actor) -> None:
+    """Dismiss a supervisor: an observation they are writing for the community ends
+    unsent, and they are told."""
     removed = await session.exec(
         delete(Supervisor).where(
             col(Supervisor.community_id) == community_id, col(Supervisor.telegram_id) == telegram_id
@@ -117,8 +121,31 @@ async def dismiss(session: AsyncSession, community_id: int, telegram_id: int, ac
     )
     if removed.rowcount == 0:
         raise SupervisionError("supervision.not_a_supervisor")
+    draft = await _draft(session, telegram_id)
+    if draft is not None and draft.data["community"] == community_id:
+        await dialogues.finish(session, telegram_id)
     record(
         session, actor, "supervisor/dismiss", f"community:{community_id}", telegram_id=telegram_id
+    )
+    await _tell_of_appointment(
+        session, community_id, [telegram_id], "supervision.you_are_dismissed"
+    )
+
+
+async def _tell_of_appointment(
+    session: AsyncSession, community_id: int, recipients: list[int], key: str
+) -> None:
+    """Tell residents that they became, or are no longer, the community's supervisors."""
+    if not recipients:
+        return
+    community = await session.get(Community, community_id)
+    await outbox.enqueue(
+        session,
+        "supervision/supervisor",
+        recipients,
+        key,
+        subject=f"community:{community_id}:{key}",
+        values={"community": community.name},
     )
 
 
@@ -167,19 +194,33 @@ async def start_inspection(session: AsyncSession, telegram_id: int) -> int:
     """Begin an observation report; returns the community it is for."""
     communities = await communities_supervised(session, telegram_id)
     if not communities:
-        raise SupervisionError("supervision.not_a_supervisor")
+        raise SupervisionError("supervision.you_are_not_a_supervisor")
     await dialogues.start(
         session, telegram_id, INSPECT_DIALOGUE, step="category", community=communities[0]
     )
     return communities[0]
 
 
+async def _draft(session: AsyncSession, telegram_id: int) -> Dialogue | None:
+    dialogue = await dialogues.current(session, telegram_id)
+    return dialogue if dialogue is not None and dialogue.kind == INSPECT_DIALOGUE else None
+
+
+async def _own_draft(session: AsyncSession, telegram_id: int) -> Dialogue:
+    """The observation being written, if its writer still supervises its community: every
+    step re-checks, since a supervisor may be dismissed half-way."""
+    supervised = await communities_supervised(session, telegram_id)
+    draft = await _draft(session, telegram_id)
+    if not supervised or (draft is not None and draft.data["community"] not in supervised):
+        raise SupervisionError("supervision.you_are_not_a_supervisor")
+    if draft is None:
+        raise SupervisionError("supervision.no_draft")
+    return draft
+
+
 async def inspection_step(session: AsyncSession, telegram_id: int, step: str, **changes):
     """Record the answer to ``step`` and move to the next; returns the new step."""
-    dialogue = await dialogues.current(session, telegram_id)
-    if dialogue is None or dialogue.kind != INSPECT_DIALOGUE:
-        raise SupervisionError("supervision.no_draft")
-    data = dict(dialogue.data)
+    data = dict((await _own_draft(session, telegram_id)).data)
     if data["step"] != step:
         raise SupervisionError("supervision.wrong_step")
     if step == "category" and changes.get("category") not in CATEGORIES:
@@ -200,10 +241,9 @@ async def inspection_step(session: AsyncSession, telegram_id: int, step: str, **
 async def add_media(
     session: AsyncSession, telegram_id: int, photo: str | None, location: tuple | None
 ) -> dict:
-    dialogue = await dialogues.current(session, telegram_id)
-    if dialogue is None or dialogue.kind != INSPECT_DIALOGUE or dialogue.data["step"] != "media":
+    data = dict((await _own_draft(session, telegram_id)).data)
+    if data["step"] != "media":
         raise SupervisionError("supervision.wrong_step")
-    data = dict(dialogue.data)
     if photo is not None:
         if len(data.get("photos", [])) >= MAX_PHOTOS:
             raise SupervisionError("supervision.too_many_photos")
@@ -215,10 +255,9 @@ async def add_media(
 
 
 async def submit_inspection(session: AsyncSession, telegram_id: int, actor: Actor) -> Observation:
-    dialogue = await dialogues.current(session, telegram_id)
-    if dialogue is None or dialogue.kind != INSPECT_DIALOGUE or dialogue.data["step"] != "media":
+    data = (await _own_draft(session, telegram_id)).data
+    if data["step"] != "media":
         raise SupervisionError("supervision.no_draft")
-    data = dialogue.data
     observation = Observation(
         community_id=data["community"],
         supervisor_telegram_id=telegram_id,
@@ -309,7 +348,7 @@ async def observation_counts(session: AsyncSession, community_id: int) -> tuple[
 class WeekSummary:
     community_id: int
     community: str
-    week: str
+    week: str  # the ISO week summed up, "2025-W10"
     by_category: dict[str, dict[str, int]]  # category -> state -> count
 
     @property
@@ -322,26 +361,30 @@ async def weekly_summaries_due(
 ) -> list[WeekSummary]:
     """From Monday 9:00 on, each community with supervisors gets last week's summary once.
 
-    A summary is per project: a community has exactly one renovation project (its
-    stages are keyed by the community), so one per community is one per project.
+    Last week is the previous ISO week, Monday 00:00 to Monday 00:00 in ``zone``: the
+    observations made in it, by category and their state now. A summary is per
+    project: a community has exactly one renovation project (its stages are keyed
+    by the community), so one per community is one per project.
     """
     local = now.astimezone(zone)
     if local.weekday() == 0 and local.hour < 9:
         return []
-    year, week, _ = local.isocalendar()
+    until = datetime.combine(local.date() - timedelta(days=local.weekday()), time(), zone)
+    since = until - timedelta(days=7)
+    year, week, _ = since.isocalendar()
     label = f"{year}-W{week:02d}"
     communities = set(await session.exec(select(Supervisor.community_id)))
     sent = set(
         await session.exec(select(WeeklySummary.community_id).where(WeeklySummary.week == label))
     )
-    since = (local - timedelta(days=local.weekday() + 7)).replace(hour=0, minute=0, second=0)
     due = []
     for community_id in sorted(communities - sent):
         rows = await session.exec(
             select(Observation.category, Observation.state, func.count())
             .where(
                 Observation.community_id == community_id,
-                col(Observation.created_at) >= since,
+                col(Observation.created_at) >= since.astimezone(UTC),
+                col(Observation.created_at) < until.astimezone(UTC),
             )
             .group_by(Observation.category, Observation.state)
         )

@@ -10,7 +10,7 @@ from bot.flows.registry import staff_member
 from bot.handlers import callbacks
 from bot.handlers.common import accept_button, address_text, refuse_button, reply
 from bot.handlers.context import LinliContext
-from bot.handlers.help import set_chat_menu
+from bot.handlers.help import refresh_commands
 from bot.i18n import LANGUAGES
 
 
@@ -62,6 +62,7 @@ async def unbind_button(update: Update, context: LinliContext) -> None:
         return
     async with context.db.session() as session:
         address = await binding.unbind(session, update.effective_user.id, context.actor)
+    await refresh_commands(context.application, update.effective_user.id)
     if address is None:
         await reply(update, context, "me.unbound")
     else:
@@ -92,10 +93,9 @@ async def lang_button(update: Update, context: LinliContext) -> None:
     user_id = update.effective_user.id
     async with context.db.session() as session:
         await people.choose_language(session, user_id, parts[0])
-        staff = await staff_member(session, user_id) is not None
     context.language = parts[0]
     await accept_button(query)
-    await set_chat_menu(context.bot, user_id, parts[0], staff=staff)
+    await refresh_commands(context.application, user_id)
     await reply(update, context, "lang.chosen")
 
 

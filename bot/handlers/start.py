@@ -21,6 +21,7 @@ from bot.flows.registry import staff_member
 from bot.handlers import callbacks
 from bot.handlers.common import accept_button, address_text, local_time, refuse_button, reply
 from bot.handlers.context import LinliContext
+from bot.handlers.help import refresh_commands
 from storage.models import Dialogue
 
 AWAIT_CODE = "await_code"
@@ -40,6 +41,7 @@ async def start(update: Update, context: LinliContext) -> None:
         staff = await staff_member(session, user_id)
         if address is None and staff is None:
             await dialogues.start(session, user_id, AWAIT_CODE)
+    await refresh_commands(context.application, user_id)
     if address is not None:
         await reply(update, context, "start.welcome_back", address=address_text(context, address))
     elif staff is not None:
@@ -54,6 +56,7 @@ async def try_code(update: Update, context: LinliContext, text: str) -> None:
         outcome = await binding.bind(
             session, update.effective_user.id, text, limits(context), context.actor
         )
+    await refresh_commands(context.application, update.effective_user.id)
     await tell(update, context, outcome)
 
 

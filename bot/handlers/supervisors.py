@@ -17,6 +17,7 @@ from bot.flows.supervision import SupervisionError
 from bot.handlers import callbacks
 from bot.handlers.common import accept_button, address_text, reply
 from bot.handlers.context import LinliContext
+from bot.handlers.help import refresh_commands
 from bot.handlers.staff import served, staff_of
 from storage.models import Community, Dialogue
 
@@ -98,6 +99,8 @@ async def supervisors_button(update: Update, context: LinliContext) -> None:
     if action == "add":
         await reply(update, context, "supervisors.ask_address", community=community.name)
     else:
+        await refresh_commands(context.application, telegram_id)
+        context.application.bot_data["sender"].poke()  # the resident is told
         await reply(update, context, "supervisors.dismissed", community=community.name)
 
 
@@ -122,6 +125,8 @@ async def address_text_step(update: Update, context: LinliContext, dialogue: Dia
     except SupervisionError as refusal:
         await reply(update, context, refusal.reason, **refusal.values)
         return
+    await refresh_commands(context.application, *appointed)
+    context.application.bot_data["sender"].poke()  # the appointed are told
     await reply(
         update,
         context,

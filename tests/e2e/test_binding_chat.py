@@ -101,6 +101,7 @@ async def test_help_and_command_menu_in_both_languages(db, person, telegram):
             c["command"]: c["description"] for c in menu["commands"]
         }
         for menu in menus
+        if menu["scope"] == {"type": "default"}
     }
     assert descriptions[""]["me"] == "查看我的绑定"
     assert descriptions["zh"]["me"] == "查看我的绑定"

@@ -24,7 +24,8 @@ JIAXING = {"latitude": 30.7522, "longitude": 120.7555}
 
 
 async def appointed_supervisor(db, person) -> tuple[Person, Person]:
-    """王芳 of 南溪小区 1-1-101, appointed through /supervisors; and the staff member."""
+    """王芳 of 南溪小区 1-1-101, appointed through /supervisors and told so; and the staff
+    member."""
     await import_sample_registry(db)
     await renovating(db, "南溪小区")
     async with db.session() as session:
@@ -34,7 +35,9 @@ async def appointed_supervisor(db, person) -> tuple[Person, Person]:
     await wang.say(f"/start {codes['1-1-101']}")
     await staff.say("/supervisors")
     await choose(staff, "任命 南溪小区 的监督员")
+    seq = await wang.client.last_seq()
     assert "1 位居民已任命" in await staff.say("1-1-101")
+    await next_message(wang.client, wang.id, seq, "您已被任命为")
     return wang, staff
 
 
@@ -116,7 +119,8 @@ async def test_a_supervisors_observation_is_handled_and_counted(db, person, tele
     zhao = person(1003, "赵敏")
     await zhao.say(f"/start {codes['1-1-102']}")
 
-    assert "不是监督员" in await zhao.say("/inspect")
+    refused = await zhao.say("/inspect")
+    assert "您现在不是工程质量监督员" in refused and "由本社区的工作人员任命" in refused
     assert "哪类问题" in await wang.say("/inspect")
     await choose(wang, "质量")
     await choose(wang, "严重")
@@ -142,6 +146,30 @@ async def test_a_supervisors_observation_is_handled_and_counted(db, person, tele
             await staff.say(note)
         assert expected in (await next_message(telegram, wang.id, seq, "#"))["text"]
     assert "已解决 1 项" in await wang.say("/progress")
+
+
+async def test_a_dismissed_supervisor_is_told_and_can_no_longer_report(db, person, telegram):
+    wang, staff = await appointed_supervisor(db, person)
+    appointed = (await wang.last_message())["text"]
+    assert "您已被任命为 南溪小区 的工程质量监督员" in appointed and "/inspect" in appointed
+    await wang.say("/inspect")
+    await choose(wang, "安全")
+    await choose(wang, "严重")
+    await wang.say("5幢脚手架")
+    assert "提交" in await wang.say("脚手架没有防护网")  # the report is ready to send
+    draft = await wang.last_message()
+
+    seq = await telegram.last_seq()
+    await staff.say("/supervisors")
+    await choose(staff, "免去 王芳")
+    told = await next_message(telegram, wang.id, seq, "不再担任")
+    assert "南溪小区 的工程质量监督员" in told["text"]
+    refused = await wang.press_answer(draft, buttons(draft)["提交"])
+    assert refused["show_alert"] and "您现在不是工程质量监督员" in refused["text"]
+    assert "您现在不是工程质量监督员" in await wang.say("/inspect")
+    async with db.session() as session:
+        assert (await session.exec(select(Observation))).all() == []
+        assert await dialogues.current(session, wang.id) is None  # the draft ended
 
 
 async def test_a_location_pin_is_kept_and_shown_to_staff(db, person, telegram):
