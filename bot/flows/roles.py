@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlmodel import col, select
+from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.flows.binding import household_of
 from bot.flows.supervision import communities_supervised
-from storage.models import AuditEvent, Role, Staff, Supervisor, User
+from storage.models import AuditEvent, Role, Staff, User
 
 STAFF_SUBJECT = "staff:"  # the audit subject of "staff/add" and "staff/remove"
 
@@ -37,15 +37,13 @@ async def roles_of(session: AsyncSession, telegram_id: int) -> Roles:
     )
 
 
-async def people_set_apart(session: AsyncSession) -> set[int]:
-    """Everyone whose commands or language may differ from a plain resident's: staff and
-    admins, supervisors, who chose a language, and former staff (whose staff commands must go).
-    Unbound people are not listed: they are told their commands when they write."""
+async def staff_past_and_present(session: AsyncSession) -> set[int]:
+    """Staff and admins, and former staff: the people whose roles the command line changes
+    (``linli staff add/remove``), perhaps while the bot was down. Everyone else's roles
+    change through the bot, which refreshes their menu there and then."""
     staff = await session.exec(select(Staff.telegram_id))
-    supervisors = await session.exec(select(Supervisor.telegram_id))
-    choosers = await session.exec(select(User.telegram_id).where(col(User.language).is_not(None)))
     removed = await session.exec(
         select(AuditEvent.subject).where(AuditEvent.action == "staff/remove")
     )
     former = {int(subject.removeprefix(STAFF_SUBJECT)) for subject in removed}
-    return {*staff, *supervisors, *choosers, *former}
+    return {*staff, *former}

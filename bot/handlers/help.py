@@ -3,7 +3,8 @@
 The default menus (one per app language) are a plain resident's, the most common
 person. Everyone else (unbound people, supervisors, staff, admins, who chose a
 language other than their app's) gets a menu of their own, scoped to their chat,
-set whenever their roles change and at every start.
+set whenever their roles change; staff's also at every start, since the command
+line changes them.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from telegram import Bot, BotCommand, BotCommandScopeChat, Update
 from telegram.error import BadRequest, Forbidden
 from telegram.ext import Application, BaseHandler, CommandHandler
 
-from bot.flows.roles import Roles, people_set_apart, roles_of
+from bot.flows.roles import Roles, roles_of, staff_past_and_present
 from bot.handlers.common import reply
 from bot.handlers.context import LinliContext
 from bot.i18n import language_of, text
@@ -99,15 +100,15 @@ async def help_command(update: Update, context: LinliContext) -> None:
 
 async def register_commands(application: Application) -> None:
     """Tell Telegram the menus: a plain resident's by default and per app language, and
-    their own to everyone set apart (which also clears the staff commands of former staff,
-    removed by the command line while the bot was down)."""
+    their own to staff and former staff, whom the command line may have changed while the
+    bot was down. Telegram keeps everyone else's from when their roles last changed."""
     bot = application.bot
     default = application.bot_data["settings"].default_language
     await bot.set_my_commands(_commands(default, PLAIN_RESIDENT))
     for language, code in TELEGRAM_LANGUAGE_CODES.items():
         await bot.set_my_commands(_commands(language, PLAIN_RESIDENT), language_code=code)
     async with application.bot_data["db"].session() as session:
-        people = await people_set_apart(session)
+        people = await staff_past_and_present(session)
     await refresh_commands(application, *sorted(people))
 
 
