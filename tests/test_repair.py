@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import os
 import subprocess
@@ -90,8 +91,10 @@ def test_outside_the_fund_a_property_manager_takes_it_when_there_is_one():
     ]
 
 
-async def file(db, telegram_id: int, *, common=True, urgent=True, category="roof_leak"):
-    """Go through the intake as a resident would, and submit."""
+async def file(
+    db, telegram_id: int, *, common=True, urgent=True, category="roof_leak", submit=True
+):
+    """Go through the intake as a resident would, and submit (or stop at the summary)."""
     async with db.session() as session:
         await repair.start_intake(session, telegram_id)
         await repair.choose_category(session, telegram_id, category)
@@ -103,7 +106,8 @@ async def file(db, telegram_id: int, *, common=True, urgent=True, category="roof
         await repair.add_photo(session, telegram_id, "photo-1")
         await repair.photos_done(session, telegram_id)
         await repair.set_location(session, telegram_id, 30.75, 120.75)
-        return await repair.submit(session, telegram_id, Actor(telegram_id), RULES, SHANGHAI)
+        if submit:
+            return await repair.submit(session, telegram_id, Actor(telegram_id), RULES, SHANGHAI)
 
 
 async def staff(db, community_name: str, telegram_id: int = 9300) -> registry.StaffMember:
@@ -126,6 +130,23 @@ async def test_requests_are_numbered_per_year_and_a_second_submit_files_nothing(
                 session, residents["1-1-101"], Actor(residents["1-1-101"]), RULES, SHANGHAI
             )
         assert (await session.exec(select(func.count()).select_from(RepairRequest))).one() == 2
+
+
+async def test_two_submits_handled_at_once_file_one_request(db):
+    """Submit pressed twice, the presses handled side by side (two bot processes): one
+    request is filed, the other press finds no draft."""
+    await import_sample_registry(db)
+    wang = (await bind_all(db, "南溪小区"))["1-1-101"]
+    await file(db, wang, submit=False)
+
+    async def press():
+        async with db.session() as session:
+            return await repair.submit(session, wang, Actor(wang), RULES, SHANGHAI)
+
+    outcomes = await asyncio.gather(press(), press(), return_exceptions=True)
+    assert sorted(type(o).__name__ for o in outcomes) == ["RepairError", "RepairRequest"]
+    async with db.session() as session:
+        assert (await session.exec(select(func.count()).select_from(RepairRequest))).one() == 1
 
 
 async def test_back_and_wrong_steps(db):

@@ -17,7 +17,10 @@ from storage.types import utcnow
 
 
 async def current(session: AsyncSession, telegram_id: int) -> Dialogue | None:
-    return await session.get(Dialogue, telegram_id)
+    """The user's open dialogue, locked until the transaction ends: a step reads it and
+    writes it back, and two presses handled by two processes take their turns (the
+    second finds what the first left, e.g. no draft after a Submit)."""
+    return await session.get(Dialogue, telegram_id, with_for_update=True, populate_existing=True)
 
 
 async def start(session: AsyncSession, telegram_id: int, kind: str, **data: Any) -> Dialogue:
