@@ -55,7 +55,24 @@ def test_import_export_and_staff_round_trip(linli, tmp_path):
     )
     assert len(PdfReader(tmp_path / "nanxi.pdf").pages) == 2  # eight slips a page
 
-    assert "12 invite codes revoked" in linli("invites", "revoke", "--community", "南溪小区").stdout
+    # A lost slip: that household alone gets a new code, the old one stops working.
+    lost = next(r for r in rows if (r["楼栋"], r["单元"], r["室"]) == ("1", "1", "101"))
+    reissued = linli(
+        "invites", "export", "--community", "南溪小区", "--household", "1-1-101", "--out", "one.csv"
+    )
+    assert reissued.returncode == 0, reissued.stderr
+    assert "1 invite codes" in reissued.stdout
+    with open(tmp_path / "one.csv", encoding="utf-8-sig") as file:
+        (new,) = list(csv.DictReader(file))
+    assert (new["楼栋"], new["室"]) == ("1", "101") and new["邀请码"] != lost["邀请码"]
+    one = linli("invites", "revoke", "--community", "南溪小区", "--household", "1-1-102")
+    assert "1 invite codes revoked" in one.stdout
+    nobody = linli("invites", "revoke", "--community", "南溪小区", "--household", "9-9-909")
+    assert nobody.returncode == 2
+    assert nobody.stderr.strip() == (
+        "linli: no household '9-9-909' in this community (building-unit-room)"
+    )
+    assert "11 invite codes revoked" in linli("invites", "revoke", "--community", "南溪小区").stdout
 
     added = linli(
         "staff", "add", "--telegram-id", "5001", "--role", "staff", "--community", "南溪小区"

@@ -54,6 +54,12 @@ async def _bot_username(settings: Settings) -> str:
     return settings.telegram.bot_username or await reach_bot_api(settings)
 
 
+HouseholdOption = Annotated[
+    list[str] | None,
+    typer.Option(help="only this household, as building-unit-room: 1-2-301, 5--101 (repeatable)"),
+]
+
+
 @invites_app.command("export")
 def invites_export(
     context: typer.Context,
@@ -62,11 +68,13 @@ def invites_export(
     only_missing: Annotated[
         bool, typer.Option(help="only households without an active code")
     ] = False,
+    household: HouseholdOption = None,
 ) -> None:
     """Issue new invite codes and write them as CSV and as a PDF sheet of slips.
 
     Codes are stored only as hashes, so this is the one moment they exist in
-    clear: earlier codes of these households are revoked.
+    clear: earlier codes of these households are revoked. A lost slip is
+    reissued alone with --household.
     """
     settings = settings_of(context)
 
@@ -75,7 +83,7 @@ def invites_export(
         async with db.session() as session:
             found = await registry.community_named(session, community)
             return await invites.issue_for_community(
-                session, found.id, CLI, only_missing=only_missing
+                session, found.id, CLI, only_missing=only_missing, households=household
             ), username
 
     from bot.flows import slips  # matplotlib is slow to import; only this command needs it
@@ -91,15 +99,16 @@ def invites_export(
 def invites_revoke(
     context: typer.Context,
     community: Annotated[str, typer.Option(help="the community's name")],
+    household: HouseholdOption = None,
 ) -> None:
-    """Revoke every active invite code of a community's households."""
+    """Revoke the active invite codes of a community's households (or of those named)."""
     settings = settings_of(context)
 
     async def work(db: Database) -> int:
         async with db.session() as session:
             found = await registry.community_named(session, community)
-            households = [a.household_id for a in await registry.addresses_in(session, found.id)]
-            return await invites.revoke(session, households, CLI)
+            named = await invites.households_named(session, found.id, household)
+            return await invites.revoke(session, [a.household_id for a in named], CLI)
 
     typer.echo(f"{with_database(settings, work)} invite codes revoked")
 

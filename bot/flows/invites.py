@@ -18,7 +18,7 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.flows.audit import Actor, record
-from bot.flows.registry import Address, addresses_in
+from bot.flows.registry import Address, RegistryError, addresses_in
 from storage.models import InviteCode
 from storage.types import utcnow
 
@@ -76,15 +76,40 @@ async def revoke(session: AsyncSession, household_ids: list[int], actor: Actor) 
     return result.rowcount
 
 
+def household_key(address: Address) -> str:
+    """How an operator names a household on the command line: building-unit-room."""
+    return f"{address.building}-{address.unit}-{address.room}"
+
+
+async def households_named(
+    session: AsyncSession, community_id: int, keys: list[str] | None
+) -> list[Address]:
+    """The community's households, or only those ``keys`` name (building-unit-room, the
+    unit empty where there is none: ``5--101``); an unknown one is refused by name."""
+    addresses = await addresses_in(session, community_id)
+    if keys is None:
+        return addresses
+    by_key = {household_key(a): a for a in addresses}
+    unknown = [key for key in keys if key not in by_key]
+    if unknown:
+        raise RegistryError(f"no household {unknown[0]!r} in this community (building-unit-room)")
+    return [by_key[key] for key in dict.fromkeys(keys)]
+
+
 async def issue_for_community(
-    session: AsyncSession, community_id: int, actor: Actor, *, only_missing: bool = False
+    session: AsyncSession,
+    community_id: int,
+    actor: Actor,
+    *,
+    only_missing: bool = False,
+    households: list[str] | None = None,
 ) -> list[Slip]:
-    """Fresh codes for a community's households, replacing their earlier ones.
+    """Fresh codes for a community's households (or those named), replacing their earlier ones.
 
     The codes exist in clear only in the returned slips. With ``only_missing``
     households that still have an active code are skipped and keep it.
     """
-    addresses = await addresses_in(session, community_id)
+    addresses = await households_named(session, community_id, households)
     if only_missing:
         active = set(
             await session.exec(
