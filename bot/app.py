@@ -33,6 +33,7 @@ from bot.handlers.context import LinliContext
 from bot.handlers.dialogue_router import media_router, text_router
 from bot.updates import PerChatUpdateProcessor
 from storage.db import Database
+from storage.leader import Leadership
 
 log = logging.getLogger(__name__)
 
@@ -45,12 +46,14 @@ async def on_error(update: object, context: LinliContext) -> None:
 
 
 async def _post_init(application: Application) -> None:
-    """Once the bot is up: its command menu, the starter FAQ, the outbox sender, the schedule."""
+    """Once the bot is up: its command menu, the starter FAQ, the outbox sender, the schedule
+    (the last two in the leading process only, when there are several)."""
     await help.register_commands(application)
     settings: Settings = application.bot_data["settings"]
     async with application.bot_data["db"].session() as session:
         await faq.ensure_starter(session)
         await faq.INDEX.refresh(session)  # loads the word list now, not at the first question
+    leadership = application.bot_data["leadership"] = Leadership(application.bot_data["db"])
     sender = OutboxSender(
         application,
         application.bot_data["db"],
@@ -58,6 +61,7 @@ async def _post_init(application: Application) -> None:
         per_chat_interval=settings.delivery.per_chat_interval_seconds,
         stale_claim=settings.delivery.stale_claim_seconds,
         default_language=settings.default_language,
+        may_send=leadership.held,
     )
     application.bot_data["sender"] = sender
     sender.start()

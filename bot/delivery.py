@@ -4,7 +4,9 @@ It keeps below the configured rate (Telegram allows about 30 messages a
 second in all; the default of 25 leaves room for interactive replies, which
 never wait in this queue), sends at most one message a second to any chat,
 waits out a 429's ``retry_after``, marks users who blocked the bot, and backs
-off on network errors. Every process runs one; claims keep them apart.
+off on network errors. Telegram's limits are per bot, not per process, so of
+several processes only the leader sends (``may_send``); claims would keep them
+apart regardless.
 
 Recipients are people in their private chats with the bot (it serves no groups),
 so Telegram's limit of 20 messages a minute to a group never comes into play.
@@ -16,6 +18,7 @@ import asyncio
 import contextlib
 import logging
 import time
+from collections.abc import Awaitable, Callable
 from datetime import timedelta
 
 from telegram import InlineKeyboardMarkup
@@ -82,6 +85,7 @@ class OutboxSender:
         concurrency: int = 16,
         idle_wait: float = 1.0,
         default_language: str,
+        may_send: Callable[[], Awaitable[bool]] | None = None,
     ) -> None:
         self.application = application
         self.db = db
@@ -92,6 +96,7 @@ class OutboxSender:
         self.progress = ProgressReports(application, db)
         self.idle_wait = idle_wait
         self.default_language = default_language
+        self.may_send = may_send
         self._in_flight = asyncio.Semaphore(concurrency)
         self._last_sent: dict[int, float] = {}
         self._wake = asyncio.Event()
@@ -132,7 +137,8 @@ class OutboxSender:
     async def _lane(self, lane: int) -> None:
         while True:
             try:
-                sent = await self.send_due(lane)
+                leads = self.may_send is None or await self.may_send()
+                sent = await self.send_due(lane) if leads else 0
             except Exception:  # one bad batch must not stop the sending
                 log.exception("outbox batch failed")
                 sent = 0

@@ -17,7 +17,6 @@ from telegram.ext import Application, ContextTypes, Job
 from bot.flows import ask, charts, consultation, notices, repair, round2, supervision
 from bot.flows.audit import Actor
 from bot.flows.consultation import ConsultationError
-from storage.leader import Leadership
 from storage.types import utcnow
 
 SCHEDULER = Actor(via="scheduler")
@@ -104,7 +103,6 @@ async def _sweep_job(context: ContextTypes.DEFAULT_TYPE) -> None:
 
 
 def start(application: Application) -> Job:
-    application.bot_data["leadership"] = Leadership(application.bot_data["db"])
     interval = application.bot_data["settings"].scheduler.sweep_seconds
     return application.job_queue.run_repeating(
         _sweep_job, interval=interval, first=0.5, name="sweep"

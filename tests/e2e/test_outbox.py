@@ -9,13 +9,19 @@ from collections import Counter
 from datetime import timedelta
 from zoneinfo import ZoneInfo
 
+import pytest
 from sqlmodel import select
 
 from bench.crowd import crowd
+from bot.app import build_application
 from bot.flows import notices, outbox
 from bot.flows.audit import Actor
+from sandbox.client import SandboxClient
+from sandbox.server import run_sandbox
+from storage.db import is_sqlite
 from storage.models import Delivery, DeliveryState, Notice, User
 from storage.types import utcnow
+from tests.e2e.conftest import TOKEN
 
 LINLI = [sys.executable, "-c", "from bot.cli import main; main()"]
 
@@ -316,3 +322,34 @@ async def test_waiting_its_turn_is_not_a_failed_try(db, tmp_path, telegram, runn
     assert await wait_until_delivered(db, timeout=20) == {DeliveryState.SENT: 3}
     async with db.session() as session:
         assert set((await session.exec(select(Delivery.attempts))).all()) == {0}
+
+
+async def test_of_several_processes_only_the_leader_sends(db, tmp_path, telegram, running_bot):
+    """Telegram's limits are per bot: a second process on the same PostgreSQL database
+    (here pointed at a Bot API server of its own, to see what it would send) sends nothing
+    while the first leads."""
+    if is_sqlite(db.url):
+        pytest.skip("SQLite serves one process")
+    residents = await crowd(db, telegram, tmp_path, "南溪小区", 80, 100_000)  # > two batches
+    settings = running_bot.bot_data["settings"]
+    async with run_sandbox() as other_server:
+        other = build_application(
+            settings.model_copy(
+                update={
+                    "telegram": settings.telegram.model_copy(
+                        update={"api_base_url": other_server.bot_api_url}
+                    )
+                }
+            )
+        )
+        async with other, SandboxClient(other_server.base_url, TOKEN) as other_telegram:
+            await other.post_init(other)  # its sender and schedule start, as run_webhook's do
+            try:
+                await send_notice(db, "只由一个进程发送")
+                running_bot.bot_data["sender"].poke()
+                other.bot_data["sender"].poke()
+                assert await wait_until_delivered(db) == {DeliveryState.SENT: 80}
+                assert (await other_telegram.stats())["calls"].get("sendMessage", 0) == 0
+            finally:
+                await other.post_stop(other)
+    assert await received(telegram, residents, "只由一个进程发送") == dict.fromkeys(residents, 1)
