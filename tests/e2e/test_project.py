@@ -17,6 +17,7 @@ STAFF = 9200
 async def test_advancing_a_stage_tells_residents_who_have_not_muted_it(db, person, telegram):
     await import_sample_registry(db)
     codes = await issue_codes(db, "运南新村")
+    neighbour_codes = await issue_codes(db, "南溪小区")
     async with db.session() as session:
         await registry.add_staff(session, STAFF, Role.STAFF, ["运南新村"], CLI)
         community = await registry.community_named(session, "运南新村")
@@ -24,6 +25,8 @@ async def test_advancing_a_stage_tells_residents_who_have_not_muted_it(db, perso
     wang, li = person(7001, "王"), person(7002, "李")
     await wang.say(f"/start {codes['5--101']}")
     await li.say(f"/start {codes['5--102']}")
+    zhao = person(7004, "赵")  # of another community: not told
+    await zhao.say(f"/start {neighbour_codes['1-1-101']}")
 
     # 李 mutes progress notices in /settings.
     await li.say("/settings")
@@ -38,7 +41,7 @@ async def test_advancing_a_stage_tells_residents_who_have_not_muted_it(db, perso
     (after,) = await staff.press(message, buttons(message)["进入下一阶段：方案设计"])
     assert "✅ 方案设计" in after
     await wait_until_delivered(db)
-    got = await received(telegram, [wang.id, li.id], "改造方案设计已经开始")
+    got = await received(telegram, [wang.id, li.id, zhao.id], "改造方案设计已经开始")
     assert dict(got) == {wang.id: 1}
 
     # The old button again (a double press) changes nothing.
