@@ -7,6 +7,7 @@ import csv
 import os
 import subprocess
 from datetime import date, timedelta
+from itertools import pairwise
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -304,7 +305,7 @@ async def test_nobody_acts_beyond_their_role(db):
         with pytest.raises(RepairError, match="repair.not_allowed"):
             await repair.resident_move(session, request.id, S.TRIAGED, nanxi["1-1-101"], CLI)
         member = await registry.staff_member(session, 9400)
-        assert await repair.queue(session, member) == []
+        assert (await repair.queue(session, member)).requests == []
 
 
 async def test_a_rejection_needs_a_reason_and_fund_steps_only_apply_to_the_fund(db):
@@ -525,3 +526,114 @@ async def test_staff_ask_and_the_households_answer_comes_back_into_the_request(d
     async with db.session() as session:
         actions = [e.action for e in await repair.history(session, request.id)]
     assert actions == ["repair/submitted", "repair/asked", "repair/answered"]
+
+
+async def estimated_request(db) -> tuple[RepairRequest, int, registry.StaffMember]:
+    """王芳's roof leak, accepted and estimated at 3,217.47 yuan."""
+    await import_sample_registry(db)
+    wang = (await bind_all(db, "南溪小区"))["1-1-101"]
+    request = await file(db, wang)
+    member = await staff(db, "南溪小区")
+    async with db.session() as session:
+        await repair.staff_move(session, request.id, S.TRIAGED, member, CLI)
+        await repair.estimate(session, request.id, 321_747, member, CLI, RULES)
+    return request, wang, member
+
+
+async def test_staff_revise_the_estimate_until_the_money_is_approved(db):
+    request, _, member = await estimated_request(db)
+    async with db.session() as session:
+        revised = await repair.estimate(session, request.id, 350_003, member, CLI, RULES)
+    assert (revised.state, revised.estimate_fen) == (S.ESTIMATED, 350_003)
+    assert (revised.owners_fen, revised.government_fen) == (70_001, 280_002)  # 70,000.6 up
+    async with db.session() as session:
+        (event,) = await session.exec(
+            select(AuditEvent).where(AuditEvent.action == "repair/estimate_revised")
+        )
+        (told,) = await session.exec(
+            select(Broadcast).where(Broadcast.message_key == "repair.now_estimate_revised")
+        )
+    assert event.details["previous_estimate_fen"] == 321_747
+    assert (event.details["estimate_fen"], event.details["owners_fen"]) == (350_003, 70_001)
+    assert (told.values["previous"], told.values["estimate"]) == ("3,217.47", "3,500.03")
+    assert (told.values["owners"], told.values["government"]) == ("700.01", "2,800.02")
+
+    async with db.session() as session:
+        with pytest.raises(RepairError, match="repair.same_estimate"):
+            await repair.estimate(session, request.id, 350_003, member, CLI, RULES)
+        with pytest.raises(RepairError, match="repair.bad_amount"):
+            await repair.estimate(session, request.id, 0, member, CLI, RULES)
+        await repair.staff_move(session, request.id, S.APPROVED, member, CLI)
+    async with db.session() as session:  # approved money is not estimated again
+        with pytest.raises(RepairError, match="repair.not_allowed"):
+            await repair.estimate(session, request.id, 360_000, member, CLI, RULES)
+    async with db.session() as session:
+        after = await session.get(RepairRequest, request.id)
+        revisions = await session.exec(
+            select(func.count())
+            .select_from(AuditEvent)
+            .where(AuditEvent.action == "repair/estimate_revised")
+        )
+        assert revisions.one() == 1
+    assert (after.state, after.estimate_fen, after.owners_fen) == (S.APPROVED, 350_003, 70_001)
+
+
+async def test_two_revisions_at_once_lose_neither_figure_from_the_record(db):
+    """Two staff revise the same estimate side by side: each revision that stands starts
+    from the figure the one before it left, so the record chains without a gap."""
+    request, _, member = await estimated_request(db)
+
+    async def revise(fen: int):
+        async with db.session() as session:
+            return await repair.estimate(session, request.id, fen, member, CLI, RULES)
+
+    outcomes = await asyncio.gather(revise(330_000), revise(340_000), return_exceptions=True)
+    refused = [o for o in outcomes if isinstance(o, Exception)]
+    assert all(getattr(o, "reason", None) == "repair.changed_meanwhile" for o in refused)
+    async with db.session() as session:
+        events = await session.exec(
+            select(AuditEvent)
+            .where(AuditEvent.action == "repair/estimate_revised")
+            .order_by(AuditEvent.id)
+        )
+        chain = [(e.details["previous_estimate_fen"], e.details["estimate_fen"]) for e in events]
+        final = (await session.get(RepairRequest, request.id)).estimate_fen
+    assert len(chain) == 2 - len(refused) >= 1
+    assert chain[0][0] == 321_747 and chain[-1][1] == final
+    assert all(earlier[1] == later[0] for earlier, later in pairwise(chain))
+
+
+@pytest.mark.parametrize(
+    ("state", "route", "staff_may"),
+    [
+        (S.SUBMITTED, RepairRoute.FUND, [S.TRIAGED, S.REJECTED]),
+        (S.TRIAGED, RepairRoute.FUND, [S.REJECTED, S.ESTIMATED]),
+        (S.TRIAGED, RepairRoute.PROPERTY, [S.REJECTED, S.IN_PROGRESS]),
+        (S.ESTIMATED, RepairRoute.FUND, [S.ESTIMATED, S.APPROVED]),
+        (S.DONE, RepairRoute.FUND, [S.CLOSED]),
+        (S.CONFIRMED, RepairRoute.FUND, []),
+    ],
+)
+def test_the_moves_staff_are_offered_come_from_the_table(state, route, staff_may):
+    request = RepairRequest(state=state, route=route)
+    assert repair.next_states(request, repair.STAFF) == staff_may
+
+
+async def test_the_queue_and_a_households_list_come_in_pages_in_order(db):
+    await import_sample_registry(db)
+    residents = await bind_all(db, "南溪小区")
+    wang = residents["1-1-101"]
+    filed = [await file(db, wang, urgent=n % 3 == 0) for n in range(repair.PAGE_SIZE + 5)]
+    member = await staff(db, "南溪小区")
+    urgent_then_newest = sorted(filed, key=lambda r: (not r.urgent, -r.id))
+    newest = sorted(filed, key=lambda r: -r.id)
+    async with db.session() as session:
+        queue = [await repair.queue(session, member, n) for n in (1, 2)]
+        listed = [await repair.of_household(session, wang, n) for n in (1, 2)]
+        for number in (0, 3):
+            with pytest.raises(RepairError, match="repair.page_gone") as refused:
+                await repair.queue(session, member, number)
+            assert refused.value.values == {"pages": 2}
+    assert [(p.number, p.pages, len(p.requests)) for p in queue] == [(1, 2, 20), (2, 2, 5)]
+    assert [r.id for p in queue for r in p.requests] == [r.id for r in urgent_then_newest]
+    assert [r.id for p in listed for r in p.requests] == [r.id for r in newest]

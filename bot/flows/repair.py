@@ -10,11 +10,14 @@ none is registered. The flow records why; staff may override with a reason.
 
 States move only along ``TRANSITIONS``, each made by the party it names;
 anything else is refused with a reason and changes nothing. Every move is an
-audit event and a message to the household. Money is integer fen: the owners'
-share (with the community's public income) is rounded half up to the fen and
-the government's is the rest, so the two always add up to the cost. The
-split is made from the estimate, and again from the final cost when the work
-is done; the fund report counts the final cost.
+audit event and a message to the household. The one move that stays in its
+state, estimated to estimated, revises the estimate before the money is
+approved: the household is told the old and the new figures. Money is
+integer fen: the owners' share (with the community's public income) is
+rounded half up to the fen and the government's is the rest, so the two
+always add up to the cost. The split is made from the estimate, and again
+from the final cost when the work is done; the fund report counts the final
+cost.
 """
 
 from __future__ import annotations
@@ -24,7 +27,7 @@ from datetime import date, datetime, timedelta, tzinfo
 from typing import Any
 
 from sqlalchemy import update
-from sqlmodel import col, select
+from sqlmodel import col, func, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.config import RepairSettings
@@ -76,6 +79,7 @@ TRANSITIONS: dict[tuple[RepairState, RepairState], str] = {
     (S.SUBMITTED, S.REJECTED): STAFF,
     (S.TRIAGED, S.REJECTED): STAFF,
     (S.TRIAGED, S.ESTIMATED): STAFF,  # fund: a cost estimate
+    (S.ESTIMATED, S.ESTIMATED): STAFF,  # fund: the estimate revised
     (S.ESTIMATED, S.APPROVED): STAFF,  # fund: the money approved
     (S.APPROVED, S.IN_PROGRESS): STAFF,
     (S.TRIAGED, S.IN_PROGRESS): STAFF,  # outside the fund: work starts
@@ -87,11 +91,12 @@ TRANSITIONS: dict[tuple[RepairState, RepairState], str] = {
     (S.SUBMITTED, S.WITHDRAWN): RESIDENT,
     (S.TRIAGED, S.WITHDRAWN): RESIDENT,
 }
-FUND_ONLY = {(S.TRIAGED, S.ESTIMATED), (S.ESTIMATED, S.APPROVED)}
+FUND_ONLY = {(S.TRIAGED, S.ESTIMATED), (S.ESTIMATED, S.ESTIMATED), (S.ESTIMATED, S.APPROVED)}
 OUTSIDE_FUND_ONLY = {(S.TRIAGED, S.IN_PROGRESS)}
 NEEDS_A_REASON = {S.REJECTED, S.REOPENED}
 FINISHED = {S.CONFIRMED, S.CLOSED, S.REJECTED, S.WITHDRAWN}
 USED_THE_FUND = {S.DONE, S.CONFIRMED, S.CLOSED}
+PAGE_SIZE = 20  # lines of a list in one message: enough to scan, short enough to read
 
 
 class RepairError(Exception):
@@ -381,25 +386,22 @@ async def _move(
     note: str | None = None,
     **changes: Any,
 ) -> RepairRequest:
+    check_move(request, to, party)
     move = (RepairState(request.state), to)
-    if TRANSITIONS.get(move) != party:
-        raise RepairError(
-            "repair.not_allowed", state=f"repair.state_{request.state}", to=f"repair.state_{to}"
-        )
-    if move in FUND_ONLY and request.route != RepairRoute.FUND:
-        raise RepairError("repair.fund_only")
-    if move in OUTSIDE_FUND_ONLY and request.route == RepairRoute.FUND:
-        raise RepairError("repair.fund_needs_approval")
     if to == S.DONE and request.route == RepairRoute.FUND and "cost_fen" not in changes:
         raise RepairError("repair.final_cost_needed")
     note = (note or "").strip() or None
     if to in NEEDS_A_REASON and note is None:
         raise RepairError("repair.reason_needed")
-    # Only one of two simultaneous moves from the same state wins.
+    revised = move[0] == to  # the estimate revised
+    was = {name: getattr(request, name) for name in changes if name.endswith("_fen")}
+    previous_estimate = yuan(request.estimate_fen)
+    # Of two simultaneous moves only the one made from the state and the figures as they
+    # were wins (two revisions of an estimate leave the state as it was).
+    unchanged = [col(RepairRequest.id) == request.id, col(RepairRequest.state) == request.state]
+    unchanged += [col(getattr(RepairRequest, name)) == value for name, value in was.items()]
     moved = await session.exec(
-        update(RepairRequest)
-        .where(col(RepairRequest.id) == request.id, col(RepairRequest.state) == request.state)
-        .values(state=to, updated_at=utcnow(), **changes)
+        update(RepairRequest).where(*unchanged).values(state=to, updated_at=utcnow(), **changes)
     )
     if moved.rowcount == 0:
         raise RepairError("repair.changed_meanwhile")
@@ -407,15 +409,47 @@ async def _move(
     record(
         session,
         actor,
-        f"repair/{to}",
+        "repair/estimate_revised" if revised else f"repair/{to}",
         f"repair:{request.id}",
         state_from=move[0].value,
         state_to=to.value,
         note=note,
-        **{k: v for k, v in changes.items() if k.endswith("_fen")},
+        **{name: changes[name] for name in was},
+        **{f"previous_{name}": value for name, value in was.items()},
     )
-    await _tell_household(session, request, note)
+    if revised:
+        key = "repair.now_estimate_revised"
+        await _tell_household(session, request, note, key, previous=previous_estimate)
+    else:
+        await _tell_household(session, request, note)
     return request
+
+
+def check_move(request: RepairRequest, to: RepairState, party: str) -> None:
+    """Refuse a move the table does not give ``party``, or the request's route rules out."""
+    move = (RepairState(request.state), to)
+    if TRANSITIONS.get(move) != party:
+        raise RepairError(
+            "repair.not_allowed", state=f"repair.state_{request.state}", to=f"repair.state_{to}"
+        )
+    if not _route_allows(move, request):
+        fund = request.route == RepairRoute.FUND
+        raise RepairError("repair.fund_needs_approval" if fund else "repair.fund_only")
+
+
+def _route_allows(move: tuple[RepairState, RepairState], request: RepairRequest) -> bool:
+    """Estimating and approving are the fund's; outside it work starts once accepted."""
+    fund = request.route == RepairRoute.FUND
+    return not ((move in FUND_ONLY and not fund) or (move in OUTSIDE_FUND_ONLY and fund))
+
+
+def next_states(request: RepairRequest, party: str) -> list[RepairState]:
+    """The states ``party`` may take the request to now, in the order of the table."""
+    return [
+        move[1]
+        for move, who in TRANSITIONS.items()
+        if move[0] == request.state and who == party and _route_allows(move, request)
+    ]
 
 
 async def staff_move(
@@ -453,9 +487,11 @@ async def estimate(
     actor: Actor,
     rules: RepairSettings,
 ) -> RepairRequest:
-    """Set the fund request's cost estimate and its split."""
+    """Set the fund request's cost estimate and its split, or revise them until approved."""
     request = await request_for_staff(session, request_id, member)
     changes = _priced("estimate_fen", cost_fen, rules)
+    if request.state == S.ESTIMATED and cost_fen == request.estimate_fen:
+        raise RepairError("repair.same_estimate", estimate=yuan(cost_fen))
     return await _move(session, request, S.ESTIMATED, STAFF, actor, **changes)
 
 
@@ -676,25 +712,43 @@ def money_values(request: RepairRequest) -> dict[str, str]:
 # Lists and history
 
 
-async def of_household(session: AsyncSession, telegram_id: int) -> list[RepairRequest]:
+@dataclass(frozen=True)
+class Page:
+    """One page of a list of requests; ``number`` counts from 1."""
+
+    requests: list[RepairRequest]
+    number: int
+    pages: int
+
+
+async def _page(session: AsyncSession, statement, order: list, number: int) -> Page:
+    """Page ``number`` of the requests ``statement`` selects, in ``order``.
+
+    A page that is not there (the list has shrunk since, or the button was
+    forged) is refused with the number of pages there are now.
+    """
+    total = (await session.exec(select(func.count()).select_from(statement.subquery()))).one()
+    pages = max(1, -(-total // PAGE_SIZE))
+    if not 1 <= number <= pages:
+        raise RepairError("repair.page_gone", pages=pages)
+    rows = statement.order_by(*order).offset((number - 1) * PAGE_SIZE).limit(PAGE_SIZE)
+    return Page(list(await session.exec(rows)), number, pages)
+
+
+async def of_household(session: AsyncSession, telegram_id: int, page: int = 1) -> Page:
+    """The household's requests, newest first."""
     household_id = await _household_of(session, telegram_id)
-    statement = (
-        select(RepairRequest)
-        .where(RepairRequest.household_id == household_id)
-        .order_by(col(RepairRequest.id).desc())
-    )
-    return list(await session.exec(statement))
+    statement = select(RepairRequest).where(RepairRequest.household_id == household_id)
+    return await _page(session, statement, [col(RepairRequest.id).desc()], page)
 
 
-async def queue(session: AsyncSession, member: StaffMember, limit: int = 20) -> list[RepairRequest]:
+async def queue(session: AsyncSession, member: StaffMember, page: int = 1) -> Page:
     """Unfinished requests of the member's communities: urgent first, then newest."""
     statement = select(RepairRequest).where(col(RepairRequest.state).not_in(FINISHED))
     if member.role is not Role.ADMIN:
         statement = statement.where(col(RepairRequest.community_id).in_(member.community_ids))
-    statement = statement.order_by(
-        col(RepairRequest.urgent).desc(), col(RepairRequest.id).desc()
-    ).limit(limit)
-    return list(await session.exec(statement))
+    order = [col(RepairRequest.urgent).desc(), col(RepairRequest.id).desc()]
+    return await _page(session, statement, order, page)
 
 
 async def history(session: AsyncSession, request_id: int) -> list[AuditEvent]:

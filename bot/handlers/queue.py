@@ -1,7 +1,9 @@
 """Staff work the repair queue of their communities (/queue) and admins read the fund report.
 
-Buttons are ``v1:rq:<action>:<request>``. Actions that need words (a reason,
-a question, an amount) open a dialogue for the next typed message.
+Buttons are ``v1:rq:<action>:<request>``, and ``v1:rq:page:<n>`` for a page
+of the queue. Actions that need words (a reason, a question, an amount) open
+a dialogue for the next typed message. Which moves a request's card offers
+follows the flow's transition table.
 """
 
 from __future__ import annotations
@@ -20,20 +22,26 @@ from bot.flows.repair import RepairError
 from bot.handlers import callbacks
 from bot.handlers.common import accept_button, reply, send_lines
 from bot.handlers.context import LinliContext
-from bot.handlers.repair import card, history_lines, reasons, refusal_text
+from bot.handlers.repair import card, history_lines, list_page, reasons, refusal_text
 from bot.handlers.staff import staff_of
 from storage.models import Community, Dialogue, RepairRequest, RepairRoute, RepairState, Role
 
 S = RepairState
 WORDS_DIALOGUE = "repair_staff"
-# Moves made with one press: action -> the state it leads to.
-PRESSES = {
+# Staff's moves, in the order their buttons are shown: action -> the state it leads to.
+# A fund repair is finished with its final cost ("fin"), any other with a press ("done").
+MOVES = {
     "acc": S.TRIAGED,
     "ok": S.APPROVED,
     "go": S.IN_PROGRESS,
+    "est": S.ESTIMATED,
+    "fin": S.DONE,
     "done": S.DONE,
     "close": S.CLOSED,
+    "rej": S.REJECTED,
 }
+# Moves made with one press.
+PRESSES = {action: MOVES[action] for action in ("acc", "ok", "go", "done", "close")}
 # Actions that need typed words: action -> the prompt's catalogue key.
 WORDS = {
     "rej": "queue.ask_reject_reason",
@@ -51,20 +59,24 @@ def button(context: LinliContext, key: str, action: str, request_id: int) -> Inl
     )
 
 
+def move_buttons(context: LinliContext, request: RepairRequest) -> list[InlineKeyboardButton]:
+    """A button for each move the transition table lets staff make now."""
+    fund = request.route == RepairRoute.FUND
+    allowed = repair.next_states(request, repair.STAFF)
+    row = []
+    for action, to in MOVES.items():
+        if to not in allowed or action == ("done" if fund else "fin"):
+            continue
+        label = "queue.do_revise" if to == request.state else f"queue.do_{action}"
+        row.append(button(context, label, action, request.id))
+    return row
+
+
 def actions(context: LinliContext, request: RepairRequest) -> list[list[InlineKeyboardButton]]:
     """The buttons for what may happen next, by state and route."""
     fund = request.route == RepairRoute.FUND
     state = RepairState(request.state)
-    by_state = {
-        S.SUBMITTED: ["acc", "rej"],
-        S.TRIAGED: ["est" if fund else "go", "rej"],
-        S.ESTIMATED: ["ok"],
-        S.APPROVED: ["go"],
-        S.REOPENED: ["go"],
-        S.IN_PROGRESS: ["fin" if fund else "done"],
-        S.DONE: ["close"],
-    }
-    row = [button(context, f"queue.do_{a}", a, request.id) for a in by_state.get(state, [])]
+    row = move_buttons(context, request)
     more = []
     if state in (S.SUBMITTED, S.TRIAGED):
         more.append(
@@ -83,14 +95,19 @@ def actions(context: LinliContext, request: RepairRequest) -> list[list[InlineKe
 
 
 async def queue(update: Update, context: LinliContext) -> None:
+    """/queue: its first page."""
     member = await staff_of(update, context)
     if member is None:
         return
+    await queue_page(update, context, member, 1)
+
+
+async def queue_page(
+    update: Update, context: LinliContext, member: StaffMember, number: int
+) -> None:
+    """A page of the queue: sent for /queue, in place of the page shown for ◀ / ▶."""
     async with context.db.session() as session:
-        requests = await repair.queue(session, member)
-    if not requests:
-        await reply(update, context, "queue.empty")
-        return
+        page = await repair.queue(session, member, number)
     rows = [
         [
             InlineKeyboardButton(
@@ -104,9 +121,10 @@ async def queue(update: Update, context: LinliContext) -> None:
                 callback_data=callbacks.encode("rq", "show", r.id),
             )
         ]
-        for r in requests
+        for r in page.requests
     ]
-    await reply(update, context, "queue.title", markup=InlineKeyboardMarkup(rows))
+    title = "queue.title" if page.requests else "queue.empty"
+    await list_page(update, context, context.t(title), rows, page, "rq")
 
 
 async def show(update: Update, context: LinliContext, member: StaffMember, request_id: int) -> None:
@@ -151,12 +169,18 @@ async def press(update: Update, context: LinliContext, member: StaffMember, requ
 
 
 async def ask_words(update: Update, context: LinliContext, member, request_id: int, action: str):
+    """Ask for the words an action needs; a move the request is past is refused at once."""
     async with context.db.session() as session:
         request = await repair.request_for_staff(session, request_id, member)
+        if action in MOVES:
+            repair.check_move(request, MOVES[action], repair.STAFF)
         await dialogues.start(
             session, update.effective_user.id, WORDS_DIALOGUE, request=request.id, action=action
         )
     await update.callback_query.answer()
+    key = WORDS[action]
+    if action == "est" and request.state == S.ESTIMATED:
+        key = "queue.ask_revised_estimate"
     markup = None
     if action == "fin":  # most repairs cost what was estimated: one press instead of typing
         same = button(context, "queue.same_as_estimate", "same", request.id)
@@ -164,7 +188,7 @@ async def ask_words(update: Update, context: LinliContext, member, request_id: i
     await reply(
         update,
         context,
-        WORDS[action],
+        key,
         markup=markup,
         number=request.number,
         **repair.money_values(request),
@@ -250,18 +274,20 @@ async def queue_button(update: Update, context: LinliContext) -> None:
     if parts is None or not parts[1].isdigit():
         await query.answer(context.t("button.stale"), show_alert=True)
         return
-    action, request_id = parts[0], int(parts[1])
+    action, number = parts[0], int(parts[1])  # a request's id, or a page
     try:
-        if action == "show":
-            await show(update, context, member, request_id)
+        if action == "page":
+            await queue_page(update, context, member, number)
+        elif action == "show":
+            await show(update, context, member, number)
         elif action == "pho":
-            await photos(update, context, member, request_id)
+            await photos(update, context, member, number)
         elif action == "same":
-            await same_as_estimate(update, context, member, request_id)
+            await same_as_estimate(update, context, member, number)
         elif action in PRESSES:
-            await press(update, context, member, request_id, PRESSES[action])
+            await press(update, context, member, number, PRESSES[action])
         elif action in WORDS:
-            await ask_words(update, context, member, request_id, action)
+            await ask_words(update, context, member, number, action)
         else:
             raise RepairError("button.stale")
     except RepairError as refusal:

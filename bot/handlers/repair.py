@@ -1,12 +1,14 @@
 """Residents report repairs and follow them: /repair, /myrequests, confirm, reopen, rate.
 
-Buttons are ``v1:rep:<action>[:<argument>...]``; the intake's draft lives in
-the database, so every press and message is checked against it again.
+Buttons are ``v1:rep:<action>[:<argument>...]``, and ``v1:rep:page:<n>`` for
+a page of /myrequests; the intake's draft lives in the database, so every
+press and message is checked against it again.
 """
 
 from __future__ import annotations
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram.error import BadRequest
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler
 
 from bot.flows import dialogues, repair
@@ -213,16 +215,52 @@ def reasons(context: LinliContext, request: RepairRequest, community: Community)
 # Following requests
 
 
-async def my_requests(update: Update, context: LinliContext) -> None:
+async def list_page(
+    update: Update,
+    context: LinliContext,
+    title: str,
+    rows: list[list[InlineKeyboardButton]],
+    page: repair.Page,
+    feature: str,
+) -> None:
+    """A page of a list: a new message for its command, or in place of the page shown
+    when ◀ / ▶ (``v1:<feature>:page:<n>``) was pressed."""
+    either_side = [("repair.page_previous", page.number - 1), ("repair.page_next", page.number + 1)]
+    navigation = [
+        InlineKeyboardButton(context.t(key), callback_data=callbacks.encode(feature, "page", n))
+        for key, n in either_side
+        if 1 <= n <= page.pages
+    ]
+    if page.pages > 1:
+        title += "\n" + context.t("repair.page_of", page=page.number, pages=page.pages)
+    keyboard = [*rows, navigation] if navigation else rows
+    markup = InlineKeyboardMarkup(keyboard) if keyboard else None  # an empty queue: none
+    query = update.callback_query
+    if query is None:
+        await context.bot.send_message(update.effective_chat.id, title, reply_markup=markup)
+        return
+    await query.answer()
     try:
-        async with context.db.session() as session:
-            requests = await repair.of_household(session, update.effective_user.id)
+        await query.edit_message_text(title, reply_markup=markup)
+    except BadRequest as error:  # a repeated press: the page is shown already
+        if "not modified" not in error.message:
+            raise
+
+
+async def my_requests(update: Update, context: LinliContext) -> None:
+    """/myrequests: its first page."""
+    try:
+        await my_requests_page(update, context, 1)
     except RepairError as refusal:
         await context.bot.send_message(update.effective_chat.id, refusal_text(context, refusal))
-        return
-    if not requests:
-        await reply(update, context, "repair.none_yet")
-        return
+
+
+async def my_requests_page(update: Update, context: LinliContext, number: int) -> None:
+    """A page of the household's requests, newest first; an empty list is said in words."""
+    async with context.db.session() as session:
+        page = await repair.of_household(session, update.effective_user.id, number)
+    if not page.requests:
+        raise RepairError("repair.none_yet")
     rows = [
         [
             button(
@@ -235,9 +273,9 @@ async def my_requests(update: Update, context: LinliContext) -> None:
                 state=context.t(f"repair.state_{r.state}"),
             )
         ]
-        for r in requests[:20]
+        for r in page.requests
     ]
-    await reply(update, context, "repair.yours", markup=InlineKeyboardMarkup(rows))
+    await list_page(update, context, context.t("repair.yours"), rows, page, "rep")
 
 
 def card(context: LinliContext, request: RepairRequest) -> str:
@@ -267,6 +305,12 @@ async def history_lines(context: LinliContext, request: RepairRequest) -> list[s
     for event in events:
         what = event.action.removeprefix("repair/")
         note = event.details.get("note")
+        if what == "estimate_revised":
+            note = context.t(
+                "repair.revised_figures",
+                previous=repair.yuan(event.details["previous_estimate_fen"]),
+                estimate=repair.yuan(event.details["estimate_fen"]),
+            )
         line = f"{local_time(context, event.at)} {context.t(f'repair.event_{what}')}"
         lines.append(line + (f"：{note}" if note else ""))
     return lines
@@ -379,6 +423,8 @@ async def repair_button(update: Update, context: LinliContext) -> None:
             await intake_button(update, context, parts)
         elif parts == ["submit"]:
             await submit(update, context)
+        elif len(parts) == 2 and parts[0] == "page" and parts[1].isdigit():
+            await my_requests_page(update, context, int(parts[1]))
         elif len(parts) >= 2 and parts[1].isdigit():
             await request_button(update, context, parts[0], int(parts[1]), parts[2:])
         else:
