@@ -17,6 +17,23 @@ PNG = base64.b64encode(
     )
 ).decode()
 
+# What a user is told, in the language of their Telegram client (bot/i18n/*/linli.po).
+ANSWERS = {
+    "zh-hans": {
+        "bind.not_a_code": "这不是邻里的邀请码",
+        "bind.revoked_code": "这个邀请码已经作废",
+        "chat.private_only": "邻里只在私聊中服务",
+        "chat.edit_ignored": "我不会读取修改过的消息",
+    },
+    "en": {
+        "bind.not_a_code": "That is not a linli invite code",
+        "bind.revoked_code": "This invite code has been revoked",
+        "chat.private_only": "linli only works in private chats",
+        "chat.edit_ignored": "I don't read edited messages",
+    },
+}
+in_each_language = pytest.mark.parametrize("language_code", sorted(ANSWERS))
+
 
 async def changes(db) -> tuple[int, int]:
     """Residents and audit rows: what any real change would add to."""
@@ -62,18 +79,20 @@ async def test_unexpected_input_from_an_unbound_user(
     assert await changes(db) == before
 
 
-async def test_codes_of_other_formats_and_revoked_codes(db, registry, person):
-    wang = person(2002, "王")
+@in_each_language
+async def test_codes_of_other_formats_and_revoked_codes(db, registry, person, language_code):
+    told = ANSWERS[language_code]
+    wang = person(2002, "王", language_code=language_code)
     await wang.say("/start")
     before = await changes(db)
-    assert "这不是邻里的邀请码" in await wang.say("https://example.org/invite?abc")
-    assert "这不是邻里的邀请码" in await wang.say("/start 12345")
+    assert told["bind.not_a_code"] in await wang.say("https://example.org/invite?abc")
+    assert told["bind.not_a_code"] in await wang.say("/start 12345")
     assert await changes(db) == before
 
     old = registry["5--101"]
     await issue_codes(db, "运南新村")  # reissued: the old slip is revoked
     before = await changes(db)
-    assert "已经作废" in await wang.say(f"/start {old}")
+    assert told["bind.revoked_code"] in await wang.say(f"/start {old}")
     assert (await changes(db))[0] == before[0]
 
 
@@ -89,13 +108,16 @@ async def test_a_bound_users_free_text_is_taken_as_a_question(db, registry, pers
     assert await changes(db) == before
 
 
-async def test_group_chat_is_told_once_and_nothing_else(db, registry, person, telegram):
-    member = person(2004, "群友")
+@in_each_language
+async def test_group_chat_is_told_once_and_nothing_else(
+    db, registry, person, telegram, language_code
+):
+    member = person(2004, "群友", language_code=language_code)
     group = {"id": -100500, "type": "group", "title": "南溪小区业主群"}
     seq = await telegram.last_seq()
     await telegram.send(member.user, "/start", chat=group)
     told = await telegram.wait_for(-100500, after=seq)
-    assert "只在私聊中服务" in told["message"]["text"]
+    assert ANSWERS[language_code]["chat.private_only"] in told["message"]["text"]
 
     await telegram.send(member.user, f"/start {registry['5--101']}", chat=group)
     await member.say("/me")  # a private message, answered after the group one was handled
@@ -104,14 +126,15 @@ async def test_group_chat_is_told_once_and_nothing_else(db, registry, person, te
     assert (await changes(db))[0] == 0
 
 
-async def test_edited_message_is_not_acted_on(db, registry, person, telegram):
-    wang = person(2005, "王")
+@in_each_language
+async def test_edited_message_is_not_acted_on(db, registry, person, telegram, language_code):
+    wang = person(2005, "王", language_code=language_code)
     await wang.say("/start")
     sent = await telegram.send(wang.user, "hello")
     await wang._replies(1)
     before = await changes(db)
     answer = await wang.say(registry["5--101"], edit_message_id=sent["message"]["message_id"])
-    assert "修改过的消息" in answer
+    assert ANSWERS[language_code]["chat.edit_ignored"] in answer
     assert await changes(db) == before
 
 
