@@ -169,13 +169,9 @@ async def test_back_and_wrong_steps(db):
 
 async def fund_request_in_progress(db) -> tuple[RepairRequest, int, registry.StaffMember]:
     """王芳's roof leak, estimated at 3,217.47 yuan, approved and being repaired."""
-    await import_sample_registry(db)
-    wang = (await bind_all(db, "南溪小区"))["1-1-101"]
-    request = await file(db, wang)
-    member = await staff(db, "南溪小区")
+    request, wang, member = await estimated_request(db)
     async with db.session() as session:
-        await repair.staff_move(session, request.id, S.TRIAGED, member, CLI)
-        estimated = await repair.estimate(session, request.id, 321_747, member, CLI, RULES)
+        estimated = await session.get(RepairRequest, request.id)
         assert (estimated.owners_fen, estimated.government_fen) == (64_349, 257_398)
         await repair.staff_move(session, request.id, S.APPROVED, member, CLI)
         await repair.staff_move(session, request.id, S.IN_PROGRESS, member, CLI)

@@ -244,21 +244,23 @@ async def test_the_menu_is_toggled_in_place(browser_page):
     assert await page.locator(".bubble").count() == bubbles
 
 
-async def test_linli_demo_serves_the_page_until_ctrl_c(tmp_path: Path):
-    port = free_port()
-    process = await asyncio.create_subprocess_exec(
+async def linli_demo(folder: Path, *arguments: str) -> asyncio.subprocess.Process:
+    """``linli demo ARGUMENTS`` started in ``folder``, its output in one stream."""
+    return await asyncio.create_subprocess_exec(
         sys.executable,
         "-c",
         "from bot.cli import main; main()",
         "demo",
-        "--folder",
-        str(tmp_path / "trial"),
-        "--port",
-        str(port),
-        cwd=tmp_path,
+        *arguments,
+        cwd=folder,
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.STDOUT,
     )
+
+
+async def test_linli_demo_serves_the_page_until_ctrl_c(tmp_path: Path):
+    port = free_port()
+    process = await linli_demo(tmp_path, "--folder", str(tmp_path / "trial"), "--port", str(port))
     try:
         line = await asyncio.wait_for(process.stdout.readline(), timeout=60)
         assert f"http://127.0.0.1:{port}/chat" in line.decode()
@@ -276,16 +278,7 @@ async def test_linli_demo_serves_the_page_until_ctrl_c(tmp_path: Path):
 
 async def test_linli_demo_will_not_reuse_a_folder(tmp_path: Path):
     (tmp_path / demo.DATABASE_FILE).write_bytes(b"")
-    process = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-c",
-        "from bot.cli import main; main()",
-        "demo",
-        "--folder",
-        str(tmp_path),
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.STDOUT,
-    )
+    process = await linli_demo(tmp_path, "--folder", str(tmp_path))
     output, _ = await asyncio.wait_for(process.communicate(), timeout=30)
     assert process.returncode == 2
     assert (
@@ -304,18 +297,8 @@ def taken_port():
 
 
 async def test_linli_demo_on_a_taken_port_says_so_before_seeding(tmp_path: Path, taken_port):
-    process = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-c",
-        "from bot.cli import main; main()",
-        "demo",
-        "--folder",
-        str(tmp_path / "trial"),
-        "--port",
-        str(taken_port),
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.STDOUT,
-    )
+    trial = str(tmp_path / "trial")
+    process = await linli_demo(tmp_path, "--folder", trial, "--port", str(taken_port))
     output, _ = await asyncio.wait_for(process.communicate(), timeout=30)
     assert process.returncode == 2
     assert output.decode().strip() == (
