@@ -110,8 +110,13 @@ async def address_text_step(update: Update, context: LinliContext, dialogue: Dia
     if member is None:
         return
     community_id = dialogue.data["community"]
+    if not member.serves(community_id):  # no longer theirs since the dialogue began
+        async with context.db.session() as session:
+            await dialogues.finish(session, update.effective_user.id)
+        await reply(update, context, "button.stale")
+        return
     parts = update.effective_message.text.strip().split("-")
-    if len(parts) != 3 or not member.serves(community_id):
+    if len(parts) != 3:
         await reply(update, context, "supervisors.bad_address")
         return
     try:
