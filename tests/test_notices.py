@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import pytest
 from sqlmodel import select
@@ -23,21 +23,22 @@ async def community_ids(db, *names: str) -> list[int]:
         return await notices.community_ids_named(session, list(names))
 
 
-async def test_weekly_notice_fires_each_week_until_its_end(db):
+async def weekly_notice(db, author: Actor, lasting: timedelta) -> tuple[Notice, datetime]:
+    """运南新村's residents bound, and a weekly notice to them from five minutes on, for
+    ``lasting``; the notice and its first time."""
     await import_sample_registry(db)
     await bind_all(db, "运南新村")
     start = utcnow() + timedelta(minutes=5)
     audience = {"kind": "communities", "ids": await community_ids(db, "运南新村")}
     async with db.session() as session:
         notice = await notices.create(
-            session,
-            Actor(42),
-            "每周一例会",
-            audience,
-            at=start,
-            repeat_days=7,
-            until=start + timedelta(days=15),
+            session, author, "每周一例会", audience, at=start, repeat_days=7, until=start + lasting
         )
+    return notice, start
+
+
+async def test_weekly_notice_fires_each_week_until_its_end(db):
+    notice, start = await weekly_notice(db, Actor(42), lasting=timedelta(days=15))
     fired = []
     for week in range(4):
         async with db.session() as session:
@@ -98,20 +99,7 @@ async def broadcasts_of(db, message_key: str) -> list[Broadcast]:
 async def test_missed_weekly_firings_coalesce_into_the_latest(db, missed, late, sent):
     """The bot was down over ``missed`` weekly firings and is back ``late`` after the last:
     one firing, judged by that last one; the schedule goes on from the next week."""
-    await import_sample_registry(db)
-    await bind_all(db, "运南新村")
-    start = utcnow() + timedelta(minutes=5)
-    audience = {"kind": "communities", "ids": await community_ids(db, "运南新村")}
-    async with db.session() as session:
-        notice = await notices.create(
-            session,
-            Actor(4242),
-            "每周一例会",
-            audience,
-            at=start,
-            repeat_days=7,
-            until=start + 10 * WEEK,
-        )
+    notice, start = await weekly_notice(db, Actor(4242), lasting=10 * WEEK)
     latest = start + (missed - 1) * WEEK
     for _ in range(2):  # the second pass finds nothing due
         async with db.session() as session:
