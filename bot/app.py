@@ -6,11 +6,12 @@ import logging
 
 from telegram import Update
 from telegram.ext import Application, ApplicationBuilder, ContextTypes
+from telegram.request import HTTPXRequest
 
-from bot import timetable
+from bot import timetable, unit_of_work
 from bot.config import Settings, require_token
 from bot.delivery import OutboxSender
-from bot.flows import faq
+from bot.flows import faq, outbox, people
 from bot.handlers import (
     account,
     ask,
@@ -31,6 +32,7 @@ from bot.handlers import (
 )
 from bot.handlers.context import LinliContext
 from bot.handlers.dialogue_router import media_router, text_router
+from bot.requests import LinliBot, ReplyLimiter
 from bot.updates import PerChatUpdateProcessor
 from storage.db import Database
 from storage.leader import Leadership
@@ -39,9 +41,25 @@ log = logging.getLogger(__name__)
 
 
 async def on_error(update: object, context: LinliContext) -> None:
-    """Log the failure and tell the user something went wrong; never the details."""
+    """A failed try is tried again; after the last one the update is logged once, recorded
+    as skipped unless part of it was stored, and the user told something went wrong."""
+    work = unit_of_work.current()
+    if work is not None:
+        work.failure = context.error
+        if work.may_try_again:
+            return
     log.error("update %s failed", getattr(update, "update_id", "?"), exc_info=context.error)
-    if isinstance(update, Update) and update.effective_chat is not None:
+    if not isinstance(update, Update):
+        return
+    if work is not None and not work.committed:
+        await work.rollback()
+        async with work.step() as session:
+            await people.claim_update(session, update.update_id)
+            reason = f"failed: {type(context.error).__name__}"
+            await people.skip_update(
+                session, update.update_id, reason, update.to_dict(), work.tries
+            )
+    if update.effective_chat is not None:
         await context.bot.send_message(update.effective_chat.id, context.t("error.internal"))
 
 
@@ -64,6 +82,7 @@ async def _post_init(application: Application) -> None:
         may_send=leadership.held,
     )
     application.bot_data["sender"] = sender
+    application.bot_data["db"].on_commit(outbox.QUEUED, sender.poke)
     sender.start()
     timetable.start(application)
 
@@ -80,18 +99,26 @@ async def _post_shutdown(application: Application) -> None:
 def build_application(settings: Settings, db: Database | None = None) -> Application:
     """The bot, wired to its database; ``db`` is created from the settings if not given."""
     telegram = settings.telegram
+    processor = PerChatUpdateProcessor()
+    bot = LinliBot(
+        require_token(settings),
+        base_url=telegram.api_base_url,
+        base_file_url=telegram.file_base_url,
+        request=HTTPXRequest(connection_pool_size=256),
+        get_updates_request=HTTPXRequest(),
+        rate_limiter=ReplyLimiter(),
+    )
     application = (
         ApplicationBuilder()
-        .token(require_token(settings))
-        .base_url(telegram.api_base_url)
-        .base_file_url(telegram.file_base_url)
+        .bot(bot)
         .context_types(ContextTypes(context=LinliContext))
-        .concurrent_updates(PerChatUpdateProcessor())
+        .concurrent_updates(processor)
         .post_init(_post_init)
         .post_stop(_post_stop)
         .post_shutdown(_post_shutdown)
         .build()
     )
+    processor.application = application
     application.bot_data["settings"] = settings
     application.bot_data["db"] = db or Database(settings.database.url)
 

@@ -22,10 +22,6 @@ from storage.types import utcnow
 SCHEDULER = Actor(via="scheduler")
 
 
-def _sender(application: Application):
-    return application.bot_data["sender"]
-
-
 async def close_consultation(application: Application, consultation_id: int) -> None:
     try:
         async with application.bot_data["db"].session() as session:
@@ -34,7 +30,6 @@ async def close_consultation(application: Application, consultation_id: int) -> 
             await close(session, consultation_id, SCHEDULER)
     except ConsultationError:
         return  # closed already, by hand or by another run of this job
-    _sender(application).poke()
 
 
 async def remind_consultation(application: Application, consultation_id: int) -> None:
@@ -43,16 +38,13 @@ async def remind_consultation(application: Application, consultation_id: int) ->
         if found is None or found.reminded_at is not None or found.status != "open":
             return
         await consultation.remind(session, consultation_id, SCHEDULER, scheduled=True)
-    _sender(application).poke()
 
 
 async def fire_notice(application: Application, notice_id: int) -> None:
     settings = application.bot_data["settings"]
     grace = timedelta(minutes=settings.scheduler.notice_grace_minutes)
     async with application.bot_data["db"].session() as session:
-        firing = await notices.fire(session, notice_id, grace, settings.zone)
-    if firing is not None:
-        _sender(application).poke()
+        await notices.fire(session, notice_id, grace, settings.zone)
 
 
 async def _run_job(context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -81,15 +73,13 @@ async def sweep(application: Application) -> None:
         open_now = await consultation.open_consultations(session)
         upcoming = await notices.scheduled(session)
         settings = application.bot_data["settings"]
-        chased = await repair.chase_untriaged(session, settings.repair)
-        chased += await ask.remind_unanswered(session, settings.ask.staff_reminder_hours)
+        await repair.chase_untriaged(session, settings.repair)
+        await ask.remind_unanswered(session, settings.ask.staff_reminder_hours)
         for summary in await supervision.weekly_summaries_due(session, utcnow(), settings.zone):
             if summary.total == 0:
                 continue  # a quiet week is not news
             chart = charts.observation_chart(settings.default_language, summary)
-            chased += await supervision.send_weekly_summary(session, summary, chart)
-    if chased:
-        _sender(application).poke()
+            await supervision.send_weekly_summary(session, summary, chart)
     for notice_id, next_at in upcoming:
         _schedule(application, "notice", notice_id, next_at)
     for item in open_now:

@@ -2,12 +2,21 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 
 from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
+from sqlmodel import Session
 from sqlmodel.ext.asyncio.session import AsyncSession
+
+# How long a SQLite writer of another process (the shell beside the bot) is waited for.
+SQLITE_BUSY_TIMEOUT_MS = 60_000
+
+
+_MARKS = "commit_marks"
 
 
 def is_sqlite(url: str) -> bool:
@@ -15,12 +24,12 @@ def is_sqlite(url: str) -> bool:
 
 
 def _tune_sqlite(dbapi_connection, _record) -> None:
-    # WAL lets readers run beside the one writer; busy_timeout makes a second
-    # writer wait instead of failing; SQLite leaves foreign keys off by default.
+    # WAL lets readers run beside the one writer; busy_timeout makes a writer of
+    # another process wait instead of failing; SQLite leaves foreign keys off by default.
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=NORMAL")
-    cursor.execute("PRAGMA busy_timeout=10000")
+    cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.close()
     # Take over transaction control so that every transaction can begin IMMEDIATE.
@@ -30,7 +39,7 @@ def _tune_sqlite(dbapi_connection, _record) -> None:
 def _begin_immediate(connection) -> None:
     # A deferred transaction that reads and then writes fails at once with
     # "database is locked" when another writer got in between; taking the write
-    # lock up front makes it wait its turn (busy_timeout) instead.
+    # lock up front makes it wait its turn instead.
     connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
@@ -43,20 +52,87 @@ def create_engine(url: str) -> AsyncEngine:
     return create_async_engine(url, pool_size=10, max_overflow=10, pool_pre_ping=True)
 
 
+def mark_for_commit(session: AsyncSession, key: str) -> None:
+    """Note on the session's transaction that its commit concerns ``key``'s listeners."""
+    session.sync_session.info.setdefault(_MARKS, set()).add(key)
+
+
+def _forget_marks(sync_session: Session) -> None:
+    sync_session.info.pop(_MARKS, None)
+
+
+class WriteTurns:
+    """SQLite's one writer, taken in turn by this process's transactions.
+
+    SQLite lets one transaction write at a time. Left to SQLite, waiting writers
+    poll the lock with growing sleeps, unfairly, and give up after the busy
+    timeout with "database is locked"; a storm of residents' presses starves
+    some of them that long. Queued here, they wait in order and without limit,
+    and SQLite only ever sees one writer of this process. (PostgreSQL locks rows,
+    not the database, and needs no turns.)
+    """
+
+    def __init__(self) -> None:
+        self._lock = asyncio.Lock()
+        self._holder: asyncio.Task | None = None
+
+    @asynccontextmanager
+    async def turn(self) -> AsyncIterator[None]:
+        if self._holder is not None and self._holder is asyncio.current_task():
+            # Waiting for itself would hang the task for good: a programming error.
+            raise RuntimeError("a second transaction opened while this task holds one")
+        async with self._lock:
+            self._holder = asyncio.current_task()
+            try:
+                yield
+            finally:
+                self._holder = None
+
+
 class Database:
-    """One engine and a session factory; ``async with db.session() as s`` commits on success."""
+    """One engine and a session factory; ``async with db.session() as s`` commits on success.
+
+    ``on_commit`` listeners hear of committed transactions that marked their
+    session (``mark_for_commit(session, key)``): the outbox sender is woken by the commit
+    that queued a message, not by each caller.
+    """
 
     def __init__(self, url: str) -> None:
         self.url = url
         self.engine = create_engine(url)
+        self.turns = WriteTurns() if is_sqlite(url) else None
+        session_class = type("DatabaseSession", (Session,), {})
+        event.listen(session_class, "after_commit", self._committed)
+        event.listen(session_class, "after_rollback", _forget_marks)
         self._sessions = async_sessionmaker(
-            self.engine, class_=AsyncSession, expire_on_commit=False
+            self.engine,
+            class_=AsyncSession,
+            sync_session_class=session_class,
+            expire_on_commit=False,
         )
+        self._listeners: dict[str, list[Callable[[], None]]] = {}
+
+    def turn(self) -> contextlib.AbstractAsyncContextManager[None]:
+        """This process's turn to write (SQLite), or no wait at all (PostgreSQL)."""
+        return self.turns.turn() if self.turns else contextlib.nullcontext()
+
+    def new_session(self) -> AsyncSession:
+        """A session the caller begins, commits and closes itself, each time in its turn."""
+        return self._sessions()
 
     @asynccontextmanager
     async def session(self) -> AsyncIterator[AsyncSession]:
-        async with self._sessions() as session, session.begin():
+        async with self.turn(), self._sessions() as session, session.begin():
             yield session
+
+    def on_commit(self, key: str, listener: Callable[[], None]) -> None:
+        """Call ``listener`` after each commit of a transaction marked with ``key``."""
+        self._listeners.setdefault(key, []).append(listener)
+
+    def _committed(self, sync_session: Session) -> None:
+        for key in sync_session.info.pop(_MARKS, ()):
+            for listener in self._listeners.get(key, ()):
+                listener()
 
     async def dispose(self) -> None:
         await self.engine.dispose()

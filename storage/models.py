@@ -165,6 +165,20 @@ class ProcessedUpdate(SQLModel, table=True):
     processed_at: datetime = _created_at()
 
 
+class SkippedUpdate(SQLModel, table=True):
+    """An update given up on: unreadable, or failing each time it was handled.
+
+    Kept so that somebody can look at what went wrong; the update is also
+    claimed, so a redelivery of it is dropped like any handled one.
+    """
+
+    update_id: int = _telegram_id(primary_key=True, autoincrement=False)
+    reason: str = Field(max_length=300)
+    tries: int = Field(default=1)
+    payload: dict = Field(default_factory=dict, sa_type=JSON)
+    skipped_at: datetime = _created_at()
+
+
 class GroupChat(SQLModel, table=True):
     """A group the bot was added to and has told, once, that it works in private chats."""
 

@@ -19,6 +19,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from bot.flows import faq, outbox
 from bot.flows.audit import Actor, record
 from bot.flows.outbox import Button
+from bot.flows.refusal import Refusal
 from bot.flows.registry import StaffMember
 from bot.flows.repair import staff_of_community
 from storage.models import (
@@ -42,11 +43,8 @@ REPAIR_WORDS = re.compile(
 TEXT_LIMIT = 2000
 
 
-class AskError(Exception):
-    def __init__(self, reason: str, **values: object) -> None:
-        super().__init__(reason)
-        self.reason = reason
-        self.values = values
+class AskError(Refusal):
+    """A question, reply or answer the flow refuses."""
 
 
 def looks_like_repair(text: str) -> bool:

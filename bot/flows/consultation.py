@@ -25,6 +25,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from bot.flows import outbox
 from bot.flows.audit import Actor, record
 from bot.flows.outbox import Button
+from bot.flows.refusal import Refusal
 from storage.models import (
     Ballot,
     Building,
@@ -45,13 +46,8 @@ class Choice(StrEnum):
     DISAGREE = "disagree"
 
 
-class ConsultationError(Exception):
+class ConsultationError(Refusal):
     """A request the consultation refuses; ``reason`` is a catalogue key."""
-
-    def __init__(self, reason: str, **values: object) -> None:
-        super().__init__(reason)
-        self.reason = reason
-        self.values = values
 
 
 def percent_text(share: Fraction) -> str:

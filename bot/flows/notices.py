@@ -27,6 +27,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from bot.flows import outbox
 from bot.flows.audit import Actor, record
 from bot.flows.consultation import unanswered_residents
+from bot.flows.refusal import Refusal
 from storage.models import (
     Broadcast,
     Building,
@@ -50,13 +51,8 @@ EXCERPT_LIMIT = 30
 TAG = re.compile(r"<[^>]*>")
 
 
-class NoticeError(Exception):
+class NoticeError(Refusal):
     """A notice that cannot be sent as asked; ``reason`` is a catalogue key."""
-
-    def __init__(self, reason: str, **values: object) -> None:
-        super().__init__(reason)
-        self.reason = reason
-        self.values = values
 
 
 @dataclass(frozen=True)

@@ -19,8 +19,12 @@ from sqlalchemy.orm import aliased
 from sqlmodel import col, func, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from storage.db import mark_for_commit
 from storage.models import Broadcast, Delivery, DeliveryState, User
 from storage.types import utcnow
+
+# Marks a transaction that queued messages: its commit wakes the sender.
+QUEUED = "outbox/queued"
 
 
 @dataclass(frozen=True)
@@ -118,6 +122,7 @@ async def enqueue(
                 for telegram_id in recipients
             ],
         )
+        mark_for_commit(session, QUEUED)
     return broadcast
 
 
@@ -338,4 +343,5 @@ async def retry_failed(session: AsyncSession, broadcast_id: int) -> int:
     if result.rowcount:
         broadcast = await session.get(Broadcast, broadcast_id)
         broadcast.reported_at, broadcast.progress_message_id = None, None
+        mark_for_commit(session, QUEUED)
     return result.rowcount

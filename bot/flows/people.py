@@ -6,13 +6,27 @@ from sqlalchemy import delete
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from storage.models import GroupChat, Mute, ProcessedUpdate, User
+from storage.models import GroupChat, Mute, ProcessedUpdate, SkippedUpdate, User
 from storage.upsert import insert_if_absent
 
 
 async def claim_update(session: AsyncSession, update_id: int) -> bool:
     """True the first time an update id is seen, False when Telegram delivers it again."""
     return await insert_if_absent(session, ProcessedUpdate, update_id=update_id)
+
+
+async def skip_update(
+    session: AsyncSession, update_id: int, reason: str, payload: dict, tries: int = 1
+) -> None:
+    """Keep an update given up on, and why; its claim is the caller's."""
+    await insert_if_absent(
+        session,
+        SkippedUpdate,
+        update_id=update_id,
+        reason=reason[:300],
+        tries=tries,
+        payload=payload,
+    )
 
 
 async def first_time_in_group(session: AsyncSession, chat_id: int) -> bool:

@@ -17,6 +17,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from bot.flows import outbox
 from bot.flows.audit import Actor, record
 from bot.flows.notices import recipients
+from bot.flows.refusal import Refusal
 from bot.flows.supervision import observation_counts
 from storage.models import Community, NoticeKind, ProjectStage, Stage
 from storage.types import utcnow
@@ -24,12 +25,8 @@ from storage.types import utcnow
 ORDER = list(Stage)
 
 
-class ProjectError(Exception):
+class ProjectError(Refusal):
     """A change the project refuses; ``reason`` is a catalogue key."""
-
-    def __init__(self, reason: str) -> None:
-        super().__init__(reason)
-        self.reason = reason
 
 
 @dataclass(frozen=True)

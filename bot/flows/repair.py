@@ -34,6 +34,7 @@ from bot.config import RepairSettings
 from bot.flows import dialogues, outbox
 from bot.flows.audit import Actor, record
 from bot.flows.outbox import Button
+from bot.flows.refusal import Refusal
 from bot.flows.registry import StaffMember, community_or_none
 from bot.i18n import LANGUAGES, text
 from storage.models import (
@@ -99,13 +100,8 @@ USED_THE_FUND = {S.DONE, S.CONFIRMED, S.CLOSED}
 PAGE_SIZE = 20  # lines of a list in one message: enough to scan, short enough to read
 
 
-class RepairError(Exception):
+class RepairError(Refusal):
     """A request the repair flow refuses; ``reason`` is a catalogue key."""
-
-    def __init__(self, reason: str, **values: object) -> None:
-        super().__init__(reason)
-        self.reason = reason
-        self.values = values
 
 
 # Money

@@ -20,6 +20,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from bot.flows import dialogues, outbox
 from bot.flows.audit import Actor, record
 from bot.flows.outbox import Button
+from bot.flows.refusal import Refusal
 from bot.flows.registry import Address, StaffMember, address_of
 from bot.flows.repair import staff_of_community
 from storage.models import (
@@ -41,11 +42,8 @@ from storage.types import utcnow
 from storage.upsert import insert_if_absent
 
 
-class SupervisionError(Exception):
-    def __init__(self, reason: str, **values: object) -> None:
-        super().__init__(reason)
-        self.reason = reason
-        self.values = values
+class SupervisionError(Refusal):
+    """A report or a move the supervision flow refuses."""
 
 
 async def household_at(

@@ -16,7 +16,7 @@ from bot.i18n import LANGUAGES
 
 async def me(update: Update, context: LinliContext) -> None:
     user_id = update.effective_user.id
-    async with context.db.session() as session:
+    async with context.session() as session:
         address = await binding.binding_of(session, user_id)
         staff = await staff_member(session, user_id)
     if staff is not None:
@@ -28,7 +28,7 @@ async def me(update: Update, context: LinliContext) -> None:
 
 
 async def unbind(update: Update, context: LinliContext) -> None:
-    async with context.db.session() as session:
+    async with context.session() as session:
         address = await binding.binding_of(session, update.effective_user.id)
     if address is None:
         await reply(update, context, "me.unbound")
@@ -60,7 +60,7 @@ async def unbind_button(update: Update, context: LinliContext) -> None:
     if parts[0] == "no":
         await reply(update, context, "unbind.kept")
         return
-    async with context.db.session() as session:
+    async with context.session() as session:
         address = await binding.unbind(session, update.effective_user.id, context.actor)
     await refresh_commands(context.application, update.effective_user.id)
     if address is None:
@@ -91,7 +91,7 @@ async def lang_button(update: Update, context: LinliContext) -> None:
         await refuse_button(query, context)
         return
     user_id = update.effective_user.id
-    async with context.db.session() as session:
+    async with context.session() as session:
         await people.choose_language(session, user_id, parts[0])
     context.language = parts[0]
     await accept_button(query)
@@ -101,7 +101,7 @@ async def lang_button(update: Update, context: LinliContext) -> None:
 
 async def cancel(update: Update, context: LinliContext) -> None:
     """Leave whatever dialogue the user is in."""
-    async with context.db.session() as session:
+    async with context.session() as session:
         open_dialogue = await dialogues.current(session, update.effective_user.id)
         await dialogues.finish(session, update.effective_user.id)
     await reply(update, context, "cancel.done" if open_dialogue else "cancel.nothing")

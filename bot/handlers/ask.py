@@ -41,7 +41,7 @@ async def ask_command(update: Update, context: LinliContext) -> None:
         await take_question(update, context, text)
         return
     try:
-        async with context.db.session() as session:
+        async with context.session() as session:
             await ask.community_of_resident(session, update.effective_user.id)
             await dialogues.start(session, update.effective_user.id, ASK_DIALOGUE)
     except AskError as refusal:  # who cannot ask is told before typing a question
@@ -75,7 +75,7 @@ async def take_question(
     """
     user_id = update.effective_user.id
     try:
-        async with context.db.session() as session:
+        async with context.session() as session:
             asked = await ask.ask(session, user_id, text, context.language, context.actor)
             if ends_dialogue:
                 await dialogues.finish(session, user_id)
@@ -109,7 +109,6 @@ async def answer_from_faq(update: Update, context: LinliContext, asked: Asked) -
         await show_entry(update, context, question_id, asked.matches[0].entry_id)
         return
     if not asked.matches:  # the flow has put it in the staff inbox already
-        context.application.bot_data["sender"].poke()
         await reply(update, context, "ask.no_match")
         return
     rows = [
@@ -126,7 +125,7 @@ async def answer_from_faq(update: Update, context: LinliContext, asked: Asked) -
 
 
 async def show_entry(update: Update, context: LinliContext, question_id: int, entry_id: int):
-    async with context.db.session() as session:
+    async with context.session() as session:
         entry = await session.get(FaqEntry, entry_id)
     markup = InlineKeyboardMarkup(
         [
@@ -152,7 +151,7 @@ async def ask_button(update: Update, context: LinliContext) -> None:
         return
     action, numbers = parts[0], [int(p) for p in parts[1:]]
     try:
-        async with context.db.session() as session:
+        async with context.session() as session:
             if action == "go" and len(numbers) == 1:
                 asked = await ask.matches_of(
                     session, numbers[0], user_id, context.language, context.actor
@@ -180,7 +179,6 @@ async def ask_button(update: Update, context: LinliContext) -> None:
     elif action == "ok":
         await reply(update, context, "ask.glad")
     elif action == "staff":
-        context.application.bot_data["sender"].poke()
         await reply(update, context, "ask.sent_to_staff")
     else:
         await reply(update, context, "ask.type_reply")
@@ -196,7 +194,7 @@ async def _send_reply(update, context: LinliContext, dialogue: Dialogue, send, s
     whether it went in."""
     user_id = update.effective_user.id
     try:
-        async with context.db.session() as session:
+        async with context.session() as session:
             await send(
                 session,
                 dialogue.data["question"],
@@ -208,7 +206,6 @@ async def _send_reply(update, context: LinliContext, dialogue: Dialogue, send, s
     except AskError as refusal:
         await _refuse(update, context, refusal)
         return False
-    context.application.bot_data["sender"].poke()
     return True
 
 
@@ -219,7 +216,7 @@ async def inbox(update: Update, context: LinliContext) -> None:
     member = await staff_of(update, context)
     if member is None:
         return
-    async with context.db.session() as session:
+    async with context.session() as session:
         questions = await ask.inbox(session, member)
     if not questions:
         await reply(update, context, "inbox.empty")
@@ -246,7 +243,7 @@ async def inbox_button(update: Update, context: LinliContext) -> None:
         return
     action, question_id, user_id = parts[0], int(parts[1]), update.effective_user.id
     try:
-        async with context.db.session() as session:
+        async with context.session() as session:
             if action == "show":
                 question = await ask.served_question(session, question_id, member)
                 messages = await ask.thread(session, question_id)
@@ -268,7 +265,6 @@ async def inbox_button(update: Update, context: LinliContext) -> None:
     elif action == "reply":
         await reply(update, context, "inbox.type_reply")
     elif action == "close":
-        context.application.bot_data["sender"].poke()
         await reply(update, context, "inbox.closed")
     else:
         await reply(update, context, "inbox.faq_added")

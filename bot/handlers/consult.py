@@ -44,7 +44,7 @@ async def panel(update: Update, context: LinliContext) -> None:
     if member is None:
         return
     community_ids = None if member.role is Role.ADMIN else set(member.community_ids)
-    async with context.db.session() as session:
+    async with context.session() as session:
         tallies = [
             t
             for t in await consultation.current_tallies(session, community_ids)
@@ -89,7 +89,7 @@ async def start_opening(
     update: Update, context: LinliContext, member: StaffMember, round_: int
 ) -> None:
     communities = await served(context, member)
-    async with context.db.session() as session:
+    async with context.session() as session:
         await dialogues.start(
             session, update.effective_user.id, OPEN_DIALOGUE, step="community", round=round_
         )
@@ -109,7 +109,7 @@ async def choose_community(
     if community is None or not member.serves(community.id):
         await reply(update, context, "open.unknown_community")
         return
-    async with context.db.session() as session:
+    async with context.session() as session:
         total = await consultation.households_in(session, community.id)
         pending = await dialogues.current(session, update.effective_user.id)
         round_ = pending.data.get("round", 1) if pending is not None else 1
@@ -140,7 +140,7 @@ async def opening_step(update: Update, context: LinliContext, dialogue: Dialogue
     data, user_id = dict(dialogue.data), update.effective_user.id
     step = data.get("step")
     if step == "community":
-        async with context.db.session() as session:
+        async with context.session() as session:
             community = await registry.community_or_none(session, typed)
         await choose_community(update, context, member, community)
         return
@@ -166,12 +166,12 @@ async def opening_step(update: Update, context: LinliContext, dialogue: Dialogue
     else:
         await reply(update, context, "open.use_buttons")
         return
-    async with context.db.session() as session:
+    async with context.session() as session:
         await dialogues.start(session, user_id, OPEN_DIALOGUE, **data)
     if next_key is not None:
         await reply(update, context, next_key, **values)
         return
-    async with context.db.session() as session:
+    async with context.session() as session:
         residents = len(await consultation.residents_in(session, data["community_id"]))
         total = await consultation.households_in(session, data["community_id"])
     markup = InlineKeyboardMarkup(
@@ -195,7 +195,7 @@ async def opening_step(update: Update, context: LinliContext, dialogue: Dialogue
 async def confirm_opening(update: Update, context: LinliContext, member: StaffMember) -> None:
     query, user_id = update.callback_query, update.effective_user.id
     settings = context.settings.consultation
-    async with context.db.session() as session:
+    async with context.session() as session:
         pending = await dialogues.current(session, user_id)
     if pending is None or pending.kind != OPEN_DIALOGUE or pending.data.get("step") != "confirm":
         await refuse_button(query, context)
@@ -209,7 +209,7 @@ async def confirm_opening(update: Update, context: LinliContext, member: StaffMe
     opening = (data["community_id"], data["title"], data["question"])
     closes_at = datetime.fromisoformat(data["closes_at"])
     try:
-        async with context.db.session() as session:
+        async with context.session() as session:
             if data.get("round") == 2:
                 opened = await round2.open_round2(
                     session,
@@ -239,7 +239,6 @@ async def confirm_opening(update: Update, context: LinliContext, member: StaffMe
         await query.answer(context.t(refusal.reason, **refusal.values), show_alert=True)
         return
     await accept_button(query)
-    context.application.bot_data["sender"].poke()
     await reply(
         update,
         context,
@@ -268,7 +267,7 @@ async def panel_button(update: Update, context: LinliContext) -> None:
         await confirm_opening(update, context, member)
         return
     if callbacks.decode(data, "cons", 1) == ["stop"]:
-        async with context.db.session() as session:
+        async with context.session() as session:
             await dialogues.finish(session, update.effective_user.id)
         await accept_button(query)
         await reply(update, context, "open.cancelled")
@@ -279,7 +278,7 @@ async def panel_button(update: Update, context: LinliContext) -> None:
         return
     action, number = parts[0], int(parts[1])
     if action == "in":
-        async with context.db.session() as session:
+        async with context.session() as session:
             pending = await dialogues.current(session, update.effective_user.id)
             community = await session.get(Community, number)
         if (
@@ -302,20 +301,19 @@ async def panel_button(update: Update, context: LinliContext) -> None:
 
 async def show_results(update: Update, context: LinliContext, found: Consultation) -> None:
     await update.callback_query.answer()
-    async with context.db.session() as session:
+    async with context.session() as session:
         tally = await consultation.tally(session, found.id)
     await send_results(update, context, [tally])
 
 
 async def remind_now(update: Update, context: LinliContext, found: Consultation) -> None:
     try:
-        async with context.db.session() as session:
+        async with context.session() as session:
             count = await consultation.remind(session, found.id, context.actor)
     except ConsultationError as refusal:
         await update.callback_query.answer(context.t(refusal.reason), show_alert=True)
         return
     await update.callback_query.answer()
-    context.application.bot_data["sender"].poke()
     await reply(update, context, "staff.reminded", count=count, title=found.title)
 
 
@@ -327,13 +325,12 @@ async def ask_close(update: Update, context: LinliContext, found: Consultation) 
 
 async def close_now(update: Update, context: LinliContext, found: Consultation) -> None:
     try:
-        async with context.db.session() as session:
+        async with context.session() as session:
             tally = await consultation.close(session, found.id, context.actor)
     except ConsultationError as refusal:
         await update.callback_query.answer(context.t(refusal.reason), show_alert=True)
         return
     await accept_button(update.callback_query)
-    context.application.bot_data["sender"].poke()
     await send_results(update, context, [tally])
 
 
@@ -387,7 +384,7 @@ async def results(update: Update, context: LinliContext) -> None:
     if member is None:
         return
     community_ids = None if member.role is Role.ADMIN else set(member.community_ids)
-    async with context.db.session() as session:
+    async with context.session() as session:
         tallies = await consultation.current_tallies(session, community_ids)
         menus = [
             await round2.tally(session, c.id)
@@ -410,7 +407,7 @@ async def ranking(update: Update, context: LinliContext) -> None:
     if member.role is not Role.ADMIN:
         await reply(update, context, "ranking.admins_only")
         return
-    async with context.db.session() as session:
+    async with context.session() as session:
         ranked = await consultation.ranking(session, zone=context.settings.zone)
     if not ranked:
         await reply(update, context, "ranking.none")

@@ -2,16 +2,22 @@
 
 from __future__ import annotations
 
-from telegram.ext import Application, CallbackContext, ExtBot
+from contextlib import AbstractAsyncContextManager
 
+from sqlmodel.ext.asyncio.session import AsyncSession
+from telegram.ext import Application, CallbackContext
+
+from bot import unit_of_work
 from bot.config import Settings
 from bot.flows.audit import Actor
 from bot.i18n import text
+from bot.requests import LinliBot
+from bot.unit_of_work import UnitOfWork
 from storage.db import Database
 from storage.models import Dialogue
 
 
-class LinliContext(CallbackContext[ExtBot, dict, dict, dict]):
+class LinliContext(CallbackContext[LinliBot, dict, dict, dict]):
     """PTB's context plus what linli handlers need.
 
     One context object serves all handler groups of an update, so the
@@ -29,6 +35,19 @@ class LinliContext(CallbackContext[ExtBot, dict, dict, dict]):
     @property
     def db(self) -> Database:
         return self.application.bot_data["db"]
+
+    @property
+    def work(self) -> UnitOfWork:
+        """The unit of work of the update being handled."""
+        work = unit_of_work.current()
+        if work is None:
+            raise RuntimeError("an update handled outside its unit of work")
+        return work
+
+    def session(self) -> AbstractAsyncContextManager[AsyncSession]:
+        """The update's session for a step of its feature: committed when the step ends,
+        rolled back (with the update's claim) when it fails."""
+        return self.work.step()
 
     @property
     def settings(self) -> Settings:

@@ -21,7 +21,7 @@ async def unknown_command(update: Update, context: LinliContext) -> None:
 async def stray_text(update: Update, context: LinliContext) -> None:
     """Text outside any dialogue: an invite code from an unbound user, else a pointer to /help."""
     user_id = update.effective_user.id
-    async with context.db.session() as session:
+    async with context.session() as session:
         bound = await household_of(session, user_id) is not None
         staff = await staff_member(session, user_id) is not None
     if bound or staff:

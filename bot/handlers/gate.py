@@ -1,6 +1,8 @@
 """What every update passes first: redelivery, the user's row and language, chat kind.
 
-Runs in the earliest handler group; an update stopped here reaches no feature.
+Runs in the earliest handler group, inside the update's unit of work: the
+claim and the user's row commit with the feature's writes, or not at all. An
+update stopped here reaches no feature.
 """
 
 from __future__ import annotations
@@ -18,23 +20,24 @@ GROUP = -1
 
 async def admit(update: Update, context: LinliContext) -> None:
     user, chat = update.effective_user, update.effective_chat
-    async with context.db.session() as session:
-        first_time = await people.claim_update(session, update.update_id)
-        if user is not None and first_time:
-            row = await people.meet(session, user.id, user.first_name or "", user.language_code)
-            context.language = language_of(
-                user.language_code, row.language, context.settings.default_language
-            )
-            context.actor = Actor(user.id, "bot", update.update_id)
-            if update.message is not None:  # read here, where a session is open anyway
-                context.dialogue = await dialogues.current(session, user.id)
-        in_group = chat is not None and chat.type != Chat.PRIVATE
-        tell_group = first_time and in_group and await people.first_time_in_group(session, chat.id)
-
-    if not first_time:
+    session = await context.work.session()
+    if not await people.claim_update(session, update.update_id):
+        raise ApplicationHandlerStop  # handled before: Telegram delivered it again
+    unreadable = context.bot.unreadable(update.update_id)
+    if unreadable is not None:
+        reason, payload = unreadable
+        await people.skip_update(session, update.update_id, reason, payload)
         raise ApplicationHandlerStop
-    if in_group:
-        if tell_group:
+    if user is not None:
+        row = await people.meet(session, user.id, user.first_name or "", user.language_code)
+        context.language = language_of(
+            user.language_code, row.language, context.settings.default_language
+        )
+        context.actor = Actor(user.id, "bot", update.update_id)
+        if update.message is not None:
+            context.dialogue = await dialogues.current(session, user.id)
+    if chat is not None and chat.type != Chat.PRIVATE:
+        if await people.first_time_in_group(session, chat.id):
             await context.bot.send_message(chat.id, context.t("chat.private_only"))
         raise ApplicationHandlerStop
     if update.edited_message is not None:

@@ -92,7 +92,7 @@ async def refresh_commands(application: Application, *telegram_ids: int) -> None
 
 async def help_command(update: Update, context: LinliContext) -> None:
     user_id = update.effective_user.id
-    async with context.db.session() as session:
+    async with context.session() as session:
         roles = await roles_of(session, user_id)
     await _set_menu(context.bot, user_id, roles, context.settings.default_language)
     await reply(update, context, _help_key(roles), commands=_listing(context, commands_for(roles)))

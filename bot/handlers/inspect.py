@@ -37,7 +37,7 @@ def button(context: LinliContext, key: str, *parts: object, **values) -> InlineK
 
 async def inspect(update: Update, context: LinliContext) -> None:
     try:
-        async with context.db.session() as session:
+        async with context.session() as session:
             await supervision.start_inspection(session, update.effective_user.id)
     except SupervisionError as refusal:
         await reply(update, context, refusal.reason)
@@ -66,7 +66,7 @@ async def ask_for(update: Update, context: LinliContext, step: str) -> None:
 async def inspect_text(update: Update, context: LinliContext, dialogue: Dialogue) -> None:
     step, typed = dialogue.data.get("step"), update.effective_message.text
     try:
-        async with context.db.session() as session:
+        async with context.session() as session:
             if step not in ("place", "text"):
                 raise SupervisionError(f"supervision.expects_{step}")
             following = await supervision.inspection_step(
@@ -83,7 +83,7 @@ async def inspect_media(update: Update, context: LinliContext, dialogue: Dialogu
     photo = message.photo[-1].file_id if message.photo else None
     location = (message.location.latitude, message.location.longitude) if message.location else None
     try:
-        async with context.db.session() as session:
+        async with context.session() as session:
             if photo is None and location is None:
                 raise SupervisionError("supervision.expects_media")
             data = await supervision.add_media(session, update.effective_user.id, photo, location)
@@ -107,17 +107,16 @@ async def observation_button(update: Update, context: LinliContext) -> None:
     try:
         if action in ("cat", "sev"):
             step, field = ("category", "category") if action == "cat" else ("severity", "severity")
-            async with context.db.session() as session:
+            async with context.session() as session:
                 following = await supervision.inspection_step(
                     session, user_id, step, **{field: value}
                 )
             await accept_button(query)
             await ask_for(update, context, following)
         elif action == "send":
-            async with context.db.session() as session:
+            async with context.session() as session:
                 observation = await supervision.submit_inspection(session, user_id, context.actor)
             await accept_button(query)
-            context.application.bot_data["sender"].poke()
             await reply(update, context, "supervision.sent", number=observation.id)
         elif action in STAFF_MOVES or action == "show":
             await staff_action(update, context, action, value)
@@ -134,7 +133,7 @@ async def staff_action(update: Update, context: LinliContext, action: str, value
     if not value.isdigit():
         raise SupervisionError("button.stale")
     observation_id, query = int(value), update.callback_query
-    async with context.db.session() as session:
+    async with context.session() as session:
         observation = await supervision.served_observation(session, observation_id, member)
         if action in ("assign", "nope"):
             await dialogues.start(
@@ -154,7 +153,6 @@ async def staff_action(update: Update, context: LinliContext, action: str, value
     elif action in ("assign", "nope"):
         await reply(update, context, f"supervision.ask_note_{action}", number=observation_id)
     else:
-        context.application.bot_data["sender"].poke()
         await moved(update, context, observation)
 
 
@@ -192,7 +190,7 @@ async def note_text(update: Update, context: LinliContext, dialogue: Dialogue) -
         return
     action, observation_id = dialogue.data["action"], dialogue.data["observation"]
     try:
-        async with context.db.session() as session:
+        async with context.session() as session:
             observation = await supervision.move_observation(
                 session,
                 observation_id,
@@ -205,7 +203,6 @@ async def note_text(update: Update, context: LinliContext, dialogue: Dialogue) -
     except SupervisionError as refusal:
         await reply(update, context, refusal.reason)
         return
-    context.application.bot_data["sender"].poke()
     await moved(update, context, observation)
 
 

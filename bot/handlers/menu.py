@@ -123,7 +123,7 @@ async def menu_button(update: Update, context: LinliContext) -> None:
     consultation_id, action, number = int(parts[0]), parts[1], int(parts[2])
     user_id = update.effective_user.id
     try:
-        async with context.db.session() as session:
+        async with context.session() as session:
             if action == "tog":
                 draft = await round2.toggle(session, user_id, consultation_id, number)
             elif action == "send":

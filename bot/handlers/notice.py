@@ -35,7 +35,7 @@ def button(context: LinliContext, label: str, *parts: object) -> InlineKeyboardB
 
 
 async def save(context: LinliContext, user_id: int, **data) -> None:
-    async with context.db.session() as session:
+    async with context.session() as session:
         await dialogues.start(session, user_id, DIALOGUE, **data)
 
 
@@ -77,7 +77,7 @@ async def content_step(update: Update, context: LinliContext, dialogue: Dialogue
 
 
 async def ask_audience(update: Update, context: LinliContext, member: StaffMember) -> None:
-    async with context.db.session() as session:
+    async with context.session() as session:
         communities = await registry.communities_served(session, member)
         open_now = [
             c
@@ -109,7 +109,7 @@ async def buildings_step(update, context, member: StaffMember, data: dict) -> No
     """'南溪小区 1,2,5': buildings of one community, by their numbers."""
     community_name, _, numbers = update.effective_message.text.strip().partition(" ")
     wanted = [n.strip() for n in numbers.replace("，", ",").split(",") if n.strip()]
-    async with context.db.session() as session:
+    async with context.session() as session:
         community = await registry.community_or_none(session, community_name)
         found = (
             await registry.building_ids(session, community.id, wanted)
@@ -126,7 +126,7 @@ async def communities_step(update, context, member: StaffMember, data: dict) -> 
     """'南溪小区、运南新村': several communities (any number, not only the first listed)."""
     typed = update.effective_message.text
     names = [n for n in re.split(r"[\s,，、;；]+", typed.strip()) if n]
-    async with context.db.session() as session:
+    async with context.session() as session:
         found = [await registry.community_or_none(session, name) for name in names]
     if not names or any(c is None or not member.serves(c.id) for c in found):
         await reply(update, context, "compose.bad_communities")
@@ -187,7 +187,7 @@ def _moment(data: dict, field: str) -> datetime | None:
 
 async def preview(update: Update, context: LinliContext, data: dict) -> None:
     try:
-        async with context.db.session() as session:
+        async with context.session() as session:
             count = len(await notices.recipients(session, data["audience"]))
     except NoticeError as refusal:
         await reply(update, context, refusal.reason, **refusal.values)
@@ -222,7 +222,7 @@ async def press(update: Update, context: LinliContext) -> None:
     if parts is not None and parts[0] == "retry" and parts[1].isdigit():
         await retry(update, context, member, int(parts[1]))
         return
-    async with context.db.session() as session:
+    async with context.session() as session:
         pending = await dialogues.current(session, update.effective_user.id)
     if parts is None or pending is None or pending.kind != DIALOGUE:
         await refuse_button(query, context)
@@ -251,7 +251,7 @@ async def pick_audience(update, context, member: StaffMember, data: dict, value:
         kind = "communities" if action == "c" else "supervisors"
         allowed, audience = member.serves(int(value)), {"kind": kind, "ids": [int(value)]}
     else:
-        async with context.db.session() as session:
+        async with context.session() as session:
             communities = await notices.audience_communities(
                 session, {"kind": "unanswered", "ids": [int(value)]}
             )
@@ -285,7 +285,7 @@ async def pick_when(update, context, member: StaffMember, data: dict, value: str
 async def send(update, context, member: StaffMember, data: dict, value: str) -> None:
     query, user_id = update.callback_query, update.effective_user.id
     communities_ok = True
-    async with context.db.session() as session:
+    async with context.session() as session:
         touched = await notices.audience_communities(session, data["audience"])
     if touched is None:
         communities_ok = member.role is Role.ADMIN
@@ -296,7 +296,7 @@ async def send(update, context, member: StaffMember, data: dict, value: str) -> 
         return
     grace = timedelta(minutes=context.settings.scheduler.notice_grace_minutes)
     try:
-        async with context.db.session() as session:
+        async with context.session() as session:
             notice = await notices.create(
                 session,
                 context.actor,
@@ -316,7 +316,6 @@ async def send(update, context, member: StaffMember, data: dict, value: str) -> 
         return
     await accept_button(query)
     if data.get("at") is None:
-        context.application.bot_data["sender"].poke()
         await reply(update, context, "compose.sending")
     else:
         await timetable.sweep(context.application)
@@ -324,7 +323,7 @@ async def send(update, context, member: StaffMember, data: dict, value: str) -> 
 
 
 async def cancel(update, context, member: StaffMember, data: dict, value: str) -> None:
-    async with context.db.session() as session:
+    async with context.session() as session:
         await dialogues.finish(session, update.effective_user.id)
     await accept_button(update.callback_query)
     await reply(update, context, "compose.cancelled")
@@ -345,7 +344,7 @@ PRESSES = {
 
 async def retry(update: Update, context: LinliContext, member: StaffMember, broadcast_id: int):
     """The report's button: send the failed deliveries of the author's broadcast again."""
-    async with context.db.session() as session:
+    async with context.session() as session:
         broadcast = await session.get(Broadcast, broadcast_id)
         if broadcast is None or broadcast.created_by != update.effective_user.id:
             count = None
@@ -355,7 +354,6 @@ async def retry(update: Update, context: LinliContext, member: StaffMember, broa
         await refuse_button(update.callback_query, context)
         return
     await accept_button(update.callback_query)
-    context.application.bot_data["sender"].poke()
     await reply(update, context, "notice.retrying", count=count)
 
 

@@ -164,7 +164,7 @@ async def _refused(update: Update, context: LinliContext, refusal: ConsultationE
 
 async def show_results(update, context, member: StaffMember, found: Consultation, _: int) -> None:
     await update.callback_query.answer()
-    async with context.db.session() as session:
+    async with context.session() as session:
         result = await round2.tally(session, found.id)
     await send_tally(update, context, result)
 
@@ -179,19 +179,18 @@ async def ask_close(update, context, member: StaffMember, found: Consultation, _
 
 async def close_now(update, context, member: StaffMember, found: Consultation, _: int) -> None:
     try:
-        async with context.db.session() as session:
+        async with context.session() as session:
             result = await round2.close(session, found.id, context.actor)
     except ConsultationError as refusal:
         await _refused(update, context, refusal)
         return
     await accept_button(update.callback_query)
-    context.application.bot_data["sender"].poke()
     await send_plan(update, context, result)
 
 
 async def show_plan(update, context, member: StaffMember, found: Consultation, _: int) -> None:
     await update.callback_query.answer()
-    async with context.db.session() as session:
+    async with context.session() as session:
         result = await round2.tally(session, found.id)
     await send_plan(update, context, result)
 
@@ -202,7 +201,7 @@ async def ask_reason(
     if found.status != ConsultationStatus.CLOSED or found.plan_confirmed_at is not None:
         await update.callback_query.answer(context.t("menu.plan_not_open"), show_alert=True)
         return
-    async with context.db.session() as session:
+    async with context.session() as session:
         menu_ = await round2.menu_of(session, found.id)
         item = menu_.item(item_id)
         if item is None:
@@ -240,7 +239,7 @@ async def reason_step(update: Update, context: LinliContext, dialogue: Dialogue)
         return
     data, user_id = dialogue.data, update.effective_user.id
     try:
-        async with context.db.session() as session:
+        async with context.session() as session:
             found = await session.get(Consultation, data["consultation"])
             if found is None or not member.serves(found.community_id):
                 raise ConsultationError("button.stale")
@@ -249,7 +248,7 @@ async def reason_step(update: Update, context: LinliContext, dialogue: Dialogue)
             )
             await dialogues.finish(session, user_id)
     except ConsultationError as refusal:
-        async with context.db.session() as session:
+        async with context.session() as session:
             await dialogues.finish(session, user_id)
         await reply(update, context, refusal.reason, **refusal.values)
         return
@@ -258,7 +257,7 @@ async def reason_step(update: Update, context: LinliContext, dialogue: Dialogue)
 
 async def confirm(update, context, member: StaffMember, found: Consultation, _: int) -> None:
     try:
-        async with context.db.session() as session:
+        async with context.session() as session:
             # One picture for every resident: in the city's default language.
             result = await round2.tally(session, found.id)
             chart = charts.plan_chart(context.settings.default_language, result)
@@ -267,7 +266,6 @@ async def confirm(update, context, member: StaffMember, found: Consultation, _: 
         await _refused(update, context, refusal)
         return
     await accept_button(update.callback_query)
-    context.application.bot_data["sender"].poke()
     await reply(
         update,
         context,

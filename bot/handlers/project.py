@@ -39,7 +39,7 @@ def progress_text(context: LinliContext, progress: Progress) -> str:
 
 
 async def show(update: Update, context: LinliContext, community_id: int) -> None:
-    async with context.db.session() as session:
+    async with context.session() as session:
         progress = await project.progress(session, community_id)
     markup = None
     if progress.next is not None:
@@ -63,7 +63,7 @@ async def project_command(update: Update, context: LinliContext) -> None:
     member = await staff_of(update, context)
     if member is None:
         return
-    async with context.db.session() as session:
+    async with context.session() as session:
         communities = await registry.communities_served(session, member)
     if len(communities) == 1:
         await show(update, context, communities[0].id)
@@ -93,19 +93,18 @@ async def press(update: Update, context: LinliContext) -> None:
         await refuse_button(query, context)
         return
     try:
-        async with context.db.session() as session:
+        async with context.session() as session:
             await project.advance(session, community_id, Stage(stage), context.actor)
     except ProjectError as refusal:
         await query.answer(context.t(refusal.reason), show_alert=True)
         return
     await accept_button(query)
-    context.application.bot_data["sender"].poke()
     await show(update, context, community_id)
 
 
 async def progress_command(update: Update, context: LinliContext) -> None:
     user_id = update.effective_user.id
-    async with context.db.session() as session:
+    async with context.session() as session:
         household_id = await household_of(session, user_id)
         if household_id is None:
             progress = None
@@ -123,7 +122,7 @@ MUTABLE = (NoticeKind.GENERAL, NoticeKind.PROGRESS)
 
 
 async def settings_keyboard(context: LinliContext, user_id: int) -> InlineKeyboardMarkup:
-    async with context.db.session() as session:
+    async with context.session() as session:
         muted = await people.muted_kinds(session, user_id)
     rows = []
     for kind in MUTABLE:
@@ -147,7 +146,7 @@ async def settings_press(update: Update, context: LinliContext) -> None:
     if parts is None or parts[0] not in set(MUTABLE) or parts[1] not in ("on", "off"):
         await refuse_button(query, context)
         return
-    async with context.db.session() as session:
+    async with context.session() as session:
         await people.set_muted(session, update.effective_user.id, parts[0], parts[1] == "off")
     await query.answer(context.t("settings.saved"))
     await query.edit_message_reply_markup(

@@ -106,7 +106,7 @@ async def queue_page(
     update: Update, context: LinliContext, member: StaffMember, number: int
 ) -> None:
     """A page of the queue: sent for /queue, in place of the page shown for ◀ / ▶."""
-    async with context.db.session() as session:
+    async with context.session() as session:
         page = await repair.queue(session, member, number)
     rows = [
         [
@@ -128,7 +128,7 @@ async def queue_page(
 
 
 async def show(update: Update, context: LinliContext, member: StaffMember, request_id: int) -> None:
-    async with context.db.session() as session:
+    async with context.session() as session:
         request = await repair.request_for_staff(session, request_id, member)
         community = await session.get(Community, request.community_id)
     await update.callback_query.answer()
@@ -146,7 +146,7 @@ async def show(update: Update, context: LinliContext, member: StaffMember, reque
 
 
 async def photos(update: Update, context: LinliContext, member: StaffMember, request_id: int):
-    async with context.db.session() as session:
+    async with context.session() as session:
         request = await repair.request_for_staff(session, request_id, member)
     await update.callback_query.answer()
     for number, file_id in enumerate(request.photos, start=1):
@@ -155,10 +155,9 @@ async def photos(update: Update, context: LinliContext, member: StaffMember, req
 
 
 async def press(update: Update, context: LinliContext, member: StaffMember, request_id: int, to):
-    async with context.db.session() as session:
+    async with context.session() as session:
         request = await repair.staff_move(session, request_id, to, member, context.actor)
     await accept_button(update.callback_query)
-    context.application.bot_data["sender"].poke()
     await reply(
         update,
         context,
@@ -170,7 +169,7 @@ async def press(update: Update, context: LinliContext, member: StaffMember, requ
 
 async def ask_words(update: Update, context: LinliContext, member, request_id: int, action: str):
     """Ask for the words an action needs; a move the request is past is refused at once."""
-    async with context.db.session() as session:
+    async with context.session() as session:
         request = await repair.request_for_staff(session, request_id, member)
         if action in MOVES:
             repair.check_move(request, MOVES[action], repair.STAFF)
@@ -212,7 +211,7 @@ async def words_text(update: Update, context: LinliContext, dialogue: Dialogue) 
     action, request_id = dialogue.data["action"], dialogue.data["request"]
     user_id, actor, rules = update.effective_user.id, context.actor, context.settings.repair
     try:
-        async with context.db.session() as session:
+        async with context.session() as session:
             if action == "rej":
                 request = await repair.staff_move(
                     session, request_id, S.REJECTED, member, actor, typed
@@ -234,7 +233,6 @@ async def words_text(update: Update, context: LinliContext, dialogue: Dialogue) 
     except RepairError as refusal:
         await context.bot.send_message(update.effective_chat.id, refusal_text(context, refusal))
         return
-    context.application.bot_data["sender"].poke()
     await reply(
         update,
         context,
@@ -250,7 +248,7 @@ async def same_as_estimate(
 ) -> None:
     """The fund repair is done at its estimate: nothing left to type, so the dialogue ends."""
     user_id = update.effective_user.id
-    async with context.db.session() as session:
+    async with context.session() as session:
         request = await repair.finish_fund_repair(
             session, request_id, None, member, context.actor, context.settings.repair
         )
@@ -259,7 +257,6 @@ async def same_as_estimate(
         if waiting is not None and (waiting.kind, waiting.data) == typing_it:
             await dialogues.finish(session, user_id)
     await accept_button(update.callback_query)
-    context.application.bot_data["sender"].poke()
     await reply(
         update, context, "queue.done_fin", number=request.number, **repair.money_values(request)
     )
@@ -352,7 +349,7 @@ async def fund_report(update: Update, context: LinliContext) -> None:
         return
     first, last, community = period
     try:
-        async with context.db.session() as session:
+        async with context.session() as session:
             report = await repair.fund_report(
                 session, context.settings.zone, first, last, community
             )

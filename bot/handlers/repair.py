@@ -101,7 +101,7 @@ def summary(context: LinliContext, data: dict) -> str:
 
 async def start_report(update: Update, context: LinliContext) -> None:
     try:
-        async with context.db.session() as session:
+        async with context.session() as session:
             draft = await repair.start_intake(session, update.effective_user.id)
     except RepairError as refusal:
         await context.bot.send_message(update.effective_chat.id, refusal_text(context, refusal))
@@ -114,7 +114,7 @@ async def intake_text(update: Update, context: LinliContext, dialogue: Dialogue)
     user_id, typed = update.effective_user.id, update.effective_message.text
     step = dialogue.data.get("step")
     try:
-        async with context.db.session() as session:
+        async with context.session() as session:
             if step == "spot":
                 draft = await repair.set_spot(session, user_id, typed)
             elif step == "description":
@@ -132,7 +132,7 @@ async def intake_media(update: Update, context: LinliContext, dialogue: Dialogue
     message, user_id = update.effective_message, update.effective_user.id
     step = dialogue.data.get("step")
     try:
-        async with context.db.session() as session:
+        async with context.session() as session:
             if step == "photos" and message.photo:
                 draft = await repair.add_photo(session, user_id, message.photo[-1].file_id)
             elif step == "location" and message.location:
@@ -150,7 +150,7 @@ async def intake_media(update: Update, context: LinliContext, dialogue: Dialogue
 
 async def intake_button(update: Update, context: LinliContext, parts: list[str]) -> None:
     user_id, action = update.effective_user.id, parts[0]
-    async with context.db.session() as session:
+    async with context.session() as session:
         if action == "new":
             draft = await repair.start_intake(session, user_id)
         elif action == "cancel":
@@ -182,13 +182,12 @@ async def intake_button(update: Update, context: LinliContext, parts: list[str])
 
 async def submit(update: Update, context: LinliContext) -> None:
     settings = context.settings
-    async with context.db.session() as session:
+    async with context.session() as session:
         request = await repair.submit(
             session, update.effective_user.id, context.actor, settings.repair, settings.zone
         )
         community = await session.get(Community, request.community_id)
     await accept_button(update.callback_query)
-    context.application.bot_data["sender"].poke()
     await reply(
         update,
         context,
@@ -257,7 +256,7 @@ async def my_requests(update: Update, context: LinliContext) -> None:
 
 async def my_requests_page(update: Update, context: LinliContext, number: int) -> None:
     """A page of the household's requests, newest first; an empty list is said in words."""
-    async with context.db.session() as session:
+    async with context.session() as session:
         page = await repair.of_household(session, update.effective_user.id, number)
     if not page.requests:
         raise RepairError("repair.none_yet")
@@ -299,7 +298,7 @@ def card(context: LinliContext, request: RepairRequest) -> str:
 
 
 async def history_lines(context: LinliContext, request: RepairRequest) -> list[str]:
-    async with context.db.session() as session:
+    async with context.session() as session:
         events = await repair.history(session, request.id)
     lines = [context.t("repair.history")]
     for event in events:
@@ -317,7 +316,7 @@ async def history_lines(context: LinliContext, request: RepairRequest) -> list[s
 
 
 async def show(update: Update, context: LinliContext, request_id: int) -> None:
-    async with context.db.session() as session:
+    async with context.session() as session:
         request = await repair.request_for_resident(session, request_id, update.effective_user.id)
     await update.callback_query.answer()
     rows = []
@@ -340,35 +339,33 @@ async def show(update: Update, context: LinliContext, request_id: int) -> None:
 
 
 async def confirm(update: Update, context: LinliContext, request_id: int) -> None:
-    async with context.db.session() as session:
+    async with context.session() as session:
         request = await repair.resident_move(
             session, request_id, RepairState.CONFIRMED, update.effective_user.id, context.actor
         )
     await accept_button(update.callback_query)
-    context.application.bot_data["sender"].poke()
     stars = [[button(context, "repair.stars", "rate", request.id, n, n=n) for n in RATING]]
     await reply(update, context, "repair.ask_rating", markup=InlineKeyboardMarkup(stars))
 
 
 async def rate(update: Update, context: LinliContext, request_id: int, stars: int) -> None:
-    async with context.db.session() as session:
+    async with context.session() as session:
         await repair.rate(session, request_id, update.effective_user.id, stars, context.actor)
     await accept_button(update.callback_query)
     await reply(update, context, "repair.rated", stars=stars)
 
 
 async def withdraw(update: Update, context: LinliContext, request_id: int) -> None:
-    async with context.db.session() as session:
+    async with context.session() as session:
         await repair.resident_move(
             session, request_id, RepairState.WITHDRAWN, update.effective_user.id, context.actor
         )
     await accept_button(update.callback_query)
-    context.application.bot_data["sender"].poke()
 
 
 async def ask_reason(update: Update, context: LinliContext, request_id: int, kind: str) -> None:
     """Reopening and answering staff take typed text: open a dialogue for it."""
-    async with context.db.session() as session:
+    async with context.session() as session:
         request = await repair.request_for_resident(session, request_id, update.effective_user.id)
         await dialogues.start(session, update.effective_user.id, kind, request=request.id)
     await update.callback_query.answer()
@@ -379,7 +376,7 @@ async def ask_reason(update: Update, context: LinliContext, request_id: int, kin
 async def reopen_text(update: Update, context: LinliContext, dialogue: Dialogue) -> None:
     user_id = update.effective_user.id
     try:
-        async with context.db.session() as session:
+        async with context.session() as session:
             await repair.resident_move(
                 session,
                 dialogue.data["request"],
@@ -392,12 +389,11 @@ async def reopen_text(update: Update, context: LinliContext, dialogue: Dialogue)
     except RepairError as refusal:
         await context.bot.send_message(update.effective_chat.id, refusal_text(context, refusal))
         return
-    context.application.bot_data["sender"].poke()
 
 
 async def answer_text(update: Update, context: LinliContext, dialogue: Dialogue) -> None:
     try:
-        async with context.db.session() as session:
+        async with context.session() as session:
             request = await repair.answer(
                 session,
                 dialogue.data["request"],
@@ -408,7 +404,6 @@ async def answer_text(update: Update, context: LinliContext, dialogue: Dialogue)
     except RepairError as refusal:
         await context.bot.send_message(update.effective_chat.id, refusal_text(context, refusal))
         return
-    context.application.bot_data["sender"].poke()
     await reply(update, context, "repair.answer_sent", number=request.number)
 
 
@@ -439,7 +434,7 @@ async def show_current_step(update: Update, context: LinliContext) -> None:
     """Ask again what the draft waits for: the resident pressed an earlier step's button,
     perhaps because the question that followed it never reached them."""
     try:
-        async with context.db.session() as session:
+        async with context.session() as session:
             draft = await repair.draft_of(session, update.effective_user.id)
     except RepairError:
         return

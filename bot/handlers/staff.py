@@ -17,7 +17,7 @@ TIME_FORMAT = "%Y-%m-%d %H:%M"
 
 async def staff_of(update: Update, context: LinliContext) -> StaffMember | None:
     """The staff member behind this update, or None after telling a non-staff user so."""
-    async with context.db.session() as session:
+    async with context.session() as session:
         member = await registry.staff_member(session, update.effective_user.id)
     if member is None:
         if update.callback_query is not None:
@@ -28,7 +28,7 @@ async def staff_of(update: Update, context: LinliContext) -> StaffMember | None:
 
 
 async def served(context: LinliContext, member: StaffMember) -> list[Community]:
-    async with context.db.session() as session:
+    async with context.session() as session:
         return await registry.communities_served(session, member)
 
 
@@ -36,7 +36,7 @@ async def consultation_served(
     update: Update, context: LinliContext, member: StaffMember, consultation_id: int
 ) -> Consultation | None:
     """The consultation a button names, if the member serves its community; else refused."""
-    async with context.db.session() as session:
+    async with context.session() as session:
         found = await session.get(Consultation, consultation_id)
     if found is None or not member.serves(found.community_id):
         await refuse_button(update.callback_query, context)

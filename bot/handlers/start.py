@@ -36,7 +36,7 @@ async def start(update: Update, context: LinliContext) -> None:
         await try_code(update, context, " ".join(context.args))
         return
     user_id = update.effective_user.id
-    async with context.db.session() as session:
+    async with context.session() as session:
         address = await binding.binding_of(session, user_id)
         staff = await staff_member(session, user_id)
         if address is None and staff is None:
@@ -52,7 +52,7 @@ async def start(update: Update, context: LinliContext) -> None:
 
 async def try_code(update: Update, context: LinliContext, text: str) -> None:
     """Bind the user with the code in ``text`` and tell them how it went."""
-    async with context.db.session() as session:
+    async with context.session() as session:
         outcome = await binding.bind(
             session, update.effective_user.id, text, limits(context), context.actor
         )
@@ -115,7 +115,7 @@ async def move_button(update: Update, context: LinliContext) -> None:
         await refuse_button(query, context)
         return
     user_id, household_id = update.effective_user.id, int(parts[0])
-    async with context.db.session() as session:
+    async with context.session() as session:
         pending = await dialogues.current(session, user_id)
         if (
             pending is None

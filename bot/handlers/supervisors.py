@@ -34,7 +34,7 @@ async def overview(update: Update, context: LinliContext) -> None:
     if member is None:
         return
     lines, rows = [], []
-    async with context.db.session() as session:
+    async with context.session() as session:
         for community in (await served(context, member))[:COMMUNITIES_SHOWN]:
             appointed = await supervision.supervisors_of(session, community.id)
             names = context.t("supervisors.separator").join(
@@ -83,7 +83,7 @@ async def supervisors_button(update: Update, context: LinliContext) -> None:
         await query.answer(context.t("button.stale"), show_alert=True)
         return
     try:
-        async with context.db.session() as session:
+        async with context.session() as session:
             community = await session.get(Community, community_id)
             if action == "add":
                 await supervision.require_under_renovation(session, community_id)
@@ -100,7 +100,6 @@ async def supervisors_button(update: Update, context: LinliContext) -> None:
         await reply(update, context, "supervisors.ask_address", community=community.name)
     else:
         await refresh_commands(context.application, telegram_id)
-        context.application.bot_data["sender"].poke()  # the resident is told
         await reply(update, context, "supervisors.dismissed", community=community.name)
 
 
@@ -111,7 +110,7 @@ async def address_text_step(update: Update, context: LinliContext, dialogue: Dia
         return
     community_id = dialogue.data["community"]
     if not member.serves(community_id):  # no longer theirs since the dialogue began
-        async with context.db.session() as session:
+        async with context.session() as session:
             await dialogues.finish(session, update.effective_user.id)
         await reply(update, context, "button.stale")
         return
@@ -120,7 +119,7 @@ async def address_text_step(update: Update, context: LinliContext, dialogue: Dia
         await reply(update, context, "supervisors.bad_address")
         return
     try:
-        async with context.db.session() as session:
+        async with context.session() as session:
             household_id = await supervision.household_at(session, community_id, *parts)
             appointed = await supervision.appoint_household(
                 session, community_id, household_id, context.actor
@@ -131,7 +130,6 @@ async def address_text_step(update: Update, context: LinliContext, dialogue: Dia
         await reply(update, context, refusal.reason, **refusal.values)
         return
     await refresh_commands(context.application, *appointed)
-    context.application.bot_data["sender"].poke()  # the appointed are told
     await reply(
         update,
         context,

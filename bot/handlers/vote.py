@@ -21,7 +21,7 @@ def outcome_text(context: LinliContext, tally: Tally) -> str:
 
 async def vote(update: Update, context: LinliContext) -> None:
     user_id = update.effective_user.id
-    async with context.db.session() as session:
+    async with context.session() as session:
         household_id = await household_of(session, user_id)
         if household_id is None:
             await reply(update, context, "vote.unbound")
@@ -65,19 +65,17 @@ async def vote_button(update: Update, context: LinliContext) -> None:
         return
     consultation_id, choice = int(parts[0]), parts[1]
     try:
-        async with context.db.session() as session:
+        async with context.session() as session:
             recorded = await consultation.cast(
                 session, consultation_id, update.effective_user.id, choice, context.actor
             )
     except ConsultationError as refusal:
         await query.answer(context.t(refusal.reason), show_alert=True)
         if refusal.reason == "vote.closed":
-            async with context.db.session() as session:
+            async with context.session() as session:
                 tally = await consultation.tally(session, consultation_id)
             await context.bot.send_message(update.effective_chat.id, outcome_text(context, tally))
         return
-    if recorded.housemates and recorded.previous not in (None, recorded.choice):
-        context.application.bot_data["sender"].poke()
     await query.answer(context.t(f"vote.{recorded.choice}"))
     await reply(
         update,
