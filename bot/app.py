@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 
 from telegram import Update
@@ -34,6 +35,7 @@ from bot.handlers.context import LinliContext
 from bot.handlers.dialogue_router import media_router, text_router
 from bot.requests import LinliBot, ReplyLimiter
 from bot.updates import PerChatUpdateProcessor
+from bot.webhook import LinliUpdater
 from storage.db import Database
 from storage.leader import Leadership
 
@@ -110,7 +112,7 @@ def build_application(settings: Settings, db: Database | None = None) -> Applica
     )
     application = (
         ApplicationBuilder()
-        .bot(bot)
+        .updater(LinliUpdater(bot, asyncio.Queue()))
         .context_types(ContextTypes(context=LinliContext))
         .concurrent_updates(processor)
         .post_init(_post_init)

@@ -15,9 +15,13 @@ import pytest
 from sqlmodel import func, select
 from telegram.ext import CommandHandler
 
+from bot.app import build_application
 from bot.flows import people
+from storage.db import Database
 from storage.models import ProcessedUpdate, SkippedUpdate, User
+from tests.e2e.conftest import Person
 from tests.e2e.test_repair import press
+from tests.e2e.test_run import free_port
 from tests.registry import import_sample_registry, issue_codes
 
 RESIDENT = 7301
@@ -134,3 +138,32 @@ async def test_replies_refused_by_flood_control_are_sent_once_each_in_order(db, 
     texts = [m.get("text", "") for m in await telegram.history(RESIDENT) if m["from_bot"]]
     assert not any(INTERNAL_ERROR in t for t in texts)
     assert (await telegram.stats())["too_many_requests"] > 0  # refused, yet nothing lost
+
+
+async def test_by_webhook_an_unreadable_update_is_acknowledged_and_the_others_flow(
+    db, bot_settings, telegram
+):
+    """Telegram delivers webhook updates in order and repeats one refused: refusing the
+    unreadable one would stall every update behind it."""
+    port = free_port()
+    application = build_application(bot_settings, Database(bot_settings.database.url))
+    async with application:
+        await application.start()
+        await application.updater.start_webhook(
+            listen="127.0.0.1",
+            port=port,
+            url_path="telegram",
+            webhook_url=f"http://127.0.0.1:{port}/telegram",
+            secret_token="webhook-secret",
+        )
+        try:
+            injected = await telegram.inject({"poll_answer": {"poll_id": "1"}})
+            resident = Person(telegram, RESIDENT, "李明")
+            assert "/lang" in await resident.say("/help")
+            assert (await telegram.stats())["pending_updates"] == 0
+        finally:
+            await application.updater.stop()
+            await application.stop()
+    async with db.session() as session:
+        skipped = await session.get(SkippedUpdate, injected["update_id"])
+    assert skipped is not None and skipped.reason.startswith("unreadable: ")
