@@ -13,6 +13,7 @@ from bot import timetable, unit_of_work
 from bot.config import Settings, require_token
 from bot.delivery import OutboxSender
 from bot.flows import faq, outbox, people
+from bot.flows.refusal import Refusal
 from bot.handlers import (
     account,
     ask,
@@ -31,6 +32,7 @@ from bot.handlers import (
     supervisors,
     vote,
 )
+from bot.handlers.common import refuse
 from bot.handlers.context import LinliContext
 from bot.handlers.dialogue_router import media_router, text_router
 from bot.requests import LinliBot, ReplyLimiter
@@ -43,8 +45,12 @@ log = logging.getLogger(__name__)
 
 
 async def on_error(update: object, context: LinliContext) -> None:
-    """A failed try is tried again; after the last one the update is logged once, recorded
-    as skipped unless part of it was stored, and the user told something went wrong."""
+    """A refusal no handler answered is answered here, in the user's words. A failed try
+    is tried again; after the last one the update is logged once, recorded as skipped
+    unless part of it was stored, and the user told something went wrong."""
+    if isinstance(context.error, Refusal) and isinstance(update, Update):
+        await refuse(update, context, context.error)
+        return
     work = unit_of_work.current()
     if work is not None:
         work.failure = context.error

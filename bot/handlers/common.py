@@ -6,6 +6,7 @@ from datetime import datetime
 
 from telegram import CallbackQuery, InlineKeyboardMarkup, Update
 
+from bot.flows.refusal import Refusal
 from bot.flows.registry import Address
 from bot.handlers.context import LinliContext
 
@@ -38,6 +39,15 @@ def address_text(context: LinliContext, address: Address) -> str:
 def local_time(context: LinliContext, moment: datetime) -> str:
     """A UTC moment as the user's clock shows it (Asia/Shanghai by default)."""
     return moment.astimezone(context.settings.zone).strftime("%Y-%m-%d %H:%M")
+
+
+async def refuse(update: Update, context: LinliContext, refusal: Refusal) -> None:
+    """A flow said no: tell the user why, as an alert on a pressed button or as a message."""
+    words = context.t(refusal.reason, **refusal.values)
+    if update.callback_query is not None:
+        await update.callback_query.answer(words, show_alert=True)
+    elif update.effective_chat is not None:
+        await context.bot.send_message(update.effective_chat.id, words)
 
 
 async def refuse_button(query: CallbackQuery, context: LinliContext) -> None:

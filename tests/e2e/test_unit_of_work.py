@@ -17,6 +17,8 @@ from telegram.ext import CommandHandler
 
 from bot.app import build_application
 from bot.flows import people
+from bot.flows.refusal import Refusal
+from bot.i18n import text
 from storage.db import Database
 from storage.models import ProcessedUpdate, SkippedUpdate, User
 from tests.e2e.conftest import Person
@@ -167,3 +169,24 @@ async def test_by_webhook_an_unreadable_update_is_acknowledged_and_the_others_fl
     async with db.session() as session:
         skipped = await session.get(SkippedUpdate, injected["update_id"])
     assert skipped is not None and skipped.reason.startswith("unreadable: ")
+
+
+async def test_a_refusal_undoes_its_step_keeps_the_claim_and_is_answered_in_words(
+    running_bot, person, telegram, db
+):
+    async def refused(update, context):
+        async with context.session() as session:
+            await people.choose_language(session, update.effective_user.id, "en")
+            raise Refusal("vote.closed")
+
+    add_feature(running_bot, "refused", refused)
+    resident = person(RESIDENT, "李明")
+    await resident.say("/lang")
+    after = await telegram.last_seq()
+    sent = await telegram.send(resident.user, "/refused")
+    answer = await telegram.wait_for(RESIDENT, after=after)
+    assert answer["message"]["text"] == text("zh_Hans", "vote.closed")
+    assert await language_of(db, RESIDENT) is None  # the step's write was undone
+    async with db.session() as session:
+        assert await session.get(ProcessedUpdate, sent["update_id"]) is not None
+        assert await session.get(SkippedUpdate, sent["update_id"]) is None
