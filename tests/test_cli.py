@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 from pypdf import PdfReader
 
+from bot.flows import people
 from tests.registry import DATA
 
 LINLI = [sys.executable, "-c", "from bot.cli import main; main()"]
@@ -128,3 +129,14 @@ def test_faq_menu_and_fund_commands(linli, tmp_path):
     assert "total\tuses 0\t0.00 yuan" in report.stdout
     assert (tmp_path / "fund.xlsx").exists()
     assert "write it like 2026-01-01" in linli("report", "fund", "--from", "1.1.2026").stderr
+
+
+async def test_db_skipped_lists_the_updates_given_up_on(linli, db):
+    assert "no update was skipped" in linli("db", "skipped").stdout
+    async with db.session() as session:
+        await people.claim_update(session, 41)
+        await people.skip_update(session, 41, "failed: ValueError", {"update_id": 41}, tries=3)
+    listed = linli("db", "skipped", "--limit", "5")
+    assert listed.returncode == 0, listed.stderr
+    assert listed.stdout.startswith("41\t") and "3 tries\tfailed: ValueError" in listed.stdout
+    assert linli("db", "skipped", "--limit", "0").returncode == 2  # a clear usage error

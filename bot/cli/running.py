@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from typing import Annotated
 
 import typer
 
-from bot.cli.base import app, reach_bot_api, settings_of
+from bot.cli.base import app, reach_bot_api, settings_of, with_database
 from bot.config import SettingsError, require_token
 from storage import migrate
 
@@ -56,3 +57,25 @@ def db_upgrade(context: typer.Context) -> None:
     settings = settings_of(context)
     migrate.upgrade(settings.database.url)
     typer.echo("database is up to date")
+
+
+@db_app.command("skipped")
+def db_skipped(
+    context: typer.Context,
+    limit: Annotated[int, typer.Option(min=1, help="How many, newest first")] = 20,
+) -> None:
+    """The updates given up on (unreadable, or failing every try), and why."""
+    from bot.flows import people
+
+    settings = settings_of(context)
+
+    async def read(db):
+        async with db.session() as session:
+            return await people.skipped_updates(session, limit)
+
+    skipped = with_database(settings, read)
+    if not skipped:
+        typer.echo("no update was skipped")
+    for row in skipped:
+        when = row.skipped_at.astimezone(settings.zone).strftime("%Y-%m-%d %H:%M:%S")
+        typer.echo(f"{row.update_id}\t{when}\t{row.tries} tries\t{row.reason}")

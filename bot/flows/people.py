@@ -29,6 +29,12 @@ async def skip_update(
     )
 
 
+async def skipped_updates(session: AsyncSession, limit: int) -> list[SkippedUpdate]:
+    """The updates given up on most recently, newest first."""
+    statement = select(SkippedUpdate).order_by(col(SkippedUpdate.skipped_at).desc()).limit(limit)
+    return list(await session.exec(statement))
+
+
 async def first_time_in_group(session: AsyncSession, chat_id: int) -> bool:
     """True only the first time the bot hears from a group chat."""
     return await insert_if_absent(session, GroupChat, chat_id=chat_id)
