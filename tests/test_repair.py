@@ -602,17 +602,29 @@ async def test_two_revisions_at_once_lose_neither_figure_from_the_record(db):
 @pytest.mark.parametrize(
     ("state", "route", "staff_may"),
     [
-        (S.SUBMITTED, RepairRoute.FUND, [S.TRIAGED, S.REJECTED]),
-        (S.TRIAGED, RepairRoute.FUND, [S.REJECTED, S.ESTIMATED]),
-        (S.TRIAGED, RepairRoute.PROPERTY, [S.REJECTED, S.IN_PROGRESS]),
-        (S.ESTIMATED, RepairRoute.FUND, [S.ESTIMATED, S.APPROVED]),
-        (S.DONE, RepairRoute.FUND, [S.CLOSED]),
+        (S.SUBMITTED, RepairRoute.FUND, [(S.TRIAGED, "acc"), (S.REJECTED, "rej")]),
+        (S.TRIAGED, RepairRoute.FUND, [(S.ESTIMATED, "est"), (S.REJECTED, "rej")]),
+        (S.TRIAGED, RepairRoute.PROPERTY, [(S.IN_PROGRESS, "go"), (S.REJECTED, "rej")]),
+        (S.ESTIMATED, RepairRoute.FUND, [(S.APPROVED, "ok"), (S.ESTIMATED, "est")]),
+        (S.IN_PROGRESS, RepairRoute.FUND, [(S.DONE, "fin")]),
+        (S.IN_PROGRESS, RepairRoute.ORDINARY, [(S.DONE, "done")]),
+        (S.DONE, RepairRoute.FUND, [(S.CLOSED, "close")]),
         (S.CONFIRMED, RepairRoute.FUND, []),
     ],
 )
 def test_the_moves_staff_are_offered_come_from_the_table(state, route, staff_may):
     request = RepairRequest(state=state, route=route)
-    assert repair.next_states(request, repair.STAFF) == staff_may
+    offered = repair.MACHINE.available(request, repair.STAFF)
+    assert [(move.target, move.action) for move in offered] == staff_may
+
+
+def test_a_revised_estimate_and_the_end_of_a_fund_repair_have_buttons_of_their_own():
+    estimated = RepairRequest(state=S.ESTIMATED, route=RepairRoute.FUND)
+    labels = [move.label for move in repair.MACHINE.available(estimated, repair.STAFF)]
+    assert labels == ["queue.do_ok", "queue.do_revise"]
+    done = RepairRequest(state=S.DONE, route=RepairRoute.FUND)
+    asked = [move.action for move in repair.MACHINE.available(done, repair.RESIDENT)]
+    assert asked == ["ok", "re"]
 
 
 async def test_the_queue_and_a_households_list_come_in_pages_in_order(db):
