@@ -17,7 +17,6 @@ from datetime import UTC, datetime, timedelta, tzinfo
 from enum import StrEnum
 from fractions import Fraction
 
-from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, func, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -25,6 +24,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from bot.flows import outbox
 from bot.flows.audit import Actor, record
 from bot.flows.outbox import Button
+from bot.flows.transitions import Machine, Party, Transition
 from storage.models import (
     Ballot,
     Building,
@@ -110,6 +110,19 @@ class Recorded:
     cast_at: datetime
     housemates: list[int]  # the household's other bound residents
 
+
+# A consultation opens when it is stored and closes once: by staff or at its closing time.
+MACHINE = Machine(
+    (
+        Transition(
+            ConsultationStatus.OPEN, ConsultationStatus.CLOSED, Party.STAFF, "close", "staff.close"
+        ),
+    ),
+    refusal=ConsultationError,
+    not_allowed="consult.already_closed",
+    moved_meanwhile="consult.already_closed",
+    column="status",
+)
 
 QUESTION_KEYS = {1: "vote.question", 2: "menu.question"}
 REMINDER_KEYS = {1: "vote.reminder", 2: "menu.reminder"}
@@ -413,20 +426,16 @@ async def current_tallies(
 
 async def mark_closed(session: AsyncSession, consultation_id: int, round_: int) -> Consultation:
     """Set an open consultation of ``round_`` closed; refuses one that is closed already."""
-    closed = await session.exec(
-        update(Consultation)
-        .where(
-            Consultation.id == consultation_id,
-            Consultation.round == round_,
-            Consultation.status == ConsultationStatus.OPEN,
-        )
-        .values(status=ConsultationStatus.CLOSED, closed_at=utcnow())
-    )
     consultation = await session.get(Consultation, consultation_id, populate_existing=True)
     if consultation is None or consultation.round != round_:
         raise ConsultationError("consult.not_found")
-    if closed.rowcount == 0:
-        raise ConsultationError("consult.already_closed")
+    await MACHINE.move(
+        session,
+        consultation,
+        ConsultationStatus.CLOSED,
+        Party.STAFF,
+        values={"closed_at": utcnow()},
+    )
     return consultation
 
 
