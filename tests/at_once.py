@@ -40,5 +40,5 @@ def one_won(outcomes: list) -> tuple[object, Exception]:
     """The winner and the refusal of two moves made at once; fails unless exactly one won."""
     refused = [o for o in outcomes if isinstance(o, Exception)]
     won = [o for o in outcomes if not isinstance(o, Exception)]
-    assert (len(won), len(refused)) == (1, 1), outcomes
+    assert (len(won), len(refused)) == (1, 1), [repr(o)[:80] for o in outcomes]
     return won[0], refused[0]

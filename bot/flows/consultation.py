@@ -24,7 +24,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from bot.flows import outbox
 from bot.flows.audit import Actor, record
 from bot.flows.outbox import Button
-from bot.flows.transitions import Machine, Party, Transition
+from bot.flows.transitions import Guard, Machine, Party, Transition
 from storage.models import (
     Ballot,
     Building,
@@ -111,16 +111,21 @@ class Recorded:
     housemates: list[int]  # the household's other bound residents
 
 
+OPEN, CLOSED = ConsultationStatus.OPEN, ConsultationStatus.CLOSED
+# A round 2's plan, drawn at closing, is confirmed once: the state stays closed.
+PLAN_TO_CONFIRM = Guard(
+    lambda consultation: consultation.round == 2 and consultation.plan_confirmed_at is None,
+    "menu.plan_confirmed_already",
+)
 # A consultation opens when it is stored and closes once: by staff or at its closing time.
 MACHINE = Machine(
     (
-        Transition(
-            ConsultationStatus.OPEN, ConsultationStatus.CLOSED, Party.STAFF, "close", "staff.close"
-        ),
+        Transition(OPEN, CLOSED, Party.STAFF, "close", "staff.close"),
+        Transition(CLOSED, CLOSED, Party.STAFF, "ok", "plan.confirm", PLAN_TO_CONFIRM),
     ),
     refusal=ConsultationError,
     not_allowed="consult.already_closed",
-    moved_meanwhile="consult.already_closed",
+    moved_meanwhile="consult.moved_meanwhile",
     column="status",
 )
 
@@ -429,13 +434,7 @@ async def mark_closed(session: AsyncSession, consultation_id: int, round_: int) 
     consultation = await session.get(Consultation, consultation_id, populate_existing=True)
     if consultation is None or consultation.round != round_:
         raise ConsultationError("consult.not_found")
-    await MACHINE.move(
-        session,
-        consultation,
-        ConsultationStatus.CLOSED,
-        Party.STAFF,
-        values={"closed_at": utcnow()},
-    )
+    await MACHINE.move(session, consultation, CLOSED, Party.STAFF, values={"closed_at": utcnow()})
     return consultation
 
 
