@@ -113,10 +113,8 @@ class Machine:
         state = self.state_of(row)
         moves = [t for t in self.transitions if (t.source, t.target, t.party) == (state, to, party)]
         if not moves:
-            labels = {"state": state, "to": to}
-            raise self.refusal(
-                self.not_allowed, **{k: self.state_label.format(v) for k, v in labels.items()}
-            )
+            named = self.state_label.format
+            raise self.refusal(self.not_allowed, state=named(state), to=named(to))
         allowed = next((t for t in moves if t.allows(row)), None)
         if allowed is None:
             raise self.refusal(moves[0].guard.refusal)
