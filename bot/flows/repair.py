@@ -8,13 +8,13 @@ common part, and it is urgent or of an emergency category. Everything else
 goes to the community's property manager, or to the ordinary channel where
 none is registered. The flow records why; staff may override with a reason.
 
-States move only along ``TRANSITIONS``, each made by the party it names, through
-the shared engine (``bot.flows.transitions``); anything else, and a move
-somebody else made first, is refused with a reason and changes nothing. Every move is an
-audit event and a message to the household. The one move that stays in its
-state, estimated to estimated, revises the estimate before the money is
-approved: the household is told the old and the new figures. Money is
-integer fen: the owners' share (with the community's public income) is
+States move only along ``TRANSITIONS``, each made by the party it names,
+through the shared engine (``bot.flows.transitions``); anything else, and a
+move somebody else made first, is refused with a reason and changes nothing.
+Every move is an audit event and a message to the household. The one move
+that stays in its state, estimated to estimated, revises the estimate before
+the money is approved: the household is told the old and the new figures.
+Money is integer fen: the owners' share (with the community's public income) is
 rounded half up to the fen and the government's is the rest, so the two
 always add up to the cost. The split is made from the estimate, and again
 from the final cost when the work is done; the fund report counts the final
