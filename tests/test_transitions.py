@@ -81,6 +81,23 @@ def test_a_buttons_action_names_the_state_it_leads_to():
     assert MACHINE.target_of("show", STAFF) is None
 
 
+def test_a_move_named_by_its_action_is_not_taken_for_one_that_stays_in_the_state():
+    rounds = Machine(
+        (
+            Transition("open", "closed", STAFF, "close", "test.close"),
+            Transition("closed", "closed", STAFF, "confirm", "test.confirm"),
+        ),
+        refusal=Refused,
+        not_allowed="test.not_allowed",
+        moved_meanwhile="test.moved_meanwhile",
+    )
+    closed = row("closed")
+    assert rounds.check(closed, "closed", STAFF).action == "confirm"
+    with pytest.raises(Refused, match="test.not_allowed"):
+        rounds.check(closed, "closed", STAFF, action="close")
+    assert rounds.check(row("open"), "closed", STAFF, action="close").action == "close"
+
+
 def test_a_table_whose_action_leads_to_two_states_or_lacks_a_note_refusal_is_not_a_machine():
     with pytest.raises(ValueError, match="two states"):
         Machine(

@@ -434,7 +434,9 @@ async def mark_closed(session: AsyncSession, consultation_id: int, round_: int) 
     consultation = await session.get(Consultation, consultation_id, populate_existing=True)
     if consultation is None or consultation.round != round_:
         raise ConsultationError("consult.not_found")
-    await MACHINE.move(session, consultation, CLOSED, Party.STAFF, values={"closed_at": utcnow()})
+    await MACHINE.move(
+        session, consultation, CLOSED, Party.STAFF, values={"closed_at": utcnow()}, action="close"
+    )
     return consultation
 
 

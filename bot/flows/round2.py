@@ -657,6 +657,7 @@ async def confirm_plan(
         Party.STAFF,
         values={"plan_confirmed_at": utcnow()},
         unchanged=["plan_confirmed_at"],
+        action="ok",
     )
     result = await tally(session, consultation_id)
 

@@ -108,10 +108,19 @@ class Machine:
             (t.target for t in self.transitions if (t.action, t.party) == (action, party)), None
         )
 
-    def transition(self, row: Any, to: str, party: Party) -> Transition:
-        """The move of ``row`` to ``to`` that ``party`` may make now; refused if none."""
+    def transition(self, row: Any, to: str, party: Party, action: str | None = None) -> Transition:
+        """The move of ``row`` to ``to`` that ``party`` may make now; refused if none.
+
+        ``action`` names the move where a move that stays in its state must not
+        be taken for one that leads there (closing a closed round is not
+        confirming its plan).
+        """
         state = self.state_of(row)
-        moves = [t for t in self.transitions if (t.source, t.target, t.party) == (state, to, party)]
+        moves = [
+            t
+            for t in self.transitions
+            if (t.source, t.target, t.party) == (state, to, party) and action in (None, t.action)
+        ]
         if not moves:
             named = self.state_label.format
             raise self.refusal(self.not_allowed, state=named(state), to=named(to))
@@ -120,9 +129,16 @@ class Machine:
             raise self.refusal(moves[0].guard.refusal)
         return allowed
 
-    def check(self, row: Any, to: str, party: Party, note: str | None = None) -> Transition:
+    def check(
+        self,
+        row: Any,
+        to: str,
+        party: Party,
+        note: str | None = None,
+        action: str | None = None,
+    ) -> Transition:
         """Like ``transition``, and refused too when the move needs a note and has none."""
-        found = self.transition(row, to, party)
+        found = self.transition(row, to, party, action)
         if found.needs_note and clean_note(note) is None:
             raise self.refusal(self.note_needed)
         return found
@@ -137,6 +153,7 @@ class Machine:
         *,
         values: Mapping[str, Any] | None = None,
         unchanged: Iterable[str] = (),
+        action: str | None = None,
     ) -> Transition:
         """Move ``row`` to ``to``, setting ``values`` too, in one conditional UPDATE.
 
@@ -144,9 +161,10 @@ class Machine:
         and the ``unchanged`` columns still hold what was read (a move that
         stays in its state, such as revising an estimate, is decided on
         those). When it matches nothing somebody moved the row first: refused,
-        nothing changed. ``row`` is read again afterwards.
+        nothing changed. ``row`` is read again afterwards. ``action`` is as
+        for ``transition``.
         """
-        found = self.check(row, to, party, note)
+        found = self.check(row, to, party, note, action)
         model = type(row)
         conditions = [model.id == row.id]
         conditions += [
