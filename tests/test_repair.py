@@ -16,12 +16,13 @@ from hypothesis import given
 from hypothesis import strategies as st
 from openpyxl import load_workbook
 from sqlalchemy import insert, update
-from sqlmodel import func, select
+from sqlmodel import col, func, select
 
 from bot.config import RepairSettings
 from bot.flows import registry, repair
 from bot.flows.audit import CLI, Actor
 from bot.flows.repair import RepairError
+from storage.db import is_sqlite
 from storage.models import (
     AuditEvent,
     Broadcast,
@@ -33,6 +34,7 @@ from storage.models import (
     Role,
 )
 from storage.types import utcnow
+from tests.at_once import one_won, read_together
 from tests.registry import import_sample_registry
 from tests.test_cli import LINLI
 from tests.test_consultation import bind_all
@@ -602,17 +604,29 @@ async def test_two_revisions_at_once_lose_neither_figure_from_the_record(db):
 @pytest.mark.parametrize(
     ("state", "route", "staff_may"),
     [
-        (S.SUBMITTED, RepairRoute.FUND, [S.TRIAGED, S.REJECTED]),
-        (S.TRIAGED, RepairRoute.FUND, [S.REJECTED, S.ESTIMATED]),
-        (S.TRIAGED, RepairRoute.PROPERTY, [S.REJECTED, S.IN_PROGRESS]),
-        (S.ESTIMATED, RepairRoute.FUND, [S.ESTIMATED, S.APPROVED]),
-        (S.DONE, RepairRoute.FUND, [S.CLOSED]),
+        (S.SUBMITTED, RepairRoute.FUND, [(S.TRIAGED, "acc"), (S.REJECTED, "rej")]),
+        (S.TRIAGED, RepairRoute.FUND, [(S.ESTIMATED, "est"), (S.REJECTED, "rej")]),
+        (S.TRIAGED, RepairRoute.PROPERTY, [(S.IN_PROGRESS, "go"), (S.REJECTED, "rej")]),
+        (S.ESTIMATED, RepairRoute.FUND, [(S.APPROVED, "ok"), (S.ESTIMATED, "est")]),
+        (S.IN_PROGRESS, RepairRoute.FUND, [(S.DONE, "fin")]),
+        (S.IN_PROGRESS, RepairRoute.ORDINARY, [(S.DONE, "done")]),
+        (S.DONE, RepairRoute.FUND, [(S.CLOSED, "close")]),
         (S.CONFIRMED, RepairRoute.FUND, []),
     ],
 )
 def test_the_moves_staff_are_offered_come_from_the_table(state, route, staff_may):
     request = RepairRequest(state=state, route=route)
-    assert repair.next_states(request, repair.STAFF) == staff_may
+    offered = repair.MACHINE.available(request, repair.STAFF)
+    assert [(move.target, move.action) for move in offered] == staff_may
+
+
+def test_a_revised_estimate_and_the_end_of_a_fund_repair_have_buttons_of_their_own():
+    estimated = RepairRequest(state=S.ESTIMATED, route=RepairRoute.FUND)
+    labels = [move.label for move in repair.MACHINE.available(estimated, repair.STAFF)]
+    assert labels == ["queue.do_ok", "queue.do_revise"]
+    done = RepairRequest(state=S.DONE, route=RepairRoute.FUND)
+    asked = [move.action for move in repair.MACHINE.available(done, repair.RESIDENT)]
+    assert asked == ["ok", "re"]
 
 
 async def test_the_queue_and_a_households_list_come_in_pages_in_order(db):
@@ -633,3 +647,47 @@ async def test_the_queue_and_a_households_list_come_in_pages_in_order(db):
     assert [(p.number, p.pages, len(p.requests)) for p in queue] == [(1, 2, 20), (2, 2, 5)]
     assert [r.id for p in queue for r in p.requests] == [r.id for r in urgent_then_newest]
     assert [r.id for p in listed for r in p.requests] == [r.id for r in newest]
+
+
+async def test_a_resident_confirming_as_staff_close_the_request_only_one_wins(db, monkeypatch):
+    """Both read the done request before either writes: the household confirms the repair
+    while staff close it unanswered. One move stands; the other is refused, writes no
+    event and tells nobody."""
+    await import_sample_registry(db)
+    wang = (await bind_all(db, "南溪小区"))["1-1-102"]
+    request = await file(db, wang, common=False)
+    member = await staff(db, "南溪小区")
+    async with db.session() as session:
+        for to in (S.TRIAGED, S.IN_PROGRESS, S.DONE):
+            await repair.staff_move(session, request.id, to, member, CLI)
+    read_together(db, monkeypatch, repair, "request_for_staff", "request_for_resident")
+
+    async def close():
+        async with db.session() as session:
+            return await repair.staff_move(session, request.id, S.CLOSED, member, CLI)
+
+    async def confirm():
+        async with db.session() as session:
+            return await repair.resident_move(session, request.id, S.CONFIRMED, wang, Actor(wang))
+
+    won, refused = one_won(await asyncio.gather(close(), confirm(), return_exceptions=True))
+    first = "repair.not_allowed" if is_sqlite(db.url) else "repair.changed_meanwhile"
+    assert refused.reason == first
+    ends = (S.CLOSED, S.CONFIRMED)
+    async with db.session() as session:
+        after = await session.get(RepairRequest, request.id)
+        events = await session.exec(
+            select(AuditEvent.action).where(
+                col(AuditEvent.action).in_([f"repair/{end}" for end in ends])
+            )
+        )
+        told = await session.exec(
+            select(Broadcast.message_key).where(
+                col(Broadcast.message_key).in_([f"repair.now_{end}" for end in ends])
+            )
+        )
+        actions, messages = events.all(), told.all()
+    assert after.state == won.state
+    assert (S.DONE, after.state) in {(t.source, t.target) for t in repair.TRANSITIONS}
+    assert actions == [f"repair/{after.state}"]
+    assert messages == [f"repair.now_{after.state}"]

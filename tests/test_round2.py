@@ -16,8 +16,10 @@ from bot.flows.audit import CLI, Actor
 from bot.flows.consultation import ConsultationError
 from bot.flows.registry import community_named
 from bot.flows.tables import TableError
-from storage.models import AuditEvent, Ballot, MenuItem, Selection
+from storage.db import is_sqlite
+from storage.models import AuditEvent, Ballot, Broadcast, MenuItem, Selection
 from storage.types import utcnow
+from tests.at_once import one_won, read_together
 from tests.registry import import_sample_registry
 from tests.test_consultation import bind_all, open_round, vote
 
@@ -397,6 +399,32 @@ async def test_staff_change_the_plan_only_with_a_reason_then_confirm_it(db):
         ("plan/remove", "与道路工程冲突"),
         ("plan/include", "居民代表会议建议"),
     ]
+
+
+async def test_two_staff_confirming_the_plan_at_once_send_it_once(db, monkeypatch):
+    await import_sample_registry(db)
+    residents = list((await passed_round1(db)).values())
+    opened = await open_menu(db)
+    await choose(db, opened.id, residents[0], "I01")
+    async with db.session() as session:
+        await round2.close(session, opened.id, CLI)
+    read_together(db, monkeypatch, round2, "_closed_unconfirmed")
+
+    async def confirm():
+        async with db.session() as session:
+            return await round2.confirm_plan(session, opened.id, CLI)
+
+    _, refused = one_won(await asyncio.gather(confirm(), confirm(), return_exceptions=True))
+    first = "menu.plan_confirmed_already" if is_sqlite(db.url) else "consult.moved_meanwhile"
+    assert refused.reason == first
+    async with db.session() as session:
+        confirmed = await session.exec(
+            select(func.count()).select_from(AuditEvent).where(AuditEvent.action == "plan/confirm")
+        )
+        sent = await session.exec(
+            select(func.count()).select_from(Broadcast).where(Broadcast.message_key == "menu.plan")
+        )
+        assert (confirmed.one(), sent.one()) == (1, 1)
 
 
 async def test_round2_charts_render_chinese_without_missing_glyphs(db):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -13,7 +14,17 @@ from bot.flows import charts, consultation, project, registry, supervision
 from bot.flows.audit import CLI, Actor
 from bot.flows.supervision import SupervisionError
 from bot.i18n import text
-from storage.models import Broadcast, Observation, ObservationState, Role, Stage, Supervisor
+from storage.db import is_sqlite
+from storage.models import (
+    AuditEvent,
+    Broadcast,
+    Observation,
+    ObservationState,
+    Role,
+    Stage,
+    Supervisor,
+)
+from tests.at_once import one_won, read_together
 from tests.registry import import_sample_registry
 from tests.test_consultation import bind_all, open_round, vote
 
@@ -184,3 +195,48 @@ async def test_the_weekly_summary_covers_last_week_and_goes_out_once_from_monday
         )
     wording = text("zh_Hans", sent.message_key, **sent.values)
     assert "2025-W10" in wording and "上周共收到监督意见 2 条" in wording
+
+
+async def test_two_staff_moving_one_observation_at_once_only_one_wins(db, monkeypatch):
+    """Both read the acknowledged observation before either writes; one resolves it, one
+    finds it not an issue. One move stands; the other is refused and writes nothing."""
+    supervisor, member, _ = await appointed(db)
+    observation_id = await observe(db, supervisor)
+    async with db.session() as session:
+        colleague = await registry.add_staff(session, 9701, Role.STAFF, ["南溪小区"], CLI)
+        await supervision.move_observation(session, observation_id, S.ACKNOWLEDGED, member, CLI)
+    read_together(db, monkeypatch, supervision, "served_observation")
+
+    async def move(to: ObservationState, who: registry.StaffMember, note: str | None):
+        async with db.session() as session:
+            return await supervision.move_observation(
+                session, observation_id, to, who, Actor(who.telegram_id), note
+            )
+
+    won, refused = one_won(
+        await asyncio.gather(
+            move(S.RESOLVED, member, None),
+            move(S.NOT_AN_ISSUE, colleague, "脚手架是别的工地的"),
+            return_exceptions=True,
+        )
+    )
+    first = "supervision.not_allowed" if is_sqlite(db.url) else "supervision.moved_meanwhile"
+    assert refused.reason == first
+    ends = (S.RESOLVED, S.NOT_AN_ISSUE)
+    async with db.session() as session:
+        after = await session.get(Observation, observation_id)
+        events = await session.exec(
+            select(AuditEvent.action).where(
+                col(AuditEvent.action).in_([f"observation/{end}" for end in ends])
+            )
+        )
+        told = await session.exec(
+            select(Broadcast.message_key).where(
+                col(Broadcast.message_key).in_([f"supervision.now_{end}" for end in ends])
+            )
+        )
+        actions, messages = events.all(), told.all()
+    assert after.state == won.state
+    assert (S.ACKNOWLEDGED, after.state) in {(t.source, t.target) for t in supervision.TRANSITIONS}
+    assert actions == [f"observation/{after.state}"]
+    assert messages == [f"supervision.now_{after.state}"]

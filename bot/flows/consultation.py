@@ -17,7 +17,6 @@ from datetime import UTC, datetime, timedelta, tzinfo
 from enum import StrEnum
 from fractions import Fraction
 
-from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, func, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -26,6 +25,7 @@ from bot.flows import outbox
 from bot.flows.audit import Actor, record
 from bot.flows.outbox import Button
 from bot.flows.refusal import Refusal
+from bot.flows.transitions import Guard, Machine, Party, Transition
 from storage.models import (
     Ballot,
     Building,
@@ -106,6 +106,24 @@ class Recorded:
     cast_at: datetime
     housemates: list[int]  # the household's other bound residents
 
+
+OPEN, CLOSED = ConsultationStatus.OPEN, ConsultationStatus.CLOSED
+# A round 2's plan, drawn at closing, is confirmed once: the state stays closed.
+PLAN_TO_CONFIRM = Guard(
+    lambda consultation: consultation.round == 2 and consultation.plan_confirmed_at is None,
+    "menu.plan_confirmed_already",
+)
+# A consultation opens when it is stored and closes once: by staff or at its closing time.
+MACHINE = Machine(
+    (
+        Transition(OPEN, CLOSED, Party.STAFF, "close", "staff.close"),
+        Transition(CLOSED, CLOSED, Party.STAFF, "ok", "plan.confirm", PLAN_TO_CONFIRM),
+    ),
+    refusal=ConsultationError,
+    not_allowed="consult.already_closed",
+    moved_meanwhile="consult.moved_meanwhile",
+    column="status",
+)
 
 QUESTION_KEYS = {1: "vote.question", 2: "menu.question"}
 REMINDER_KEYS = {1: "vote.reminder", 2: "menu.reminder"}
@@ -409,20 +427,12 @@ async def current_tallies(
 
 async def mark_closed(session: AsyncSession, consultation_id: int, round_: int) -> Consultation:
     """Set an open consultation of ``round_`` closed; refuses one that is closed already."""
-    closed = await session.exec(
-        update(Consultation)
-        .where(
-            Consultation.id == consultation_id,
-            Consultation.round == round_,
-            Consultation.status == ConsultationStatus.OPEN,
-        )
-        .values(status=ConsultationStatus.CLOSED, closed_at=utcnow())
-    )
     consultation = await session.get(Consultation, consultation_id, populate_existing=True)
     if consultation is None or consultation.round != round_:
         raise ConsultationError("consult.not_found")
-    if closed.rowcount == 0:
-        raise ConsultationError("consult.already_closed")
+    await MACHINE.move(
+        session, consultation, CLOSED, Party.STAFF, values={"closed_at": utcnow()}, action="close"
+    )
     return consultation
 
 

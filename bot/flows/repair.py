@@ -8,12 +8,13 @@ common part, and it is urgent or of an emergency category. Everything else
 goes to the community's property manager, or to the ordinary channel where
 none is registered. The flow records why; staff may override with a reason.
 
-States move only along ``TRANSITIONS``, each made by the party it names;
-anything else is refused with a reason and changes nothing. Every move is an
-audit event and a message to the household. The one move that stays in its
-state, estimated to estimated, revises the estimate before the money is
-approved: the household is told the old and the new figures. Money is
-integer fen: the owners' share (with the community's public income) is
+States move only along ``TRANSITIONS``, each made by the party it names,
+through the shared engine (``bot.flows.transitions``); anything else, and a
+move somebody else made first, is refused with a reason and changes nothing.
+Every move is an audit event and a message to the household. The one move
+that stays in its state, estimated to estimated, revises the estimate before
+the money is approved: the household is told the old and the new figures.
+Money is integer fen: the owners' share (with the community's public income) is
 rounded half up to the fen and the government's is the rest, so the two
 always add up to the cost. The split is made from the estimate, and again
 from the final cost when the work is done; the fund report counts the final
@@ -36,6 +37,7 @@ from bot.flows.audit import Actor, record
 from bot.flows.outbox import Button
 from bot.flows.refusal import Refusal
 from bot.flows.registry import StaffMember, community_or_none
+from bot.flows.transitions import Guard, Machine, Party, Transition, clean_note
 from bot.i18n import LANGUAGES, text
 from storage.models import (
     AuditEvent,
@@ -72,36 +74,51 @@ DIALOGUE = "repair"
 # Two characters already say a lot in Chinese: 漏水, 停电.
 DESCRIPTION_LENGTH = (2, 2000)
 ANSWER_DIALOGUE = "repair_answer"
-S = RepairState
-STAFF, RESIDENT = "staff", "resident"
-# (from, to) -> who may make the move.
-TRANSITIONS: dict[tuple[RepairState, RepairState], str] = {
-    (S.SUBMITTED, S.TRIAGED): STAFF,  # accepted
-    (S.SUBMITTED, S.REJECTED): STAFF,
-    (S.TRIAGED, S.REJECTED): STAFF,
-    (S.TRIAGED, S.ESTIMATED): STAFF,  # fund: a cost estimate
-    (S.ESTIMATED, S.ESTIMATED): STAFF,  # fund: the estimate revised
-    (S.ESTIMATED, S.APPROVED): STAFF,  # fund: the money approved
-    (S.APPROVED, S.IN_PROGRESS): STAFF,
-    (S.TRIAGED, S.IN_PROGRESS): STAFF,  # outside the fund: work starts
-    (S.IN_PROGRESS, S.DONE): STAFF,
-    (S.DONE, S.CONFIRMED): RESIDENT,
-    (S.DONE, S.REOPENED): RESIDENT,
-    (S.DONE, S.CLOSED): STAFF,  # the resident did not answer
-    (S.REOPENED, S.IN_PROGRESS): STAFF,
-    (S.SUBMITTED, S.WITHDRAWN): RESIDENT,
-    (S.TRIAGED, S.WITHDRAWN): RESIDENT,
-}
-FUND_ONLY = {(S.TRIAGED, S.ESTIMATED), (S.ESTIMATED, S.ESTIMATED), (S.ESTIMATED, S.APPROVED)}
-OUTSIDE_FUND_ONLY = {(S.TRIAGED, S.IN_PROGRESS)}
-NEEDS_A_REASON = {S.REJECTED, S.REOPENED}
-FINISHED = {S.CONFIRMED, S.CLOSED, S.REJECTED, S.WITHDRAWN}
-USED_THE_FUND = {S.DONE, S.CONFIRMED, S.CLOSED}
-PAGE_SIZE = 20  # lines of a list in one message: enough to scan, short enough to read
 
 
 class RepairError(Refusal):
     """A request the repair flow refuses; ``reason`` is a catalogue key."""
+
+
+S = RepairState
+STAFF, RESIDENT = Party.STAFF, Party.RESIDENT
+# Estimating and approving are the fund's; outside it work starts once accepted.
+FUND = Guard(lambda request: request.route == RepairRoute.FUND, "repair.fund_only")
+OUTSIDE_FUND = Guard(
+    lambda request: request.route != RepairRoute.FUND, "repair.fund_needs_approval"
+)
+# Staff's moves are offered in this order on a request's card.
+TRANSITIONS = (
+    Transition(S.SUBMITTED, S.TRIAGED, STAFF, "acc", "queue.do_acc"),
+    Transition(S.SUBMITTED, S.REJECTED, STAFF, "rej", "queue.do_rej", needs_note=True),
+    Transition(S.TRIAGED, S.ESTIMATED, STAFF, "est", "queue.do_est", FUND),
+    Transition(S.TRIAGED, S.IN_PROGRESS, STAFF, "go", "queue.do_go", OUTSIDE_FUND),
+    Transition(S.TRIAGED, S.REJECTED, STAFF, "rej", "queue.do_rej", needs_note=True),
+    Transition(S.ESTIMATED, S.APPROVED, STAFF, "ok", "queue.do_ok", FUND),
+    # The estimate revised before the money is approved: the state stays.
+    Transition(S.ESTIMATED, S.ESTIMATED, STAFF, "est", "queue.do_revise", FUND),
+    Transition(S.APPROVED, S.IN_PROGRESS, STAFF, "go", "queue.do_go"),
+    # A fund repair is done at its final cost, any other with a press.
+    Transition(S.IN_PROGRESS, S.DONE, STAFF, "fin", "queue.do_fin", FUND),
+    Transition(S.IN_PROGRESS, S.DONE, STAFF, "done", "queue.do_done", OUTSIDE_FUND),
+    Transition(S.DONE, S.CLOSED, STAFF, "close", "queue.do_close"),  # the resident did not answer
+    Transition(S.REOPENED, S.IN_PROGRESS, STAFF, "go", "queue.do_go"),
+    Transition(S.DONE, S.CONFIRMED, RESIDENT, "ok", "repair.confirm_button"),
+    Transition(S.DONE, S.REOPENED, RESIDENT, "re", "repair.reopen_button", needs_note=True),
+    Transition(S.SUBMITTED, S.WITHDRAWN, RESIDENT, "wd", "repair.withdraw_button"),
+    Transition(S.TRIAGED, S.WITHDRAWN, RESIDENT, "wd", "repair.withdraw_button"),
+)
+MACHINE = Machine(
+    TRANSITIONS,
+    refusal=RepairError,
+    not_allowed="repair.not_allowed",
+    note_needed="repair.reason_needed",
+    moved_meanwhile="repair.changed_meanwhile",
+    state_label="repair.state_{}",
+)
+FINISHED = {S.CONFIRMED, S.CLOSED, S.REJECTED, S.WITHDRAWN}
+USED_THE_FUND = {S.DONE, S.CONFIRMED, S.CLOSED}
+PAGE_SIZE = 20  # lines of a list in one message: enough to scan, short enough to read
 
 
 # Money
@@ -377,37 +394,30 @@ async def _move(
     session: AsyncSession,
     request: RepairRequest,
     to: RepairState,
-    party: str,
+    party: Party,
     actor: Actor,
     note: str | None = None,
     **changes: Any,
 ) -> RepairRequest:
-    check_move(request, to, party)
-    move = (RepairState(request.state), to)
+    MACHINE.check(request, to, party, note)
     if to == S.DONE and request.route == RepairRoute.FUND and "cost_fen" not in changes:
         raise RepairError("repair.final_cost_needed")
-    note = (note or "").strip() or None
-    if to in NEEDS_A_REASON and note is None:
-        raise RepairError("repair.reason_needed")
-    revised = move[0] == to  # the estimate revised
+    note = clean_note(note)
+    source = RepairState(request.state)
+    revised = source == to  # the estimate revised
     was = {name: getattr(request, name) for name in changes if name.endswith("_fen")}
     previous_estimate = yuan(request.estimate_fen)
-    # Of two simultaneous moves only the one made from the state and the figures as they
-    # were wins (two revisions of an estimate leave the state as it was).
-    unchanged = [col(RepairRequest.id) == request.id, col(RepairRequest.state) == request.state]
-    unchanged += [col(getattr(RepairRequest, name)) == value for name, value in was.items()]
-    moved = await session.exec(
-        update(RepairRequest).where(*unchanged).values(state=to, updated_at=utcnow(), **changes)
+    # Two revisions of an estimate leave the state as it was: of two at once only the one
+    # made from the figures as they were wins.
+    await MACHINE.move(
+        session, request, to, party, note, values={"updated_at": utcnow(), **changes}, unchanged=was
     )
-    if moved.rowcount == 0:
-        raise RepairError("repair.changed_meanwhile")
-    await session.refresh(request)
     record(
         session,
         actor,
         "repair/estimate_revised" if revised else f"repair/{to}",
         f"repair:{request.id}",
-        state_from=move[0].value,
+        state_from=source.value,
         state_to=to.value,
         note=note,
         **{name: changes[name] for name in was},
@@ -419,33 +429,6 @@ async def _move(
     else:
         await _tell_household(session, request, note)
     return request
-
-
-def check_move(request: RepairRequest, to: RepairState, party: str) -> None:
-    """Refuse a move the table does not give ``party``, or the request's route rules out."""
-    move = (RepairState(request.state), to)
-    if TRANSITIONS.get(move) != party:
-        raise RepairError(
-            "repair.not_allowed", state=f"repair.state_{request.state}", to=f"repair.state_{to}"
-        )
-    if not _route_allows(move, request):
-        fund = request.route == RepairRoute.FUND
-        raise RepairError("repair.fund_needs_approval" if fund else "repair.fund_only")
-
-
-def _route_allows(move: tuple[RepairState, RepairState], request: RepairRequest) -> bool:
-    """Estimating and approving are the fund's; outside it work starts once accepted."""
-    fund = request.route == RepairRoute.FUND
-    return not ((move in FUND_ONLY and not fund) or (move in OUTSIDE_FUND_ONLY and fund))
-
-
-def next_states(request: RepairRequest, party: str) -> list[RepairState]:
-    """The states ``party`` may take the request to now, in the order of the table."""
-    return [
-        move[1]
-        for move, who in TRANSITIONS.items()
-        if move[0] == request.state and who == party and _route_allows(move, request)
-    ]
 
 
 async def staff_move(
@@ -649,11 +632,11 @@ async def _tell_household(
     **values: object,
 ) -> None:
     buttons: list[list[Button]] = []
-    if request.state == S.DONE:
+    if request.state == S.DONE:  # the household is asked whether it is fixed
         buttons = [
             [
-                Button("repair.confirm_button", f"v1:rep:ok:{request.id}"),
-                Button("repair.reopen_button", f"v1:rep:re:{request.id}"),
+                Button(move.label, f"v1:rep:{move.action}:{request.id}")
+                for move in MACHINE.available(request, RESIDENT)
             ]
         ]
     await outbox.enqueue(

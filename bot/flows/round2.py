@@ -28,6 +28,7 @@ from bot.flows import dialogues, menu, outbox
 from bot.flows.audit import Actor, record
 from bot.flows.consultation import (
     DEFAULT_REMINDER,
+    MACHINE,
     ConsultationError,
     community_of_household_locked,
     mark_closed,
@@ -35,6 +36,7 @@ from bot.flows.consultation import (
     residents_in,
     still_open,
 )
+from bot.flows.transitions import Party
 from bot.i18n import LANGUAGES
 from storage.models import (
     Ballot,
@@ -647,7 +649,16 @@ async def confirm_plan(
 ) -> MenuTally:
     """Confirm the plan and send it to the community's residents, with a chart."""
     consultation = await _closed_unconfirmed(session, consultation_id)
-    consultation.plan_confirmed_at = utcnow()
+    # Two staff confirming at once: the second finds the plan confirmed and sends nothing.
+    await MACHINE.move(
+        session,
+        consultation,
+        ConsultationStatus.CLOSED,
+        Party.STAFF,
+        values={"plan_confirmed_at": utcnow()},
+        unchanged=["plan_confirmed_at"],
+        action="ok",
+    )
     result = await tally(session, consultation_id)
 
     def listing(language: str) -> str:

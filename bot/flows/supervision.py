@@ -23,6 +23,7 @@ from bot.flows.outbox import Button
 from bot.flows.refusal import Refusal
 from bot.flows.registry import Address, StaffMember, address_of
 from bot.flows.repair import staff_of_community
+from bot.flows.transitions import Machine, Party, Transition, clean_note
 from storage.models import (
     Building,
     Community,
@@ -171,16 +172,27 @@ SEVERITIES = ("low", "medium", "high")
 INSPECT_DIALOGUE = "inspect"
 MAX_PHOTOS = 5
 S = ObservationState
-# (from, to) -> staff may make it; a note is needed where NOTED says so.
-TRANSITIONS = {
-    (S.OPEN, S.ACKNOWLEDGED),
-    (S.OPEN, S.NOT_AN_ISSUE),
-    (S.ACKNOWLEDGED, S.ASSIGNED),
-    (S.ACKNOWLEDGED, S.RESOLVED),
-    (S.ACKNOWLEDGED, S.NOT_AN_ISSUE),
-    (S.ASSIGNED, S.RESOLVED),
-}
-NOTED = {S.ASSIGNED, S.NOT_AN_ISSUE}
+STAFF = Party.STAFF
+# Staff's moves, offered in this order on an observation's card.
+TRANSITIONS = (
+    Transition(S.OPEN, S.ACKNOWLEDGED, STAFF, "ack", "supervision.do_ack"),
+    Transition(
+        S.ACKNOWLEDGED, S.ASSIGNED, STAFF, "assign", "supervision.do_assign", needs_note=True
+    ),
+    Transition(S.ACKNOWLEDGED, S.RESOLVED, STAFF, "done", "supervision.do_done"),
+    Transition(S.ASSIGNED, S.RESOLVED, STAFF, "done", "supervision.do_done"),
+    Transition(S.OPEN, S.NOT_AN_ISSUE, STAFF, "nope", "supervision.do_nope", needs_note=True),
+    Transition(
+        S.ACKNOWLEDGED, S.NOT_AN_ISSUE, STAFF, "nope", "supervision.do_nope", needs_note=True
+    ),
+)
+MACHINE = Machine(
+    TRANSITIONS,
+    refusal=SupervisionError,
+    not_allowed="supervision.not_allowed",
+    note_needed="supervision.note_needed",
+    moved_meanwhile="supervision.moved_meanwhile",
+)
 
 
 async def communities_supervised(session: AsyncSession, telegram_id: int) -> list[int]:
@@ -303,14 +315,11 @@ async def move_observation(
 ) -> Observation:
     """Acknowledge, assign, resolve or dismiss, as the table allows; the supervisor is told."""
     observation = await served_observation(session, observation_id, member)
-    if (ObservationState(observation.state), to) not in TRANSITIONS:
-        raise SupervisionError("supervision.not_allowed")
-    note = (note or "").strip() or None
-    if to in NOTED and note is None:
-        raise SupervisionError("supervision.note_needed")
-    previous = observation.state
-    observation.state, observation.updated_at = to, utcnow()
-    observation.note = note or observation.note
+    previous, note = observation.state, clean_note(note)
+    written = {"note": note} if note else {}
+    await MACHINE.move(
+        session, observation, to, STAFF, note, values={"updated_at": utcnow(), **written}
+    )
     record(
         session,
         actor,

@@ -2,7 +2,8 @@
 
 Supervisor buttons: ``v1:obs:<cat|sev>:<value>:0``, ``v1:obs:send:0:0``;
 staff buttons: ``v1:obs:<show|ack|assign|done|nope>:<observation>:0``.
-Assigning and dismissing ask for a note in a dialogue. Staff see an observation
+The moves offered, and which of them ask for a note in a dialogue (assigning,
+dismissing), come from the flow's transition table. Staff see an observation
 as a card, then its photos and its location pin, if the supervisor sent them.
 """
 
@@ -13,20 +14,15 @@ from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler
 
 from bot.flows import dialogues, supervision
 from bot.flows.supervision import SupervisionError
+from bot.flows.transitions import Party
 from bot.handlers import callbacks
 from bot.handlers.common import accept_button, local_time, reply
 from bot.handlers.context import LinliContext
 from bot.handlers.staff import staff_of
-from storage.models import Dialogue, Observation, ObservationState
+from storage.models import Dialogue, Observation
 
 NOTE_DIALOGUE = "observation_note"
-S = ObservationState
-STAFF_MOVES = {
-    "ack": S.ACKNOWLEDGED,
-    "assign": S.ASSIGNED,
-    "done": S.RESOLVED,
-    "nope": S.NOT_AN_ISSUE,
-}
+STAFF = Party.STAFF
 
 
 def button(context: LinliContext, key: str, *parts: object, **values) -> InlineKeyboardButton:
@@ -118,7 +114,7 @@ async def observation_button(update: Update, context: LinliContext) -> None:
                 observation = await supervision.submit_inspection(session, user_id, context.actor)
             await accept_button(query)
             await reply(update, context, "supervision.sent", number=observation.id)
-        elif action in STAFF_MOVES or action == "show":
+        elif action == "show" or supervision.MACHINE.target_of(action, STAFF) is not None:
             await staff_action(update, context, action, value)
         else:
             raise SupervisionError("button.stale")
@@ -133,9 +129,11 @@ async def staff_action(update: Update, context: LinliContext, action: str, value
     if not value.isdigit():
         raise SupervisionError("button.stale")
     observation_id, query = int(value), update.callback_query
+    to = supervision.MACHINE.target_of(action, STAFF)  # None: just show it
     async with context.session() as session:
         observation = await supervision.served_observation(session, observation_id, member)
-        if action in ("assign", "nope"):
+        move = None if to is None else supervision.MACHINE.transition(observation, to, STAFF)
+        if move is not None and move.needs_note:
             await dialogues.start(
                 session,
                 update.effective_user.id,
@@ -143,14 +141,14 @@ async def staff_action(update: Update, context: LinliContext, action: str, value
                 observation=observation_id,
                 action=action,
             )
-        elif action != "show":
+        elif move is not None:
             observation = await supervision.move_observation(
-                session, observation_id, STAFF_MOVES[action], member, context.actor
+                session, observation_id, to, member, context.actor
             )
     await query.answer()
-    if action == "show":
+    if move is None:
         await show(update, context, observation)
-    elif action in ("assign", "nope"):
+    elif move.needs_note:
         await reply(update, context, f"supervision.ask_note_{action}", number=observation_id)
     else:
         await moved(update, context, observation)
@@ -158,9 +156,8 @@ async def staff_action(update: Update, context: LinliContext, action: str, value
 
 async def show(update: Update, context: LinliContext, observation: Observation) -> None:
     rows = [
-        [button(context, f"supervision.do_{action}", action, observation.id, 0)]
-        for action, to in STAFF_MOVES.items()
-        if (ObservationState(observation.state), to) in supervision.TRANSITIONS
+        [button(context, move.label, move.action, observation.id, 0)]
+        for move in supervision.MACHINE.available(observation, STAFF)
     ]
     await reply(
         update,
@@ -194,7 +191,7 @@ async def note_text(update: Update, context: LinliContext, dialogue: Dialogue) -
             observation = await supervision.move_observation(
                 session,
                 observation_id,
-                STAFF_MOVES[action],
+                supervision.MACHINE.target_of(action, STAFF),
                 member,
                 context.actor,
                 update.effective_message.text,

@@ -3,7 +3,7 @@
 Buttons are ``v1:rq:<action>:<request>``, and ``v1:rq:page:<n>`` for a page
 of the queue. Actions that need words (a reason, a question, an amount) open
 a dialogue for the next typed message. Which moves a request's card offers
-follows the flow's transition table.
+comes from the flow's transition table (``repair.MACHINE.available``).
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from bot.flows import charts, dialogues, exports, repair
 from bot.flows.menu import yuan_to_fen
 from bot.flows.registry import StaffMember
 from bot.flows.repair import RepairError
+from bot.flows.transitions import Party
 from bot.handlers import callbacks
 from bot.handlers.common import accept_button, reply, send_lines
 from bot.handlers.context import LinliContext
@@ -28,20 +29,8 @@ from storage.models import Community, Dialogue, RepairRequest, RepairRoute, Repa
 
 S = RepairState
 WORDS_DIALOGUE = "repair_staff"
-# Staff's moves, in the order their buttons are shown: action -> the state it leads to.
-# A fund repair is finished with its final cost ("fin"), any other with a press ("done").
-MOVES = {
-    "acc": S.TRIAGED,
-    "ok": S.APPROVED,
-    "go": S.IN_PROGRESS,
-    "est": S.ESTIMATED,
-    "fin": S.DONE,
-    "done": S.DONE,
-    "close": S.CLOSED,
-    "rej": S.REJECTED,
-}
-# Moves made with one press.
-PRESSES = {action: MOVES[action] for action in ("acc", "ok", "go", "done", "close")}
+# Moves made with one press; the others need words first.
+PRESSES = {"acc", "ok", "go", "done", "close"}
 # Actions that need typed words: action -> the prompt's catalogue key.
 WORDS = {
     "rej": "queue.ask_reject_reason",
@@ -61,15 +50,10 @@ def button(context: LinliContext, key: str, action: str, request_id: int) -> Inl
 
 def move_buttons(context: LinliContext, request: RepairRequest) -> list[InlineKeyboardButton]:
     """A button for each move the transition table lets staff make now."""
-    fund = request.route == RepairRoute.FUND
-    allowed = repair.next_states(request, repair.STAFF)
-    row = []
-    for action, to in MOVES.items():
-        if to not in allowed or action == ("done" if fund else "fin"):
-            continue
-        label = "queue.do_revise" if to == request.state else f"queue.do_{action}"
-        row.append(button(context, label, action, request.id))
-    return row
+    return [
+        button(context, move.label, move.action, request.id)
+        for move in repair.MACHINE.available(request, Party.STAFF)
+    ]
 
 
 def actions(context: LinliContext, request: RepairRequest) -> list[list[InlineKeyboardButton]]:
@@ -171,8 +155,9 @@ async def ask_words(update: Update, context: LinliContext, member, request_id: i
     """Ask for the words an action needs; a move the request is past is refused at once."""
     async with context.session() as session:
         request = await repair.request_for_staff(session, request_id, member)
-        if action in MOVES:
-            repair.check_move(request, MOVES[action], repair.STAFF)
+        to = repair.MACHINE.target_of(action, Party.STAFF)
+        if to is not None:
+            repair.MACHINE.transition(request, to, Party.STAFF)
         await dialogues.start(
             session, update.effective_user.id, WORDS_DIALOGUE, request=request.id, action=action
         )
@@ -282,7 +267,9 @@ async def queue_button(update: Update, context: LinliContext) -> None:
         elif action == "same":
             await same_as_estimate(update, context, member, number)
         elif action in PRESSES:
-            await press(update, context, member, number, PRESSES[action])
+            await press(
+                update, context, member, number, repair.MACHINE.target_of(action, Party.STAFF)
+            )
         elif action in WORDS:
             await ask_words(update, context, member, number, action)
         else:

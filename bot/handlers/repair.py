@@ -13,6 +13,7 @@ from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler
 
 from bot.flows import dialogues, repair
 from bot.flows.repair import Draft, RepairError
+from bot.flows.transitions import Party
 from bot.handlers import callbacks
 from bot.handlers.common import accept_button, local_time, reply, send_lines
 from bot.handlers.context import LinliContext
@@ -319,16 +320,11 @@ async def show(update: Update, context: LinliContext, request_id: int) -> None:
     async with context.session() as session:
         request = await repair.request_for_resident(session, request_id, update.effective_user.id)
     await update.callback_query.answer()
-    rows = []
-    if request.state in (RepairState.SUBMITTED, RepairState.TRIAGED):
-        rows.append([button(context, "repair.withdraw_button", "wd", request.id)])
-    if request.state == RepairState.DONE:
-        rows.append(
-            [
-                button(context, "repair.confirm_button", "ok", request.id),
-                button(context, "repair.reopen_button", "re", request.id),
-            ]
-        )
+    moves = [
+        button(context, move.label, move.action, request.id)
+        for move in repair.MACHINE.available(request, Party.RESIDENT)
+    ]
+    rows = [moves] if moves else []
     if request.question:
         rows.append([button(context, "repair.answer_button", "ans", request.id)])
     await send_lines(
