@@ -289,8 +289,8 @@ async def test_nothing_changes_after_closing(db):
     with pytest.raises(ConsultationError, match="vote.closed"):
         await choose(db, opened.id, wang, "I02")
     assert list((await selection(db, opened.id)).values()) == [{"I01"}]
+    catalogue = await items(db)
     async with db.session() as session:  # the counts of record are those frozen at closing
-        catalogue = await items(db)
         session.add(
             Selection(consultation_id=opened.id, household_id=1, item_id=catalogue["I02"].id)
         )
