@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 
 import typer
 
 from bot.cli.base import app, reach_bot_api, settings_of
-from bot.config import SettingsError, require_token
-from storage import migrate
 
 db_app = typer.Typer(help="The database.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
@@ -18,9 +15,13 @@ app.add_typer(db_app, name="db")
 @app.command()
 def run(context: typer.Context) -> None:
     """Start the bot (polling or webhook, as configured); Ctrl-C stops it."""
+    import asyncio
+
     from telegram import Update
 
     from bot.app import build_application
+    from bot.config import SettingsError, require_token
+    from storage import migrate
 
     settings = settings_of(context)
     require_token(settings)
@@ -53,6 +54,8 @@ def run(context: typer.Context) -> None:
 @db_app.command("upgrade")
 def db_upgrade(context: typer.Context) -> None:
     """Create the database or bring it to the newest schema."""
+    from storage import migrate
+
     settings = settings_of(context)
     migrate.upgrade(settings.database.url)
     typer.echo("database is up to date")
