@@ -64,7 +64,7 @@ def with_database(settings: Settings, work: Callable[[Database], Awaitable[T]]) 
     from storage import migrate
     from storage.db import Database
 
-    migrate.upgrade(settings.database.url)
+    migrate.upgrade_if_behind(settings.database.url)
 
     async def run() -> T:
         db = Database(settings.database.url)

@@ -30,7 +30,7 @@ def run(context: typer.Context) -> None:
         raise SettingsError("setting telegram.webhook_url is required when mode is webhook")
     if telegram.mode == "webhook" and telegram.webhook_secret is None:
         raise SettingsError("setting telegram.webhook_secret is required when mode is webhook")
-    migrate.upgrade(settings.database.url)
+    migrate.upgrade_if_behind(settings.database.url)
     asyncio.run(reach_bot_api(settings))
     logging.basicConfig(
         format="%(asctime)s %(levelname)s %(name)s: %(message)s", level=logging.INFO
