@@ -135,7 +135,7 @@ def main() -> None:
     result = {
         "benchmark": "startup",
         "database": options.database,
-        "runs": options.runs,
+        "starts": options.runs,
         "idle_seconds": options.idle_seconds,
         **figures,
         "help_vs_baseline": round(figures["help_s"] / figures["baseline_python_s"], 1),
