@@ -26,7 +26,10 @@ BENCHMARKS = (
     ("outbox_claim", []),
     ("reply_during_broadcast", []),
     ("updates", []),
+    ("updates", ["--traffic", "votes"]),
+    ("updates", ["--traffic", "questions"]),
     ("memory", []),
+    ("startup", []),
 )
 OUTPUT = Path(__file__).parent.parent / "docs" / "benchmarks.md"
 
@@ -82,7 +85,8 @@ def main() -> None:
             result = run(name, arguments, database)
             print(json.dumps(result))
             table = "\n".join(f"| {figure} | {value} |" for figure, value in rows(result))
-            sections.append(f"## {name} ({database})\n\n| figure | value |\n|---|---|\n{table}\n")
+            title = " ".join([name, *arguments])
+            sections.append(f"## {title} ({database})\n\n| figure | value |\n|---|---|\n{table}\n")
     OUTPUT.parent.mkdir(exist_ok=True)
     OUTPUT.write_text("\n".join(sections), encoding="utf-8")
     print(f"wrote {OUTPUT}")

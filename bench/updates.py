@@ -10,7 +10,15 @@ server: the baseline. Both bots are measured by long polling and by webhook.
 Latency is from the moment an update is injected to the moment the bot's
 answering message shows in the server's log. Prints one JSON line.
 
+``--traffic`` picks what the residents do: ``mixed`` (a text, a press, a
+text, ...), ``votes`` (only presses of the round's buttons, alternating
+agree and disagree) or ``questions`` (only texts, which linli takes as
+questions for the FAQ), so that each kind of update can be read alone. For
+votes every resident first sends one text, before the clock starts, to have
+a message of the bot's to press on.
+
 Usage: python -m bench.updates [sqlite|postgresql] [--residents 200] [--actions 6]
+                               [--traffic mixed|votes|questions]
 """
 
 from __future__ import annotations
@@ -46,6 +54,7 @@ ECHO_TOKEN = "222:ECHO"
 FIRST_RESIDENT = 5_000_000
 PROBE_USER = 4_999_999
 TEXTS = ("你好", "请问什么时候施工？", "谢谢 👍", "hello")
+TRAFFIC = ("mixed", "votes", "questions")
 ANSWER_TIMEOUT = 30.0
 ROOT = Path(__file__).parent.parent
 
@@ -162,6 +171,13 @@ class Answers:
                     future.set_result(event["message"])
 
 
+def presses(traffic: str, turn: int, host_message: int | None) -> bool:
+    """Whether a resident's turn is a press (else a text); mixed traffic starts with a text."""
+    if traffic == "mixed":
+        return turn % 2 == 1 and host_message is not None
+    return traffic == "votes"
+
+
 async def resident(
     telegram: SandboxClient,
     answers: Answers,
@@ -169,16 +185,20 @@ async def resident(
     actions: int,
     buttons: tuple[str, str],
     latencies: list[float],
+    traffic: str = "mixed",
+    host_message: int | None = None,
 ) -> int:
-    """One resident's turns: a text, a press, a text, ... Returns how many went unanswered."""
-    missed, host_message = 0, None
+    """One resident's turns (see ``presses``), pressing on ``host_message`` or on the
+    answer to their first text. Returns how many went unanswered."""
+    missed, pressed = 0, 0
     for turn in range(actions):
         answered = answers.expect(person["id"])
         started = time.perf_counter()
-        if turn % 2 == 0 or host_message is None:
-            await telegram.send(person, TEXTS[turn % len(TEXTS)])
+        if presses(traffic, turn, host_message):
+            await telegram.press(person, host_message, buttons[pressed % 2])
+            pressed += 1
         else:
-            await telegram.press(person, host_message, buttons[turn // 2 % 2])
+            await telegram.send(person, TEXTS[turn % len(TEXTS)])
         try:
             message = await asyncio.wait_for(answered, ANSWER_TIMEOUT)
         except TimeoutError:
@@ -189,19 +209,35 @@ async def resident(
     return missed
 
 
+async def first_answer(telegram: SandboxClient, answers: Answers, person: dict) -> int:
+    """The message id of the bot's answer to one text of ``person``."""
+    answered = answers.expect(person["id"])
+    await telegram.send(person, TEXTS[0])
+    return (await asyncio.wait_for(answered, ANSWER_TIMEOUT))["message_id"]
+
+
 async def load(
-    base: str, token: str, residents: list[int], actions: int, buttons: tuple[str, str]
+    base: str,
+    token: str,
+    residents: list[int],
+    actions: int,
+    buttons: tuple[str, str],
+    traffic: str = "mixed",
 ) -> dict:
     """Every resident at once; throughput and latency percentiles of their updates."""
     async with SandboxClient(base, token) as telegram:
         answers = Answers(telegram, await telegram.last_seq())
         watcher = asyncio.create_task(answers.watch())
+        people = [user(r, f"居民{r}") for r in residents]
+        hosts: list[int | None] = [None] * len(people)
+        if traffic == "votes":
+            hosts = await asyncio.gather(*(first_answer(telegram, answers, p) for p in people))
         latencies: list[float] = []
         started = time.perf_counter()
         missed = await asyncio.gather(
             *(
-                resident(telegram, answers, user(r, f"居民{r}"), actions, buttons, latencies)
-                for r in residents
+                resident(telegram, answers, p, actions, buttons, latencies, traffic, host)
+                for p, host in zip(people, hosts, strict=True)
             )
         )
         elapsed = time.perf_counter() - started
@@ -254,7 +290,7 @@ async def questions_delivered(url: str) -> None:
         await db.dispose()
 
 
-async def measure(url: str, folder: Path, count: int, actions: int) -> dict:
+async def measure(url: str, folder: Path, count: int, actions: int, traffic: str) -> dict:
     process, base = await start_sandbox(0)
     try:
         residents, round_id = await prepare(url, base, folder, count)
@@ -264,9 +300,9 @@ async def measure(url: str, folder: Path, count: int, actions: int) -> dict:
             webhook = mode == "webhook"
             async with running("linli", base, folder, url, webhook):
                 await questions_delivered(url)
-                linli = await load(base, LINLI_TOKEN, residents, actions, votes)
+                linli = await load(base, LINLI_TOKEN, residents, actions, votes, traffic)
             async with running("echo", base, folder, None, webhook):
-                echo = await load(base, ECHO_TOKEN, residents, actions, votes)
+                echo = await load(base, ECHO_TOKEN, residents, actions, votes, traffic)
             figures[mode] = {
                 "bot": linli,
                 "baseline": echo,
@@ -279,7 +315,9 @@ async def measure(url: str, folder: Path, count: int, actions: int) -> dict:
         await process.wait()
 
 
-async def profile(url: str, folder: Path, count: int, actions: int, output: Path) -> dict:
+async def profile(
+    url: str, folder: Path, count: int, actions: int, traffic: str, output: Path
+) -> dict:
     """Only linli by polling, under pyinstrument (``pip install -e ".[bench]"``)."""
     process, base = await start_sandbox(0)
     try:
@@ -287,7 +325,8 @@ async def profile(url: str, folder: Path, count: int, actions: int, output: Path
         votes = (f"v1:vote:{round_id}:agree", f"v1:vote:{round_id}:disagree")
         async with running("linli", base, folder, url, False, output.resolve()):
             await questions_delivered(url)
-            return {"polling": {"bot": await load(base, LINLI_TOKEN, residents, actions, votes)}}
+            linli = await load(base, LINLI_TOKEN, residents, actions, votes, traffic)
+            return {"polling": {"bot": linli}}
     finally:
         process.terminate()
         await process.wait()
@@ -298,6 +337,7 @@ def main() -> None:
     parser.add_argument("database", nargs="?", default="sqlite")
     parser.add_argument("--residents", type=int, default=200)
     parser.add_argument("--actions", type=int, default=6, help="updates per resident")
+    parser.add_argument("--traffic", choices=TRAFFIC, default="mixed")
     parser.add_argument(
         "--profile", type=Path, help="profile linli alone; the report's format by its suffix"
     )
@@ -306,7 +346,7 @@ def main() -> None:
         tempfile.TemporaryDirectory() as folder,
         fresh_database(options.database, Path(folder)) as url,
     ):
-        arguments = (url, Path(folder), options.residents, options.actions)
+        arguments = (url, Path(folder), options.residents, options.actions, options.traffic)
         if options.profile is None:
             figures = asyncio.run(measure(*arguments))
         else:
@@ -314,6 +354,7 @@ def main() -> None:
     result = {
         "benchmark": "updates",
         "database": options.database,
+        "traffic": options.traffic,
         "residents": options.residents,
         "updates_per_resident": options.actions,
         **figures,

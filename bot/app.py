@@ -71,14 +71,26 @@ async def on_error(update: object, context: LinliContext) -> None:
         await context.bot.send_message(update.effective_chat.id, context.t("error.internal"))
 
 
+async def _index_faq(db: Database) -> None:
+    """Build the FAQ's index now, while nobody asks, not at the first question."""
+    try:
+        async with db.session() as session:
+            await faq.INDEX.refresh(session)
+    except Exception:  # the first question builds it then
+        log.exception("the FAQ index could not be built at start-up")
+
+
 async def _post_init(application: Application) -> None:
-    """Once the bot is up: its command menu, the starter FAQ, the outbox sender, the schedule
-    (the last two in the leading process only, when there are several)."""
+    """Once the bot is up: its command menu, the starter FAQ and its index (behind the
+    first poll), the outbox sender, the schedule (the last two in the leading process
+    only, when there are several)."""
     await help.register_commands(application)
     settings: Settings = application.bot_data["settings"]
     async with application.bot_data["db"].session() as session:
         await faq.ensure_starter(session)
-        await faq.INDEX.refresh(session)  # loads the word list now, not at the first question
+    application.bot_data["faq_index"] = asyncio.create_task(
+        _index_faq(application.bot_data["db"]), name="faq-index"
+    )
     leadership = application.bot_data["leadership"] = Leadership(application.bot_data["db"])
     sender = OutboxSender(
         application,
@@ -96,6 +108,7 @@ async def _post_init(application: Application) -> None:
 
 
 async def _post_stop(application: Application) -> None:
+    application.bot_data["faq_index"].cancel()
     await application.bot_data["sender"].stop()
     await timetable.stop(application)
 

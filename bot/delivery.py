@@ -41,7 +41,6 @@ MAX_BATCH = 50
 # database, the other sends. Together they hold at most MAX_BATCH. A chat belongs
 # to one lane; the claim keeps its messages in the order they were queued.
 LANES = 2
-HOUSEKEEPING_SECONDS = 0.5
 
 
 class Pacer:
@@ -99,15 +98,22 @@ class OutboxSender:
         self.may_send = may_send
         self._in_flight = asyncio.Semaphore(concurrency)
         self._last_sent: dict[int, float] = {}
-        self._wake = asyncio.Event()
+        # Idle, nothing runs but the watch: lanes wait to be woken, housekeeping for news.
+        self._wake = [asyncio.Event() for _ in range(LANES)]
+        self._news = asyncio.Event()
         self._tasks: list[asyncio.Task] = []
 
     def poke(self) -> None:
-        """Something was queued: look now instead of at the next idle tick."""
-        self._wake.set()
+        """Something was queued: look now instead of at the next watch."""
+        for lane in self._wake:
+            lane.set()
+        self._news.set()
 
     def start(self) -> None:
-        self._tasks = [asyncio.create_task(self._keep_house(), name="outbox-housekeeping")]
+        self._tasks = [
+            asyncio.create_task(self._keep_house(), name="outbox-housekeeping"),
+            asyncio.create_task(self._watch(), name="outbox-watch"),
+        ]
         self._tasks += [
             asyncio.create_task(self._lane(n), name=f"outbox-lane-{n}") for n in range(LANES)
         ]
@@ -120,32 +126,54 @@ class OutboxSender:
                 await task
         self._tasks = []
 
+    async def _watch(self) -> None:
+        """Every ``idle_wait``, wake the lanes if something is due that nobody poked about:
+        queued by another process (the command line, another bot process), or put back
+        to wait its turn."""
+        while True:
+            try:
+                if self.may_send is None or await self.may_send():
+                    async with self.db.session() as session:
+                        due = await outbox.any_due(session)
+                    if due:
+                        self.poke()
+            except Exception:  # the next watch tries again
+                log.exception("outbox watch failed")
+            await asyncio.sleep(self.idle_wait)
+
     async def _keep_house(self) -> None:
-        """Free the claims of a process that died, and keep the authors' progress shown."""
+        """Keep the authors' progress shown as batches go out, and now and then free the
+        claims of a process that died."""
+        release_every = self.stale_claim.total_seconds() / 2
         last_release = -1e9
         while True:
             try:
-                if time.monotonic() - last_release > self.stale_claim.total_seconds() / 2:
+                if time.monotonic() - last_release > release_every:
                     async with self.db.session() as session:
                         await outbox.release_stale_claims(session, self.stale_claim)
                     last_release = time.monotonic()
-                await self.progress.update(self.pacer.rate)
+                if self._news.is_set():
+                    self._news.clear()
+                    await self.progress.update(self.pacer.rate)
             except Exception:  # the next round tries again
                 log.exception("outbox housekeeping failed")
-            await asyncio.sleep(HOUSEKEEPING_SECONDS)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._news.wait(), release_every)
 
     async def _lane(self, lane: int) -> None:
+        wake = self._wake[lane]
         while True:
+            wake.clear()  # before claiming, so that a poke meanwhile is not lost
             try:
                 leads = self.may_send is None or await self.may_send()
                 sent = await self.send_due(lane) if leads else 0
             except Exception:  # one bad batch must not stop the sending
                 log.exception("outbox batch failed")
                 sent = 0
-            if sent == 0:
-                self._wake.clear()
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._wake.wait(), self.idle_wait)
+            if sent:
+                self._news.set()
+            else:
+                await wake.wait()
 
     async def send_due(self, lane: int) -> int:
         """Claim one batch, send it, and mark it in one transaction; returns its size.

@@ -24,6 +24,7 @@ from sqlalchemy import (
 )
 from sqlmodel import Field, SQLModel
 
+from storage.choices import Role, Stage  # noqa: F401  (Stage: imported from here too)
 from storage.types import UTCDateTime, utcnow
 
 SQLModel.metadata.naming_convention = {
@@ -107,11 +108,6 @@ class Resident(SQLModel, table=True):
     telegram_id: int = _telegram_id(ForeignKey("user.telegram_id"), unique=True, nullable=False)
     household_id: int = Field(foreign_key="household.id", index=True)
     bound_at: datetime = _created_at()
-
-
-class Role(StrEnum):
-    ADMIN = "admin"  # every community
-    STAFF = "staff"  # the communities named in StaffCommunity
 
 
 class Staff(SQLModel, table=True):
@@ -358,17 +354,6 @@ class Mute(SQLModel, table=True):
 
     telegram_id: int = _telegram_id(ForeignKey("user.telegram_id"), primary_key=True)
     kind: str = Field(max_length=20, primary_key=True)
-
-
-class Stage(StrEnum):
-    """The stages of a community's renovation project, in order."""
-
-    DESIGN = "design"
-    CONSTRUCTION_START = "construction_start"
-    MAIN_WORKS = "main_works"
-    COMPLETION = "completion"
-    ACCEPTANCE = "acceptance"
-    HANDOVER = "handover"  # to the property management company
 
 
 class ProjectStage(SQLModel, table=True):

@@ -190,3 +190,20 @@ def test_linli_faq_imports_an_xlsx_file_with_tags_and_scope_and_exports_one(linl
     assert linli("faq", "export", "yunnan.xlsx", "--community", "运南新村").returncode == 0
     yunnan = {row["question_zh"] for row in read_xlsx(tmp_path / "yunnan.xlsx")}
     assert "停车费多少？" in yunnan and "快递柜在哪里？" not in yunnan  # 南溪小区's own
+
+
+def test_entries_are_cut_as_with_jiebas_whole_dictionary():
+    import jieba
+    import yaml
+
+    from bot.flows.words import tokenizer_for
+
+    class WholeDictionary:
+        lcut_for_search = staticmethod(jieba.lcut_for_search)
+
+    starter = yaml.safe_load(faq.STARTER_FAQ.read_text(encoding="utf-8"))
+    texts = [faq.normalise(f"{e['question_zh']} {e['answer_zh']}") for e in starter]
+    own_words = tokenizer_for(texts)
+    assert [faq.tokens(t, own_words) for t in texts] == [
+        faq.tokens(t, WholeDictionary()) for t in texts
+    ]

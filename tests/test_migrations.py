@@ -9,6 +9,7 @@ import uuid
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import create_async_engine
@@ -70,6 +71,21 @@ def table_names(url: str) -> set[str]:
 
 def test_upgrade_to_head_matches_the_models(empty_database_url):
     migrate.upgrade(empty_database_url)
+    assert schema_differences(empty_database_url) == []
+
+
+def test_the_newest_revision_by_file_name_is_alembics_head():
+    scripts = ScriptDirectory.from_config(migrate.alembic_config("sqlite://"))
+    assert migrate.newest_revision() == scripts.get_current_head()
+
+
+def test_upgrade_if_behind_migrates_a_new_database_and_one_a_revision_behind(
+    empty_database_url,
+):
+    migrate.upgrade_if_behind(empty_database_url)
+    assert schema_differences(empty_database_url) == []
+    migrate.downgrade(empty_database_url, "-1")
+    migrate.upgrade_if_behind(empty_database_url)
     assert schema_differences(empty_database_url) == []
 
 

@@ -6,13 +6,15 @@ Each module adds its group of commands to the root ``app`` of ``base``.
 import typer
 
 from bot.cli import consult, demo, faq, menu, notice, project, registry, repair, running  # noqa: F401  (registers)
-from bot.cli.base import EXPECTED_ERRORS, app
+from bot.cli.base import app, expected
 
 
 def main() -> None:
     """Entry point: one clear line instead of a traceback for what a user can fix."""
     try:
         app()
-    except EXPECTED_ERRORS as error:
+    except Exception as error:
+        if not expected(error):
+            raise
         typer.echo(f"linli: {error}", err=True)
         raise SystemExit(2) from None

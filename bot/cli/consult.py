@@ -4,17 +4,16 @@ from __future__ import annotations
 
 from datetime import timedelta
 from pathlib import Path
-from typing import Annotated, TypeVar
+from typing import TYPE_CHECKING, Annotated, TypeVar
 
 import typer
 
 from bot.cli.base import CommandError, app, local_time, refusal, settings_of, with_database
-from bot.config import Settings
-from bot.flows import consultation, registry, round2
-from bot.flows.audit import CLI
-from bot.flows.consultation import ConsultationError
-from bot.flows.menu import yuan_to_fen
-from storage.db import Database
+
+if TYPE_CHECKING:
+    from bot.config import Settings
+    from bot.flows import consultation
+    from storage.db import Database
 
 T = TypeVar("T")
 consult_app = typer.Typer(help="Consultations: round 1.", no_args_is_help=True)
@@ -61,6 +60,10 @@ def consult_open(
     ] = None,
 ) -> None:
     """Open a consultation and queue the question to the community's bound residents."""
+    from bot.flows import consultation, registry, round2
+    from bot.flows.audit import CLI
+    from bot.flows.consultation import ConsultationError
+
     settings = settings_of(context)
     if round_ not in TEXTS:
         raise CommandError("--round is 1 or 2")
@@ -126,6 +129,8 @@ TEXTS = {
 
 
 def fen_of(typed: str) -> int:
+    from bot.flows.menu import yuan_to_fen
+
     fen = yuan_to_fen(typed)
     if fen is None or fen == 0:
         raise CommandError(f"{typed!r} is not an amount in yuan")
@@ -138,6 +143,9 @@ def consult_close(
     community: Annotated[str, typer.Option(help="the community's name")],
 ) -> None:
     """Close the community's open round 1 now and tell its residents the outcome."""
+    from bot.flows import consultation, registry
+    from bot.flows.audit import CLI
+
     settings = settings_of(context)
 
     async def work(db: Database) -> consultation.Tally:
@@ -157,6 +165,8 @@ def consult_results(
     community: Annotated[str | None, typer.Option(help="only this community")] = None,
 ) -> None:
     """Each community's newest round 1: households, answers, approval, threshold."""
+    from bot.flows import consultation, registry
+
     settings = settings_of(context)
 
     async def work(db: Database) -> list[consultation.Tally]:
@@ -171,6 +181,8 @@ def consult_results(
 
 
 def _ranked(settings: Settings, year: int | None) -> list[consultation.Ranked]:
+    from bot.flows import consultation
+
     async def work(db: Database) -> list[consultation.Ranked]:
         async with db.session() as session:
             return await consultation.ranking(session, year, zone=settings.zone)

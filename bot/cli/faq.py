@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from bot.cli.base import CommandError, app, settings_of, with_database
-from bot.flows import exports, faq, registry
-from bot.flows.audit import CLI
-from storage.db import Database
+
+if TYPE_CHECKING:
+    from storage.db import Database
 
 faq_app = typer.Typer(
     help="The FAQ residents' questions are matched against.", no_args_is_help=True
@@ -21,6 +21,9 @@ app.add_typer(faq_app, name="faq")
 @faq_app.command("import")
 def faq_import(context: typer.Context, file: Path) -> None:
     """Add entries: question_zh/问题, answer_zh/回答, question_en, answer_en, tags, community."""
+    from bot.flows import faq
+    from bot.flows.audit import CLI
+
     settings = settings_of(context)
 
     async def work(db: Database):
@@ -39,6 +42,8 @@ def faq_export(
     community: Annotated[str | None, typer.Option(help="the city's and this community's")] = None,
 ) -> None:
     """Write the FAQ to FILE: .csv, .xlsx or .yaml."""
+    from bot.flows import exports, faq, registry
+
     settings = settings_of(context)
     suffix = file.suffix.lower()
     if suffix not in (".csv", ".xlsx", ".yaml", ".yml"):

@@ -6,17 +6,16 @@ Round 2 is opened with ``linli consult open --round 2``.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from bot.cli.base import CommandError, app, refusal, settings_of, with_database
-from bot.flows import exports, menu, registry, round2
-from bot.flows.audit import CLI
-from bot.flows.consultation import ConsultationError, percent_text
-from bot.flows.round2 import MenuTally
-from storage.db import Database
-from storage.models import Consultation, ConsultationStatus
+
+if TYPE_CHECKING:
+    from bot.flows.round2 import MenuTally
+    from storage.db import Database
+    from storage.models import Consultation
 
 menu_app = typer.Typer(help="Round 2: the menu, its tallies and the plan.", no_args_is_help=True)
 app.add_typer(menu_app, name="menu")
@@ -26,6 +25,9 @@ Community = Annotated[str, typer.Option(help="the community's name")]
 @menu_app.command("import")
 def menu_import(context: typer.Context, file: Path) -> None:
     """Load catalogue items from CSV, XLSX or TOML (code, class, cost_yuan, name_zh, ...)."""
+    from bot.flows import menu
+    from bot.flows.audit import CLI
+
     settings = settings_of(context)
 
     async def work(db: Database):
@@ -41,6 +43,9 @@ def menu_import(context: typer.Context, file: Path) -> None:
 @menu_app.command("list")
 def menu_list(context: typer.Context) -> None:
     """The catalogue: code, class, estimated cost, name."""
+    from bot.flows import menu
+    from bot.flows.audit import CLI
+
     settings = settings_of(context)
 
     async def work(db: Database):
@@ -58,6 +63,8 @@ def menu_list(context: typer.Context) -> None:
 async def _newest(session, community: str) -> Consultation:
     """The community's newest round 2 in any state; each command's flow refuses what
     that state does not allow (closing a closed round, changing a confirmed plan)."""
+    from bot.flows import registry, round2
+
     found = await registry.community_named(session, community)
     newest = await round2.newest(session, found.id)
     if newest is None:
@@ -67,6 +74,8 @@ async def _newest(session, community: str) -> Consultation:
 
 def _state(consultation: Consultation) -> str:
     """Where the round stands, so results after closing say whether the plan is final."""
+    from storage.models import ConsultationStatus
+
     if consultation.plan_confirmed_at is not None:
         return "closed, plan confirmed"
     if consultation.status == ConsultationStatus.CLOSED:
@@ -75,6 +84,8 @@ def _state(consultation: Consultation) -> str:
 
 
 def _print(result: MenuTally) -> None:
+    from bot.flows.consultation import percent_text
+
     typer.echo(
         f"{result.community}\t{result.consultation.title}\t{_state(result.consultation)}\t"
         f"households {result.total}\tanswered {result.answered}"
@@ -90,6 +101,8 @@ def _print(result: MenuTally) -> None:
 
 
 def _run(context: typer.Context, work) -> MenuTally:
+    from bot.flows.consultation import ConsultationError
+
     settings = settings_of(context)
     try:
         return with_database(settings, work)
@@ -100,6 +113,7 @@ def _run(context: typer.Context, work) -> MenuTally:
 @menu_app.command("results")
 def menu_results(context: typer.Context, community: Community) -> None:
     """Per item, the households that chose it, as shares of all and of those that answered."""
+    from bot.flows import round2
 
     async def work(db: Database) -> MenuTally:
         async with db.session() as session:
@@ -111,6 +125,8 @@ def menu_results(context: typer.Context, community: Community) -> None:
 @menu_app.command("close")
 def menu_close(context: typer.Context, community: Community) -> None:
     """Close the community's open round 2 now and draw the plan for confirming."""
+    from bot.flows import round2
+    from bot.flows.audit import CLI
 
     async def work(db: Database) -> MenuTally:
         async with db.session() as session:
@@ -130,6 +146,8 @@ def menu_plan(
     """Change the drawn plan before confirming it: one item out or in, with a reason."""
     if (remove is None) == (include is None):
         raise CommandError("name one of --remove CODE or --include CODE")
+    from bot.flows import round2
+    from bot.flows.audit import CLI
 
     async def work(db: Database) -> MenuTally:
         async with db.session() as session:
@@ -144,7 +162,8 @@ def menu_plan(
 @menu_app.command("confirm")
 def menu_confirm(context: typer.Context, community: Community) -> None:
     """Confirm the plan; the running bot sends it to the community's residents with a chart."""
-    from bot.flows import charts  # matplotlib is slow to import; only this command needs it
+    from bot.flows import charts, round2
+    from bot.flows.audit import CLI
 
     settings = settings_of(context)
 
@@ -166,6 +185,7 @@ def menu_export(
     out: Annotated[Path, typer.Option(help="file to write; .csv and .xlsx are both written")],
 ) -> None:
     """The community's round-2 tally (and plan, once drawn) as CSV and XLSX."""
+    from bot.flows import exports, round2
 
     async def work(db: Database) -> MenuTally:
         async with db.session() as session:

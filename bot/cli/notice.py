@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import html
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from bot.cli.base import CommandError, app, local_time, refusal, settings_of, with_database
-from bot.flows import notices
-from bot.flows.audit import CLI
-from storage.db import Database
+
+if TYPE_CHECKING:
+    from storage.db import Database
 
 notice_app = typer.Typer(help="Notices to residents.", no_args_is_help=True)
 app.add_typer(notice_app, name="notice")
@@ -34,6 +34,9 @@ def notice_send(
     photo: Annotated[Path | None, typer.Option(help="a picture to send with it")] = None,
 ) -> None:
     """Send a notice now, at a time, or repeating; the running bot delivers it."""
+    from bot.flows import notices
+    from bot.flows.audit import CLI
+
     settings = settings_of(context)
     if bool(community) == everyone:
         raise CommandError("name --community (one or more) or --everyone")

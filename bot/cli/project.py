@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 from datetime import date
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from bot.cli.base import CommandError, app, settings_of, with_database
-from bot.flows import project, registry
-from bot.flows.audit import CLI
-from storage.db import Database
-from storage.models import Stage
+from storage.choices import Stage
+
+if TYPE_CHECKING:
+    from storage.db import Database
 
 project_app = typer.Typer(help="Renovation projects and their stages.", no_args_is_help=True)
 app.add_typer(project_app, name="project")
@@ -25,6 +25,9 @@ def project_plan(
     on: Annotated[str, typer.Option("--date", help="planned date: 2027-03-01")],
 ) -> None:
     """Set the planned date of a project stage (residents see it under /progress)."""
+    from bot.flows import project, registry
+    from bot.flows.audit import CLI
+
     settings = settings_of(context)
     try:
         planned = date.fromisoformat(on)

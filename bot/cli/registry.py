@@ -3,16 +3,16 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from bot.cli.base import app, reach_bot_api, settings_of, with_database
-from bot.config import Settings
-from bot.flows import importing, invites, registry
-from bot.flows.audit import CLI
-from storage.db import Database
-from storage.models import Role
+from storage.choices import Role
+
+if TYPE_CHECKING:
+    from bot.config import Settings
+    from storage.db import Database
 
 import_app = typer.Typer(help="Import the registry from CSV or XLSX.", no_args_is_help=True)
 invites_app = typer.Typer(help="Invite codes for households.", no_args_is_help=True)
@@ -25,6 +25,9 @@ app.add_typer(staff_app, name="staff")
 @import_app.command("communities")
 def import_communities(context: typer.Context, file: Path) -> None:
     """Communities: name/小区, district/区, street/街道, delivery_year/交付年份, 维修资金."""
+    from bot.flows import importing
+    from bot.flows.audit import CLI
+
     settings = settings_of(context)
 
     async def work(db: Database) -> importing.ImportResult:
@@ -40,6 +43,9 @@ def import_communities(context: typer.Context, file: Path) -> None:
 @import_app.command("households")
 def import_households(context: typer.Context, file: Path) -> None:
     """Households: community/小区, building/楼栋, unit/单元, room/室."""
+    from bot.flows import importing
+    from bot.flows.audit import CLI
+
     settings = settings_of(context)
 
     async def work(db: Database) -> importing.ImportResult:
@@ -76,6 +82,9 @@ def invites_export(
     clear: earlier codes of these households are revoked. A lost slip is
     reissued alone with --household.
     """
+    from bot.flows import invites, registry, slips
+    from bot.flows.audit import CLI
+
     settings = settings_of(context)
 
     async def work(db: Database) -> tuple[list[invites.Slip], str]:
@@ -85,8 +94,6 @@ def invites_export(
             return await invites.issue_for_community(
                 session, found.id, CLI, only_missing=only_missing, households=household
             ), username
-
-    from bot.flows import slips  # matplotlib is slow to import; only this command needs it
 
     issued, username = with_database(settings, work)
     csv_path, pdf_path = out.with_suffix(".csv"), out.with_suffix(".pdf")
@@ -102,6 +109,9 @@ def invites_revoke(
     household: HouseholdOption = None,
 ) -> None:
     """Revoke the active invite codes of a community's households (or of those named)."""
+    from bot.flows import invites, registry
+    from bot.flows.audit import CLI
+
     settings = settings_of(context)
 
     async def work(db: Database) -> int:
@@ -123,6 +133,9 @@ def staff_add(
     ] = None,
 ) -> None:
     """Make someone staff or admin."""
+    from bot.flows import registry
+    from bot.flows.audit import CLI
+
     settings = settings_of(context)
 
     async def work(db: Database) -> registry.StaffMember:
@@ -141,6 +154,9 @@ def staff_remove(
     telegram_id: Annotated[int, typer.Option(help="the person's Telegram user id")],
 ) -> None:
     """Take away someone's staff or admin role."""
+    from bot.flows import registry
+    from bot.flows.audit import CLI
+
     settings = settings_of(context)
 
     async def work(db: Database) -> None:

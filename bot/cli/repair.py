@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from datetime import date
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from bot.cli.base import CommandError, app, refusal, settings_of, with_database
-from bot.flows import exports, registry, repair
-from bot.flows.audit import CLI, record
-from storage.db import Database
+
+if TYPE_CHECKING:
+    from storage.db import Database
 
 repair_app = typer.Typer(help="Repairs: who takes them outside the fund.", no_args_is_help=True)
 report_app = typer.Typer(help="Reports for the city.", no_args_is_help=True)
@@ -28,6 +28,9 @@ def repair_manager(
     ],
 ) -> None:
     """Register the property manager (物业) that takes the community's other repairs."""
+    from bot.flows import registry
+    from bot.flows.audit import CLI, record
+
     settings = settings_of(context)
 
     async def work(db: Database) -> None:
@@ -68,6 +71,8 @@ def report_fund(
     chart: Annotated[Path | None, typer.Option(help="draw the money by month here (.png)")] = None,
 ) -> None:
     """Uses of the emergency repair fund: count and money, by community and month."""
+    from bot.flows import exports, repair
+
     settings = settings_of(context)
     first, last = _day(from_), _day(to)
     out, chart = _ending(out, ".csv", ".xlsx"), _ending(chart, ".png")

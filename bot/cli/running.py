@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from typing import Annotated
 
 import typer
 
 from bot.cli.base import app, reach_bot_api, settings_of, with_database
-from bot.config import SettingsError, require_token
-from storage import migrate
 
 db_app = typer.Typer(help="The database.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
@@ -19,9 +16,13 @@ app.add_typer(db_app, name="db")
 @app.command()
 def run(context: typer.Context) -> None:
     """Start the bot (polling or webhook, as configured); Ctrl-C stops it."""
+    import asyncio
+
     from telegram import Update
 
     from bot.app import build_application
+    from bot.config import SettingsError, require_token
+    from storage import migrate
 
     settings = settings_of(context)
     require_token(settings)
@@ -30,7 +31,7 @@ def run(context: typer.Context) -> None:
         raise SettingsError("setting telegram.webhook_url is required when mode is webhook")
     if telegram.mode == "webhook" and telegram.webhook_secret is None:
         raise SettingsError("setting telegram.webhook_secret is required when mode is webhook")
-    migrate.upgrade(settings.database.url)
+    migrate.upgrade_if_behind(settings.database.url)
     asyncio.run(reach_bot_api(settings))
     logging.basicConfig(
         format="%(asctime)s %(levelname)s %(name)s: %(message)s", level=logging.INFO
@@ -54,6 +55,8 @@ def run(context: typer.Context) -> None:
 @db_app.command("upgrade")
 def db_upgrade(context: typer.Context) -> None:
     """Create the database or bring it to the newest schema."""
+    from storage import migrate
+
     settings = settings_of(context)
     migrate.upgrade(settings.database.url)
     typer.echo("database is up to date")

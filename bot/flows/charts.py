@@ -1,29 +1,39 @@
-"""Charts people would rather see than read, as PNG bytes with Chinese labels."""
+"""Charts people would rather see than read, as PNG bytes with Chinese labels.
+
+matplotlib is imported at the first chart, not with this module: it takes
+about 30 MiB and half a second, and a bot may draw no chart for days.
+"""
 
 from __future__ import annotations
 
 import io
 from collections.abc import Sequence
+from functools import cache
+from types import ModuleType
 
-import matplotlib
-
-matplotlib.use("Agg")
-
-from matplotlib import pyplot  # noqa: E402
-from matplotlib.patches import Patch  # noqa: E402
-
-from bot.flows.consultation import Tally  # noqa: E402
-from bot.flows.fonts import cjk_font_family  # noqa: E402
-from bot.flows.menu import name_of  # noqa: E402
-from bot.flows.repair import FundReport  # noqa: E402
-from bot.flows.round2 import MenuTally  # noqa: E402
-from bot.flows.supervision import WeekSummary  # noqa: E402
-from bot.i18n import text  # noqa: E402
+from bot.flows.consultation import Tally
+from bot.flows.fonts import cjk_font_family
+from bot.flows.menu import name_of
+from bot.flows.repair import FundReport
+from bot.flows.round2 import MenuTally
+from bot.flows.supervision import WeekSummary
+from bot.i18n import text
 
 AGREE, DISAGREE, SILENT = "#2e7d32", "#c62828", "#bdbdbd"
 
 
+@cache
+def _pyplot() -> ModuleType:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from matplotlib import pyplot
+
+    return pyplot
+
+
 def _png(figure) -> bytes:
+    pyplot = _pyplot()
     buffer = io.BytesIO()
     figure.savefig(buffer, format="png", dpi=110, bbox_inches="tight")
     pyplot.close(figure)
@@ -33,6 +43,7 @@ def _png(figure) -> bytes:
 def round1_chart(tallies: Sequence[Tally], labels: dict[str, str]) -> bytes:
     """One bar per community: agree, disagree and not answered as shares of all households,
     with the threshold marked. ``labels``: title, agree, disagree, not_answered, threshold."""
+    pyplot = _pyplot()
     with pyplot.rc_context({"font.family": [cjk_font_family(), "DejaVu Sans"]}):
         height = max(2.5, 0.45 * len(tallies) + 1.5)
         figure, axes = pyplot.subplots(figsize=(8, height))
@@ -73,6 +84,9 @@ def menu_chart(result: MenuTally, names: list[str], labels: dict[str, str]) -> b
     items in the plan in colour, with a legend once the plan is drawn (a live tally has no
     plan yet). ``names`` are the items' names in the reader's language, in the order of
     ``result.items``; ``labels``: title, in_plan, not_in_plan."""
+    pyplot = _pyplot()
+    from matplotlib.patches import Patch
+
     rows = [
         (name, row)
         for name, row in zip(names, result.items, strict=True)
@@ -118,6 +132,7 @@ def plan_chart(language: str, result: MenuTally) -> bytes:
 
 def fund_chart(language: str, report: FundReport) -> bytes:
     """The fund's money by month: the owners' and the government's parts, stacked."""
+    pyplot = _pyplot()
     months: dict[str, list[int]] = {}
     for line in report.lines:
         parts = months.setdefault(line.month, [0, 0])
@@ -141,6 +156,7 @@ def fund_chart(language: str, report: FundReport) -> bytes:
 
 def observation_chart(language: str, summary: WeekSummary) -> bytes:
     """A week's observations by category, stacked by state."""
+    pyplot = _pyplot()
     categories = list(summary.by_category) or ["other"]
     states = ["open", "acknowledged", "assigned", "resolved", "not_an_issue"]
     colours = [DISAGREE, "#ef6c00", "#f9a825", AGREE, SILENT]

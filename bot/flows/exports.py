@@ -7,9 +7,6 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import BinaryIO
 
-from openpyxl import Workbook
-from openpyxl.styles import Font
-
 from bot.flows.consultation import Ranked, percent_text
 from bot.flows.menu import fen_text
 from bot.flows.repair import FundReport, yuan
@@ -59,6 +56,9 @@ def write_csv(path: Path, headers: list[str], rows: list[list[object]]) -> None:
 def write_xlsx(
     path: Path | BinaryIO, title: str, headers: list[str], rows: list[list[object]]
 ) -> None:
+    from openpyxl import Workbook  # 10 MiB: imported by the first spreadsheet, not before
+    from openpyxl.styles import Font
+
     workbook = Workbook()
     sheet = workbook.active
     sheet.title = title[:31]

@@ -3,33 +3,31 @@
 Text is normalised before matching: traditional characters become simplified
 (zhconv), full-width letters and punctuation half-width (NFKC), and words of
 the small synonym list their usual form (升降机 -> 电梯). Chinese is segmented
-with jieba, English split into words; entries are ranked with BM25 (rank-bm25)
-over their question, tags and answer. The index is built once per process and
-rebuilt when the entries change.
+with jieba over the FAQ's own words (``words``), English split into words;
+entries are ranked with BM25 (``bm25``) over their question, tags and answer.
+The index is built once per process and rebuilt when the entries change.
 """
 
 from __future__ import annotations
 
-import logging
+import asyncio
 import re
 import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 
-import jieba
 import yaml
-import zhconv
-from rank_bm25 import BM25Okapi
 from sqlalchemy import func
 from sqlmodel import col, or_, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.flows.audit import Actor, record
+from bot.flows.bm25 import Bm25
 from bot.flows.importing import ImportResult
 from bot.flows.tables import TableError, read_rows
+from bot.flows.words import FaqTokenizer, simplified, tokenizer_for
 from storage.models import Community, FaqEntry
 
-jieba.setLogLevel(logging.WARNING)  # it announces its dictionary on every start
 STARTER_FAQ = Path(__file__).parent.parent / "data" / "faq.yaml"
 SYNONYMS = {
     "升降机": "电梯",
@@ -69,15 +67,15 @@ EXPORT_COLUMNS = ["question_zh", "answer_zh", "question_en", "answer_en", "tags"
 
 def normalise(text: str) -> str:
     text = unicodedata.normalize("NFKC", text).lower()
-    text = zhconv.convert(text, "zh-hans")
+    text = simplified(text)
     return SYNONYM_PATTERN.sub(lambda m: SYNONYMS[m.group(0)], text)
 
 
-def tokens(text: str) -> list[str]:
+def tokens(text: str, tokenizer: FaqTokenizer) -> list[str]:
     """Words of a text for matching: jieba's search segmentation without stop words, and
     the pairs of Chinese characters of longer words, so that a word jieba cut
-    differently still counts a little."""
-    words = jieba.lcut_for_search(normalise(text))
+    differently still counts a little. ``text`` is normalised already."""
+    words = tokenizer.lcut_for_search(text)
     kept = [w for w in words if WORD.fullmatch(w) and w not in STOPWORDS]
     pairs = [
         w[i : i + 2] for w in kept if len(w) > 2 and HAN.fullmatch(w) for i in range(len(w) - 1)
@@ -92,36 +90,53 @@ class Match:
     score: float
 
 
+@dataclass(frozen=True)
+class Built:
+    """An index's entries, the tokenizer over their words and BM25 over their tokens."""
+
+    entries: list[FaqEntry]
+    tokenizer: FaqTokenizer
+    bm25: Bm25 | None
+
+
+def build(entries: list[FaqEntry]) -> Built:
+    texts = [
+        normalise(" ".join([e.question_zh, e.question_en, " ".join(e.tags), e.answer_zh]))
+        for e in entries
+    ]
+    tokenizer = tokenizer_for(texts)
+    corpus = [tokens(text, tokenizer) or ["∅"] for text in texts]
+    return Built(entries, tokenizer, Bm25(corpus) if corpus else None)
+
+
 class Index:
     """BM25 over a set of entries; rebuilt when the entries' count or newest id changes."""
 
     def __init__(self) -> None:
         self._stamp: tuple[int, int | None] | None = None
-        self._entries: list[FaqEntry] = []
-        self._bm25: BM25Okapi | None = None
+        self._built: Built | None = None
 
     async def refresh(self, session: AsyncSession) -> None:
         stamp = tuple((await session.exec(select(func.count(), func.max(FaqEntry.id)))).one())
         if stamp == self._stamp:
             return
-        self._entries = list(await session.exec(select(FaqEntry).order_by(FaqEntry.id)))
-        corpus = [
-            tokens(" ".join([e.question_zh, e.question_en, " ".join(e.tags), e.answer_zh])) or ["∅"]
-            for e in self._entries
-        ]
-        self._bm25 = BM25Okapi(corpus) if corpus else None
-        self._stamp = stamp
+        entries = list(await session.exec(select(FaqEntry).order_by(FaqEntry.id)))
+        # In a thread, so that the bot goes on answering meanwhile (a second or so).
+        self._built, self._stamp = await asyncio.to_thread(build, entries), stamp
 
     def search(self, text: str, community_id: int | None, language: str, limit: int = 3):
         """The best matches for ``text`` among city-wide entries and the community's own."""
-        query = tokens(text)
-        if self._bm25 is None or not query:
+        built = self._built
+        if built is None or built.bm25 is None:
             return []
-        scores = self._bm25.get_scores(query)
+        query = tokens(normalise(text), built.tokenizer)
+        if not query:
+            return []
+        scores = built.bm25.scores(query)
         ranked = sorted(
             (
                 (score, entry)
-                for score, entry in zip(scores, self._entries, strict=True)
+                for score, entry in zip(scores, built.entries, strict=True)
                 if score >= MIN_SCORE and entry.community_id in (None, community_id)
             ),
             key=lambda pair: -pair[0],

@@ -9,13 +9,16 @@ from __future__ import annotations
 from functools import cache
 from importlib.resources import files
 
-from matplotlib import font_manager
-
-CJK_FONT_FILE = files("mplfonts") / "fonts" / "NotoSansCJKsc-Regular.otf"
-
 
 @cache
 def cjk_font_family() -> str:
-    """Register the font with matplotlib once; returns its family name."""
-    font_manager.fontManager.addfont(str(CJK_FONT_FILE))
-    return font_manager.FontProperties(fname=str(CJK_FONT_FILE)).get_name()
+    """Register the font with matplotlib once; returns its family name.
+
+    Both are imported here, by the first chart or sheet: importing ``mplfonts``
+    imports matplotlib.
+    """
+    from matplotlib import font_manager
+
+    font = str(files("mplfonts") / "fonts" / "NotoSansCJKsc-Regular.otf")
+    font_manager.fontManager.addfont(font)
+    return font_manager.FontProperties(fname=font).get_name()

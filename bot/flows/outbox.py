@@ -139,6 +139,15 @@ async def release_stale_claims(session: AsyncSession, older_than: timedelta) -> 
     return result.rowcount
 
 
+async def any_due(session: AsyncSession, now: datetime | None = None) -> bool:
+    """Whether a delivery waits to be sent: one cheap read, where a claim would write."""
+    now = now or utcnow()
+    due = select(Delivery.id).where(
+        Delivery.state == DeliveryState.PENDING, Delivery.not_before <= now
+    )
+    return (await session.exec(due.limit(1))).first() is not None
+
+
 async def claim(
     session: AsyncSession,
     limit: int,

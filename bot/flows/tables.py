@@ -8,9 +8,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from zipfile import BadZipFile
 
-from openpyxl import load_workbook
-from openpyxl.utils.exceptions import InvalidFileException
-
 
 class TableError(Exception):
     """A problem in an input file, located by file, line and column."""
@@ -36,6 +33,9 @@ def _raw_rows(path: Path) -> Iterator[list[str]]:
         with open(path, encoding="utf-8-sig", newline="") as file:
             yield from csv.reader(file)
     elif suffix == ".xlsx":
+        from openpyxl import load_workbook  # 10 MiB: imported by the first spreadsheet read
+        from openpyxl.utils.exceptions import InvalidFileException
+
         try:
             workbook = load_workbook(path, read_only=True, data_only=True)
         except (BadZipFile, InvalidFileException, KeyError, OSError):
