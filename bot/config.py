@@ -81,6 +81,14 @@ class ConsultationSettings(BaseModel):
         return self.menu_budget_yuan * 100 if self.menu_budget_yuan is not None else None
 
 
+class OfflineSettings(BaseModel):
+    """Answers staff bring in from paper forms and door-to-door visits."""
+
+    staff_replaces_bot: Literal["with_reason", "never"] = "with_reason"
+    evidence_dir: Path = Path("evidence")
+    evidence_max_kb: int = Field(10240, ge=1)
+
+
 class DeliverySettings(BaseModel):
     messages_per_second: float = Field(25, gt=0)
     per_chat_interval_seconds: float = Field(1.0, ge=0)
@@ -114,6 +122,7 @@ class Settings(BaseSettings):
     database: DatabaseSettings = DatabaseSettings()
     binding: BindingSettings = BindingSettings()
     consultation: ConsultationSettings = ConsultationSettings()
+    offline: OfflineSettings = OfflineSettings()
     delivery: DeliverySettings = DeliverySettings()
     scheduler: SchedulerSettings = SchedulerSettings()
     repair: RepairSettings = RepairSettings()

@@ -14,6 +14,7 @@ from bot.flows.consultation import Ranked, percent_text
 from bot.flows.menu import fen_text
 from bot.flows.repair import FundReport, yuan
 from bot.flows.round2 import MenuTally
+from bot.flows.turnout import Missing
 
 RANKING_HEADERS = [
     "名次 rank",
@@ -156,3 +157,31 @@ def write_fund_tables(report: FundReport, stem: Path) -> list[Path]:
     write_csv(csv_path, FUND_HEADERS, rows)
     write_xlsx(xlsx_path, "fund", FUND_HEADERS, rows)
     return [csv_path, xlsx_path]
+
+
+MISSING_HEADERS = [
+    "楼栋 building",
+    "单元 unit",
+    "室 room",
+    "已绑定居民 residents bound",
+    "需上门 visit",
+    "答复 answer",
+    "签字 signature",
+]
+
+
+def missing_rows(missing: Sequence[Missing]) -> list[list[object]]:
+    """The door-knocking sheet: one row per household still without an answer, with
+    empty columns for the grid worker to fill in at the door."""
+    return [
+        [
+            m.address.building,
+            m.address.unit,
+            m.address.room,
+            m.residents,
+            "是 yes" if m.residents == 0 else "",
+            "",
+            "",
+        ]
+        for m in missing
+    ]

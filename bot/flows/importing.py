@@ -88,6 +88,11 @@ def _address_part(path: Path, row: Row, column: str, limit: int) -> str:
         text = _required(path, row, column, limit)
     elif len(text) > limit:
         raise TableError(path, row.line, column, f"longer than {limit} characters")
+    return bare(column, text)
+
+
+def bare(column: str, text: str) -> str:
+    """A building, unit or room number as the registry keeps it: 3幢 -> 3, 1单元 -> 1."""
     return _SUFFIXES[column].sub("", text) or text
 
 
