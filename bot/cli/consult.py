@@ -322,3 +322,34 @@ def consult_missing(
         exports.write_xlsx(xlsx, "missing", exports.MISSING_HEADERS, exports.missing_rows(missing))
         doorsheet.write_pdf(pdf, f"{community} · {opened.title} · 未答复住户", missing)
         typer.echo(f"door-knocking sheet: {xlsx} and {pdf}")
+
+
+@consult_app.command("turnout")
+def consult_turnout(
+    context: typer.Context,
+    community: Annotated[str, typer.Option(help="the community's name")],
+    round_: Annotated[int, typer.Option("--round", help="1 or 2")] = 1,
+    out: Annotated[Path | None, typer.Option(help="also write it as FILE.xlsx")] = None,
+) -> None:
+    """The newest round's turnout by building, and its answers by channel (bot, paper, proxy)."""
+    from bot.flows import exports, offline, turnout
+
+    settings = settings_of(context)
+
+    async def work(db: Database):
+        async with db.session() as session:
+            found = await registry.community_named(session, community)
+            opened = await offline.latest_round(session, found.id, round_)
+            if opened is None:
+                raise CommandError(f"{community} has no round-{round_} consultation")
+            return (
+                await turnout.by_building(session, opened),
+                await turnout.by_channel(session, opened.id),
+            )
+
+    buildings, channels = with_database(settings, work)
+    rows = exports.turnout_rows(buildings, channels)
+    for row in rows:
+        typer.echo("\t".join(map(str, row)))
+    if out is not None:
+        exports.write_xlsx(out.with_suffix(".xlsx"), "turnout", exports.TURNOUT_HEADERS, rows)

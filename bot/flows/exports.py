@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 from collections.abc import Sequence
+from fractions import Fraction
 from pathlib import Path
 from typing import BinaryIO
 
@@ -14,7 +15,7 @@ from bot.flows.consultation import Ranked, percent_text
 from bot.flows.menu import fen_text
 from bot.flows.repair import FundReport, yuan
 from bot.flows.round2 import MenuTally
-from bot.flows.turnout import Missing
+from bot.flows.turnout import BuildingTurnout, Missing
 
 RANKING_HEADERS = [
     "名次 rank",
@@ -185,3 +186,25 @@ def missing_rows(missing: Sequence[Missing]) -> list[list[object]]:
         ]
         for m in missing
     ]
+
+
+TURNOUT_HEADERS = ["楼栋 building", "总户数 households", "已答复 answered", "答复率 turnout"]
+CHANNEL_LABELS = {"bot": "机器人 bot", "paper": "纸质表 paper", "proxy": "代登记 proxy"}
+
+
+def turnout_rows(
+    buildings: Sequence[BuildingTurnout], channels: dict[str, int]
+) -> list[list[object]]:
+    """Turnout by building, the whole community, then how many answers came by each channel."""
+    households = sum(b.households for b in buildings)
+    answered = sum(b.answered for b in buildings)
+    rows: list[list[object]] = [
+        [b.building, b.households, b.answered, percent_text(Fraction(b.answered, b.households))]
+        for b in buildings
+    ]
+    if households:
+        rows.append(
+            ["合计 total", households, answered, percent_text(Fraction(answered, households))]
+        )
+    rows += [[label, "", channels.get(channel, 0), ""] for channel, label in CHANNEL_LABELS.items()]
+    return rows
