@@ -34,7 +34,7 @@ from bot.handlers.common import (
 )
 from bot.handlers.context import LinliContext
 from bot.handlers.staff import staff_of
-from storage.models import Channel, Consultation, Dialogue, Role
+from storage.models import Channel, Consultation, ConsultationStatus, Dialogue, Role
 
 DIALOGUE = "offline"
 REASON_LIMIT = 500
@@ -73,12 +73,13 @@ async def start(update: Update, context: LinliContext, member: StaffMember) -> N
 
 
 async def _served_round(context: LinliContext, member: StaffMember, consultation_id: object):
-    """The open round a dialogue or button names, if the member serves its community."""
+    """The round a dialogue or button names, if the member serves its community (a
+    closed one too: recording in it is refused as closed, which says more)."""
     if not isinstance(consultation_id, int):
         return None
     async with context.db.session() as session:
         found = await session.get(Consultation, consultation_id)
-    if found is None or not member.serves(found.community_id) or found.status != "open":
+    if found is None or not member.serves(found.community_id):
         return None
     return found
 
@@ -183,16 +184,19 @@ async def after_answer(update: Update, context: LinliContext, data: dict) -> Non
             await reply(update, context, "offline.resident_answer_kept")
             return
         data["step"] = "reason"
-        key = "offline.ask_reason"
     else:
         data["step"] = "evidence"
-        key = "offline.ask_evidence"
     async with context.db.session() as session:
         await dialogues.start(session, user_id, DIALOGUE, **data)
-    markup = None
     if data["step"] == "evidence":
-        markup = InlineKeyboardMarkup([[button(context, context.t("offline.no_photo"), "skip")]])
-    await reply(update, context, key, markup=markup)
+        await ask_evidence(update, context)
+    else:
+        await reply(update, context, "offline.ask_reason")
+
+
+async def ask_evidence(update: Update, context: LinliContext) -> None:
+    markup = InlineKeyboardMarkup([[button(context, context.t("offline.no_photo"), "skip")]])
+    await reply(update, context, "offline.ask_evidence", markup=markup)
 
 
 async def ask_confirm(update: Update, context: LinliContext, data: dict) -> None:
@@ -274,6 +278,9 @@ async def pressed(update: Update, context: LinliContext) -> None:
         if found is None:
             await refuse_button(query, context)
             return
+        if found.status != ConsultationStatus.OPEN:
+            await query.answer(context.t("vote.closed"), show_alert=True)
+            return
         await accept_button(query)
         await ask_household(update, context, found)
         return
@@ -345,7 +352,7 @@ async def typed(update: Update, context: LinliContext, dialogue: Dialogue) -> No
             return
         await after_answer(update, context, {**data, "reason": text, "bot_answer": False})
     elif step == "evidence":
-        await reply(update, context, "offline.ask_evidence")
+        await ask_evidence(update, context)
     else:
         await reply(update, context, "open.use_buttons")
 

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import asyncio
+import base64
 import io
 from datetime import timedelta
 
@@ -13,13 +14,14 @@ from sqlmodel import select
 
 from bot.flows import consultation, registry, round2
 from bot.flows.audit import CLI
+from bot.i18n import text
 from storage.models import Ballot, Role
 from storage.types import utcnow
 from tests import test_cli
 from tests.e2e.conftest import buttons
 from tests.e2e.test_bad_input import PNG
 from tests.e2e.test_round1 import ADMIN, import_city, next_message
-from tests.registry import issue_codes
+from tests.registry import import_sample_registry, issue_codes
 
 linli = test_cli.linli  # ``linli ARGS`` in a subprocess against the test database
 GRID = 9002  # a grid worker (网格员) of 解放新村
@@ -178,3 +180,35 @@ async def test_ten_households_on_every_channel_pass_with_exactly_eight(
     listing = await worker.send("/missing", replies=3)
     assert "第2轮：8/10 户尚未答复" in listing[0]
     assert "102室" not in listing[0] and "103室" not in listing[0]
+
+
+async def test_bad_entries_in_the_chat_are_refused_and_change_nothing(db, person, telegram):
+    await import_sample_registry(db)
+    async with db.session() as session:
+        await registry.add_staff(session, GRID, Role.STAFF, ["运南新村"], CLI)
+        found = await registry.community_named(session, "运南新村")
+        opened = await consultation.open_round1(
+            session, found.id, "Consultation", "Agree?", utcnow() + timedelta(days=3), CLI
+        )
+    worker = person(GRID, "Grid worker", language_code="en")
+    await worker.say("/staff")
+    await press(worker, "Record answers from paper / visits")
+    await press(worker, "运南新村 · round 1")
+    assert "This community has no household 9-999" in await worker.say("9-999")
+    assert "What is this household's answer?" in await worker.say("5-101")
+    await press(worker, "Agree")
+    zipped = base64.b64encode(b"PK\x03\x04 not a form").decode()
+    refusal = await worker.say(
+        None, document_b64=zipped, file_name="form.zip", mime_type="application/zip"
+    )
+    assert refusal == "Evidence must be an image or a PDF file."
+    assert "Send a photo of the signed paper form" in await worker.say("here it is")
+    (preview,) = await press(worker, "No photo")
+    assert "Please confirm" in preview
+    async with db.session() as session:
+        await consultation.close(session, opened.id, CLI)
+    message = await worker.last_message()
+    alert = await worker.press_answer(message, buttons(message)["Record it"])
+    assert alert["show_alert"] and alert["text"] == text("en", "vote.closed")
+    async with db.session() as session:
+        assert list(await session.exec(select(Ballot))) == []
