@@ -86,6 +86,8 @@ class Household(SQLModel, table=True):
     building_id: int = Field(foreign_key="building.id", index=True)
     unit: str = Field(default="", max_length=20)
     room: str = Field(max_length=20)
+    # 建筑面积 in hundredths of a square metre (dm²), exact; for the Civil Code's double tally.
+    floor_area_dm2: int | None = None
 
 
 class User(SQLModel, table=True):

@@ -14,6 +14,7 @@ from bot.flows import consultation, registry, round2
 from bot.flows.audit import CLI
 from bot.flows.consultation import ConsultationError
 from bot.flows.menu import yuan_to_fen
+from bot.i18n import text
 from storage.db import Database
 
 T = TypeVar("T")
@@ -159,15 +160,33 @@ def consult_results(
     """Each community's newest round 1: households, answers, approval, threshold."""
     settings = settings_of(context)
 
-    async def work(db: Database) -> list[consultation.Tally]:
+    async def work(db: Database) -> list[tuple[consultation.Tally, str | None]]:
         async with db.session() as session:
             ids = None
             if community is not None:
                 ids = {(await registry.community_named(session, community)).id}
-            return await consultation.current_tallies(session, ids)
+            tallies = await consultation.current_tallies(session, ids)
+            return [(t, await _civil_code_line(session, settings, t)) for t in tallies]
 
-    for tally in with_database(settings, work):
+    for tally, civil_code_line in with_database(settings, work):
         typer.echo(_tally_line(tally))
+        if civil_code_line is not None:
+            typer.echo(f"\t{civil_code_line}")
+
+
+async def _civil_code_line(session, settings: Settings, tally: consultation.Tally) -> str | None:
+    """The Civil Code's double tally, when the settings ask for it."""
+    from bot.flows import civil_code
+
+    if not settings.consultation.double_tally:
+        return None
+    found = await session.get(consultation.Consultation, tally.consultation_id)
+    shares = settings.consultation.double_tally_shares
+    result = await civil_code.double_tally(session, found, *shares)
+    if result is None:
+        return text("en", "civil.no_areas")
+    verdict = text("en", "civil.reached" if result.reached else "civil.below")
+    return text("en", "civil.line", verdict=verdict, **civil_code.values(result))
 
 
 def _ranked(settings: Settings, year: int | None) -> list[consultation.Ranked]:

@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, InputFile, Update
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler
 
-from bot.flows import charts, consultation, dialogues, exports, registry, round2
+from bot.flows import charts, civil_code, consultation, dialogues, exports, registry, round2
 from bot.flows.consultation import ConsultationError, Tally
 from bot.flows.registry import StaffMember
 from bot.handlers import callbacks, offline, plan
@@ -374,6 +374,20 @@ def tally_line(context: LinliContext, tally: Tally) -> str:
     )
 
 
+async def civil_code_lines(context: LinliContext, consultation_id: int) -> list[str]:
+    """The Civil Code's double tally, when asked for and the floor areas are registered."""
+    settings = context.settings.consultation
+    if not settings.double_tally:
+        return []
+    async with context.db.session() as session:
+        found = await session.get(Consultation, consultation_id)
+        result = await civil_code.double_tally(session, found, *settings.double_tally_shares)
+    if result is None:
+        return [context.t("civil.no_areas")]
+    verdict = context.t("civil.reached" if result.reached else "civil.below")
+    return [context.t("civil.line", verdict=verdict, **civil_code.values(result))]
+
+
 def chart_labels(context: LinliContext, title_key: str) -> dict[str, str]:
     return {
         "title": context.t(title_key),
@@ -389,6 +403,7 @@ async def send_results(update: Update, context: LinliContext, tallies: list[Tall
     for tally in tallies:
         lines.append(tally_line(context, tally))
         lines += await offline.turnout_lines(context, tally.consultation_id)
+        lines += await civil_code_lines(context, tally.consultation_id)
     await send_lines(update, context, lines)
     chart = charts.round1_chart(tallies, chart_labels(context, "results.chart_title"))
     await context.bot.send_photo(update.effective_chat.id, chart)

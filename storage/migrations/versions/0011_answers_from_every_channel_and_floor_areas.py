@@ -1,4 +1,4 @@
-"""a ballot records its channel (bot, paper, proxy), who entered it and the evidence
+"""a ballot records its channel, who entered it and the evidence; a household its floor area
 
 Revision ID: 0011
 Revises: 0010
@@ -18,6 +18,8 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
+    with op.batch_alter_table("household", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("floor_area_dm2", sa.Integer(), nullable=True))
     with op.batch_alter_table("ballot", schema=None) as batch_op:
         batch_op.alter_column("cast_by", existing_type=sa.BigInteger(), nullable=True)
         batch_op.add_column(
@@ -49,3 +51,5 @@ def downgrade() -> None:
         batch_op.drop_column("evidence")
         batch_op.drop_column("channel")
         batch_op.alter_column("cast_by", existing_type=sa.BigInteger(), nullable=False)
+    with op.batch_alter_table("household", schema=None) as batch_op:
+        batch_op.drop_column("floor_area_dm2")
