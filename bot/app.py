@@ -24,6 +24,7 @@ from bot.handlers import (
     inspect,
     menu,
     notice,
+    offline,
     plan,
     project,
     queue,
@@ -158,12 +159,14 @@ def build_application(settings: Settings, db: Database | None = None) -> Applica
             *supervisors.handlers(),
             *inspect.handlers(),
             *consult.handlers(),
+            *offline.handlers(),
             *notice.handlers(),
             *project.handlers(),
             text_router(
                 steps={
                     **start.steps(),
                     **consult.steps(),
+                    **offline.steps(),
                     **notice.steps(),
                     **plan.steps(),
                     **repair.steps(),
@@ -175,7 +178,12 @@ def build_application(settings: Settings, db: Database | None = None) -> Applica
                 otherwise=ask.free_text,
             ),
             media_router(
-                steps={**notice.steps(), **repair.media_steps(), **inspect.media_steps()},
+                steps={
+                    **notice.steps(),
+                    **repair.media_steps(),
+                    **inspect.media_steps(),
+                    **offline.media_steps(),
+                },
                 otherwise=fallback.media,
             ),
             *fallback.handlers(),

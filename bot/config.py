@@ -7,6 +7,7 @@ descends into a table. Environment beats the file, the file beats defaults.
 from __future__ import annotations
 
 import re
+from fractions import Fraction
 from pathlib import Path
 from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -75,10 +76,37 @@ class ConsultationSettings(BaseModel):
     menu_max_items: int | None = Field(None, ge=1)
     menu_budget_yuan: int | None = Field(None, gt=0)
     menu_inclusion_percent: int = Field(50, ge=1, le=100)
+    # The Civil Code's double tally beside the 80% rule, when floor areas are registered.
+    double_tally: bool = False
+    double_tally_participating: str = "2/3"
+    double_tally_agreeing: str = "3/4"
+
+    @field_validator("double_tally_participating", "double_tally_agreeing")
+    @classmethod
+    def _a_share(cls, typed: str) -> str:
+        try:
+            value = Fraction(typed)
+        except (ValueError, ZeroDivisionError):
+            raise ValueError("must be a share like 2/3 or 0.75") from None
+        if not 0 < value <= 1:
+            raise ValueError("must be a share above 0 and at most 1")
+        return typed
+
+    @property
+    def double_tally_shares(self) -> tuple[Fraction, Fraction]:
+        return Fraction(self.double_tally_participating), Fraction(self.double_tally_agreeing)
 
     @property
     def menu_budget_fen(self) -> int | None:
         return self.menu_budget_yuan * 100 if self.menu_budget_yuan is not None else None
+
+
+class OfflineSettings(BaseModel):
+    """Answers staff bring in from paper forms and door-to-door visits."""
+
+    staff_replaces_bot: Literal["with_reason", "never"] = "with_reason"
+    evidence_dir: Path = Path("evidence")
+    evidence_max_kb: int = Field(10240, ge=1)
 
 
 class DeliverySettings(BaseModel):
@@ -114,6 +142,7 @@ class Settings(BaseSettings):
     database: DatabaseSettings = DatabaseSettings()
     binding: BindingSettings = BindingSettings()
     consultation: ConsultationSettings = ConsultationSettings()
+    offline: OfflineSettings = OfflineSettings()
     delivery: DeliverySettings = DeliverySettings()
     scheduler: SchedulerSettings = SchedulerSettings()
     repair: RepairSettings = RepairSettings()

@@ -87,6 +87,8 @@ class Household(SQLModel, table=True):
     building_id: int = Field(foreign_key="building.id", index=True)
     unit: str = Field(default="", max_length=20)
     room: str = Field(max_length=20)
+    # 建筑面积 in hundredths of a square metre (dm²), exact; for the Civil Code's double tally.
+    floor_area_dm2: int | None = None
 
 
 class User(SQLModel, table=True):
@@ -248,8 +250,20 @@ class Consultation(SQLModel, table=True):
     plan_confirmed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
 
 
+class Channel(StrEnum):
+    """How a household's answer reached linli; the tally counts them all alike."""
+
+    BOT = "bot"  # pressed in the bot by a bound resident
+    PAPER = "paper"  # a signed paper form, typed in by staff
+    PROXY = "proxy"  # staff answering on the household's behalf (door to door, a relative)
+
+
 class Ballot(SQLModel, table=True):
-    """A household's current answer in a consultation; the audit trail keeps every change."""
+    """A household's current answer in a consultation; the audit trail keeps every change.
+
+    ``cast_by`` is whoever entered it: the resident, the staff member in the
+    chat, or None from the shell, where ``collector`` names who took the form.
+    """
 
     __table_args__ = (UniqueConstraint("consultation_id", "household_id"),)
 
@@ -257,8 +271,17 @@ class Ballot(SQLModel, table=True):
     consultation_id: int = Field(foreign_key="consultation.id")
     household_id: int = Field(foreign_key="household.id", index=True)
     choice: str = Field(max_length=10)
-    cast_by: int = _telegram_id(nullable=False)
+    cast_by: int | None = _telegram_id(nullable=True)
     cast_at: datetime = _created_at()
+    channel: str = Field(
+        default=Channel.BOT, max_length=10, sa_column_kwargs={"server_default": "bot"}
+    )
+    # "tg:<file id>" of a photo sent in the chat, or "file:<name>" in the evidence folder.
+    evidence: str | None = Field(default=None, max_length=300)
+    collector: str | None = Field(default=None, max_length=100)
+    answered_on: date | None = None  # the date written on the paper form
+    # Staff's note; for an entry that replaced a resident's own bot answer, the reason.
+    note: str | None = Field(default=None, max_length=500)
 
 
 class Broadcast(SQLModel, table=True):

@@ -169,15 +169,34 @@ def consult_results(
 
     settings = settings_of(context)
 
-    async def work(db: Database) -> list[consultation.Tally]:
+    async def work(db: Database) -> list[tuple[consultation.Tally, str | None]]:
         async with db.session() as session:
             ids = None
             if community is not None:
                 ids = {(await registry.community_named(session, community)).id}
-            return await consultation.current_tallies(session, ids)
+            tallies = await consultation.current_tallies(session, ids)
+            return [(t, await _civil_code_line(session, settings, t)) for t in tallies]
 
-    for tally in with_database(settings, work):
+    for tally, civil_code_line in with_database(settings, work):
         typer.echo(_tally_line(tally))
+        if civil_code_line is not None:
+            typer.echo(f"\t{civil_code_line}")
+
+
+async def _civil_code_line(session, settings: Settings, tally: consultation.Tally) -> str | None:
+    """The Civil Code's double tally, when the settings ask for it."""
+    from bot.flows import civil_code, consultation
+    from bot.i18n import text
+
+    if not settings.consultation.double_tally:
+        return None
+    found = await session.get(consultation.Consultation, tally.consultation_id)
+    shares = settings.consultation.double_tally_shares
+    result = await civil_code.double_tally(session, found, *shares)
+    if result is None:
+        return text("en", "civil.no_areas")
+    verdict = text("en", "civil.reached" if result.reached else "civil.below")
+    return text("en", "civil.line", verdict=verdict, **civil_code.values(result))
 
 
 def _ranked(settings: Settings, year: int | None) -> list[consultation.Ranked]:
@@ -216,3 +235,157 @@ def consult_export(
     exports.write_csv(csv_path, exports.RANKING_HEADERS, rows)
     exports.write_xlsx(xlsx_path, "ranking", exports.RANKING_HEADERS, rows)
     typer.echo(f"{len(rows)} communities: {csv_path} and {xlsx_path}")
+
+
+def _replace_rule(settings: Settings) -> consultation.Replace:
+    from bot.flows import consultation
+
+    return consultation.Replace(settings.offline.staff_replaces_bot)
+
+
+@consult_app.command("record")
+def consult_record(
+    context: typer.Context,
+    community: Annotated[str, typer.Option(help="the community's name")],
+    household: Annotated[str, typer.Option(help='building-unit-room, e.g. "3-1-101"')],
+    answer: Annotated[str | None, typer.Option(help="round 1: agree or disagree")] = None,
+    items: Annotated[
+        str | None, typer.Option(help="round 2: the chosen item codes, comma-separated")
+    ] = None,
+    evidence: Annotated[
+        Path | None, typer.Option(help="photo or scan of the signed form (image or PDF)")
+    ] = None,
+    note: Annotated[str | None, typer.Option(help="anything worth keeping with it")] = None,
+    collector: Annotated[str | None, typer.Option(help="who took the answer")] = None,
+    reason: Annotated[
+        str | None, typer.Option(help="why it replaces the resident's own bot answer")
+    ] = None,
+) -> None:
+    """Record a household's answer on its behalf: a paper form (--evidence) or a visit."""
+    from bot.flows import consultation, offline, registry
+    from bot.flows import evidence as evidence_files
+    from bot.flows.audit import CLI
+    from bot.flows.consultation import ConsultationError
+
+    settings = settings_of(context)
+    if (answer is None) == (items is None):
+        raise CommandError("give --answer agree|disagree (round 1) or --items CODES (round 2)")
+    round_ = 1 if answer is not None else 2
+    typed = offline.answer_of(answer) or answer if answer is not None else items
+
+    async def work(db: Database):
+        async with db.session() as session:
+            found = await registry.community_named(session, community)
+            opened = await offline.open_round(session, found.id, round_)
+            if opened is None:
+                raise CommandError(f"{community} has no open round-{round_} consultation")
+            household_id = await offline.household_at(session, found.id, household)
+            if household_id is None:
+                raise CommandError(f"no household {household} in {community}")
+            stored = None
+            if evidence is not None:
+                stored = evidence_files.store(
+                    evidence, settings.offline.evidence_dir, settings.offline.evidence_max_kb
+                )
+            entry = offline.with_evidence(
+                consultation.Entry(collector=collector, note=note, reason=reason), stored
+            )
+            return await offline.record_answer(
+                session, opened, household_id, typed, entry, CLI, _replace_rule(settings)
+            )
+
+    try:
+        result = with_database(settings, work)
+    except ConsultationError as error:
+        raise refusal(error) from None
+    done = "recorded" if result.written else "unchanged, already so"
+    typer.echo(f"{community} {household}: {typed} ({done})")
+
+
+@consult_app.command("import-answers")
+def consult_import_answers(
+    context: typer.Context,
+    file: Path,
+    round_: Annotated[int, typer.Option("--round", help="1: agree/disagree; 2: item codes")] = 1,
+) -> None:
+    """Answers typed up from paper forms (CSV or XLSX): community, building, unit, room,
+    answer, date, collector, reason. All rows or none."""
+    from bot.flows import offline
+    from bot.flows.audit import CLI
+
+    settings = settings_of(context)
+    if round_ not in TEXTS:
+        raise CommandError("--round is 1 or 2")
+
+    async def work(db: Database):
+        async with db.session() as session:
+            return await offline.import_answers(session, file, round_, CLI, _replace_rule(settings))
+
+    result = with_database(settings, work)
+    typer.echo(f"answers: {result.written} recorded, {result.unchanged} unchanged")
+
+
+@consult_app.command("missing")
+def consult_missing(
+    context: typer.Context,
+    community: Annotated[str, typer.Option(help="the community's name")],
+    round_: Annotated[int, typer.Option("--round", help="1 or 2")] = 1,
+    out: Annotated[
+        Path | None, typer.Option(help="door-knocking sheet: FILE.xlsx, and FILE.pdf beside it")
+    ] = None,
+) -> None:
+    """Households of the open round that have not answered, by building and unit, with
+    how many residents are bound (0: must be visited)."""
+    from bot.flows import doorsheet, exports, offline, registry, turnout
+
+    settings = settings_of(context)
+
+    async def work(db: Database):
+        async with db.session() as session:
+            found = await registry.community_named(session, community)
+            opened = await offline.latest_round(session, found.id, round_)
+            if opened is None:
+                raise CommandError(f"{community} has no round-{round_} consultation")
+            return opened, await turnout.missing(session, opened)
+
+    opened, missing = with_database(settings, work)
+    for m in missing:
+        a = m.address
+        typer.echo(f"{a.building}\t{a.unit}\t{a.room}\tresidents {m.residents}")
+    typer.echo(f"{len(missing)} of {opened.total_households} households have not answered")
+    if out is not None:
+        xlsx, pdf = out.with_suffix(".xlsx"), out.with_suffix(".pdf")
+        exports.write_xlsx(xlsx, "missing", exports.MISSING_HEADERS, exports.missing_rows(missing))
+        doorsheet.write_pdf(pdf, f"{community} · {opened.title} · 未答复住户", missing)
+        typer.echo(f"door-knocking sheet: {xlsx} and {pdf}")
+
+
+@consult_app.command("turnout")
+def consult_turnout(
+    context: typer.Context,
+    community: Annotated[str, typer.Option(help="the community's name")],
+    round_: Annotated[int, typer.Option("--round", help="1 or 2")] = 1,
+    out: Annotated[Path | None, typer.Option(help="also write it as FILE.xlsx")] = None,
+) -> None:
+    """The newest round's turnout by building, and its answers by channel (bot, paper, proxy)."""
+    from bot.flows import exports, offline, registry, turnout
+
+    settings = settings_of(context)
+
+    async def work(db: Database):
+        async with db.session() as session:
+            found = await registry.community_named(session, community)
+            opened = await offline.latest_round(session, found.id, round_)
+            if opened is None:
+                raise CommandError(f"{community} has no round-{round_} consultation")
+            return (
+                await turnout.by_building(session, opened),
+                await turnout.by_channel(session, opened.id),
+            )
+
+    buildings, channels = with_database(settings, work)
+    rows = exports.turnout_rows(buildings, channels)
+    for row in rows:
+        typer.echo("\t".join(map(str, row)))
+    if out is not None:
+        exports.write_xlsx(out.with_suffix(".xlsx"), "turnout", exports.TURNOUT_HEADERS, rows)

@@ -42,7 +42,7 @@ def import_communities(context: typer.Context, file: Path) -> None:
 
 @import_app.command("households")
 def import_households(context: typer.Context, file: Path) -> None:
-    """Households: community/小区, building/楼栋, unit/单元, room/室."""
+    """Households: community/小区, building/楼栋, unit/单元, room/室, floor_area/建筑面积."""
     from bot.flows import importing
     from bot.flows.audit import CLI
 
@@ -53,7 +53,8 @@ def import_households(context: typer.Context, file: Path) -> None:
             return await importing.import_households(session, file, CLI)
 
     result = with_database(settings, work)
-    typer.echo(f"households: {result.created} new, {result.unchanged} already registered")
+    areas = f", {result.updated} floor areas updated" if result.updated else ""
+    typer.echo(f"households: {result.created} new, {result.unchanged} already registered{areas}")
 
 
 async def _bot_username(settings: Settings) -> str:

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta, tzinfo
+from datetime import UTC, date, datetime, timedelta, tzinfo
 from enum import StrEnum
 from fractions import Fraction
 
@@ -29,6 +29,7 @@ from bot.flows.transitions import Guard, Machine, Party, Transition
 from storage.models import (
     Ballot,
     Building,
+    Channel,
     Community,
     Consultation,
     ConsultationStatus,
@@ -104,7 +105,8 @@ class Recorded:
     choice: Choice
     previous: Choice | None
     cast_at: datetime
-    housemates: list[int]  # the household's other bound residents
+    housemates: list[int]  # the household's bound residents, but the one who answered
+    written: bool = True  # False: a staff entry that said what the household had answered
 
 
 OPEN, CLOSED = ConsultationStatus.OPEN, ConsultationStatus.CLOSED
@@ -296,40 +298,146 @@ async def still_open(session: AsyncSession, consultation_id: int) -> bool:
     return consultation.status == ConsultationStatus.OPEN and utcnow() < consultation.closes_at
 
 
-async def cast(
-    session: AsyncSession, consultation_id: int, telegram_id: int, choice: str, actor: Actor
-) -> Recorded:
-    """Record the household's answer; the latest answer counts until closing."""
-    if choice not in set(Choice):
-        raise ConsultationError("button.stale")
-    household_id = (
-        await session.exec(select(Resident.household_id).where(Resident.telegram_id == telegram_id))
-    ).first()
-    if household_id is None:
-        raise ConsultationError("vote.unbound")
+class Replace(StrEnum):
+    """Whether a staff entry may replace a resident's own answer from the bot."""
+
+    WITH_REASON = "with_reason"  # staff see the answer and give a reason
+    NEVER = "never"
+
+
+@dataclass(frozen=True)
+class Entry:
+    """Who brings a household's answer in, how, and on what evidence."""
+
+    channel: Channel = Channel.BOT
+    by: int | None = None  # the resident or staff member; None from the shell
+    evidence: str | None = None  # "tg:<file id>" or "file:<name>"
+    collector: str | None = None  # who took the paper form
+    answered_on: date | None = None  # the date on the form
+    note: str | None = None
+    reason: str | None = None  # why it replaces the resident's own answer
+
+    @property
+    def by_staff(self) -> bool:
+        return self.channel != Channel.BOT
+
+
+def admit(existing: Ballot | None, entry: Entry, unchanged: bool, replace: Replace) -> bool:
+    """The rule where channels meet, for both rounds: whether ``entry`` is written.
+
+    The latest answer counts, whichever channel brings it: a resident may
+    always answer again in the bot. A staff entry that says what the household
+    already answered changes nothing (so a file imported twice changes
+    nothing), and one that contradicts the resident's own bot answer needs a
+    reason, or is refused outright when the setting says so.
+    """
+    if existing is None or not entry.by_staff:
+        return True
+    if unchanged:
+        return False
+    if existing.channel == Channel.BOT:
+        if replace is Replace.NEVER:
+            raise ConsultationError("offline.resident_answer_kept")
+        if not (entry.reason or "").strip():
+            raise ConsultationError("offline.reason_needed")
+    return True
+
+
+def write_ballot(
+    session: AsyncSession,
+    existing: Ballot | None,
+    consultation_id: int,
+    household_id: int,
+    choice: str,
+    entry: Entry,
+) -> datetime:
+    """Store the household's one answer (new, or replacing the one it had); when."""
+    now = utcnow()
+    fields = {
+        "choice": choice,
+        "cast_by": entry.by,
+        "cast_at": now,
+        "channel": entry.channel,
+        "evidence": entry.evidence,
+        "collector": entry.collector,
+        "answered_on": entry.answered_on,
+        "note": ((entry.reason or entry.note or "").strip() or None),
+    }
+    if existing is None:
+        session.add(Ballot(consultation_id=consultation_id, household_id=household_id, **fields))
+    else:
+        for name, value in fields.items():
+            setattr(existing, name, value)
+    return now
+
+
+def entry_details(entry: Entry) -> dict[str, object]:
+    """What the audit trail keeps of an entry besides the answer itself."""
+    return {
+        "channel": entry.channel,
+        "evidence": entry.evidence,
+        "collector": entry.collector,
+        "answered_on": entry.answered_on.isoformat() if entry.answered_on else None,
+        "note": entry.note,
+        "reason": entry.reason,
+    }
+
+
+async def residents_of(session: AsyncSession, household_id: int) -> list[int]:
+    statement = select(Resident.telegram_id).where(Resident.household_id == household_id)
+    return list(await session.exec(statement))
+
+
+async def open_for(session: AsyncSession, consultation_id: int, household_id: int, round_: int):
+    """The consultation, checked for the household: its round, its community, still open."""
     consultation = await session.get(Consultation, consultation_id)
-    if consultation is None or consultation.round != 1:
+    if consultation is None or consultation.round != round_:
         raise ConsultationError("button.stale")
     if await community_of_household_locked(session, household_id) != consultation.community_id:
         raise ConsultationError("vote.other_community")
     if not await still_open(session, consultation_id):
         raise ConsultationError("vote.closed")
+    return consultation
 
-    now = utcnow()
+
+async def cast(
+    session: AsyncSession, consultation_id: int, telegram_id: int, choice: str, actor: Actor
+) -> Recorded:
+    """Record a resident's answer for their household from the bot."""
+    household_id = (
+        await session.exec(select(Resident.household_id).where(Resident.telegram_id == telegram_id))
+    ).first()
+    if household_id is None:
+        raise ConsultationError("vote.unbound")
+    return await answer(
+        session, consultation_id, household_id, choice, Entry(by=telegram_id), actor
+    )
+
+
+async def answer(
+    session: AsyncSession,
+    consultation_id: int,
+    household_id: int,
+    choice: str,
+    entry: Entry,
+    actor: Actor,
+    replace: Replace = Replace.WITH_REASON,
+) -> Recorded:
+    """Record the household's round-1 answer from any channel; the latest counts until closing.
+
+    A resident changing the answer tells the housemates; a staff entry tells
+    every bound resident of the household, who may still answer in the bot.
+    """
+    if choice not in set(Choice):
+        raise ConsultationError("offline.bad_answer" if entry.by_staff else "button.stale")
+    consultation = await open_for(session, consultation_id, household_id, round_=1)
     ballot = await ballot_of(session, consultation_id, household_id)
     previous = Choice(ballot.choice) if ballot is not None else None
-    if ballot is None:
-        session.add(
-            Ballot(
-                consultation_id=consultation_id,
-                household_id=household_id,
-                choice=choice,
-                cast_by=telegram_id,
-                cast_at=now,
-            )
-        )
-    else:
-        ballot.choice, ballot.cast_by, ballot.cast_at = choice, telegram_id, now
+    bound = [other for other in await residents_of(session, household_id) if other != entry.by]
+    if not admit(ballot, entry, previous == choice, replace):
+        return Recorded(consultation, Choice(choice), previous, ballot.cast_at, bound, False)
+    replaced = ballot.channel if ballot is not None else None
+    now = write_ballot(session, ballot, consultation_id, household_id, choice, entry)
     record(
         session,
         actor,
@@ -337,25 +445,30 @@ async def cast(
         f"consultation:{consultation_id}",
         household_id=household_id,
         previous=previous,
+        previous_channel=replaced,
         new=choice,
+        **entry_details(entry),
     )
-    housemates = [
-        other
-        for other in await session.exec(
-            select(Resident.telegram_id).where(Resident.household_id == household_id)
+    if entry.by_staff and bound:
+        await outbox.enqueue(
+            session,
+            "ballot.entered",
+            bound,
+            f"offline.told_{choice}",
+            subject=f"consultation:{consultation_id}:{household_id}:{now.isoformat()}",
+            values={"title": consultation.title},
+            buttons=vote_buttons(consultation_id),
         )
-        if other != telegram_id
-    ]
-    if previous is not None and previous != choice and housemates:
+    elif previous is not None and previous != choice and bound:
         await outbox.enqueue(
             session,
             "ballot.changed",
-            housemates,
+            bound,
             f"vote.changed_{choice}",
             subject=f"consultation:{consultation_id}",
             values={"title": consultation.title},
         )
-    return Recorded(consultation, Choice(choice), previous, now, housemates)
+    return Recorded(consultation, Choice(choice), previous, now, bound, True)
 
 
 async def tally(session: AsyncSession, consultation_id: int) -> Tally:

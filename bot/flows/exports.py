@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 from collections.abc import Sequence
+from fractions import Fraction
 from pathlib import Path
 from typing import BinaryIO
 
@@ -11,6 +12,7 @@ from bot.flows.consultation import Ranked, percent_text
 from bot.flows.menu import fen_text
 from bot.flows.repair import FundReport, yuan
 from bot.flows.round2 import MenuTally
+from bot.flows.turnout import BuildingTurnout, Missing
 
 RANKING_HEADERS = [
     "名次 rank",
@@ -156,3 +158,53 @@ def write_fund_tables(report: FundReport, stem: Path) -> list[Path]:
     write_csv(csv_path, FUND_HEADERS, rows)
     write_xlsx(xlsx_path, "fund", FUND_HEADERS, rows)
     return [csv_path, xlsx_path]
+
+
+MISSING_HEADERS = [
+    "楼栋 building",
+    "单元 unit",
+    "室 room",
+    "已绑定居民 residents bound",
+    "需上门 visit",
+    "答复 answer",
+    "签字 signature",
+]
+
+
+def missing_rows(missing: Sequence[Missing]) -> list[list[object]]:
+    """The door-knocking sheet: one row per household still without an answer, with
+    empty columns for the grid worker to fill in at the door."""
+    return [
+        [
+            m.address.building,
+            m.address.unit,
+            m.address.room,
+            m.residents,
+            "是 yes" if m.residents == 0 else "",
+            "",
+            "",
+        ]
+        for m in missing
+    ]
+
+
+TURNOUT_HEADERS = ["楼栋 building", "总户数 households", "已答复 answered", "答复率 turnout"]
+CHANNEL_LABELS = {"bot": "机器人 bot", "paper": "纸质表 paper", "proxy": "代登记 proxy"}
+
+
+def turnout_rows(
+    buildings: Sequence[BuildingTurnout], channels: dict[str, int]
+) -> list[list[object]]:
+    """Turnout by building, the whole community, then how many answers came by each channel."""
+    households = sum(b.households for b in buildings)
+    answered = sum(b.answered for b in buildings)
+    rows: list[list[object]] = [
+        [b.building, b.households, b.answered, percent_text(Fraction(b.answered, b.households))]
+        for b in buildings
+    ]
+    if households:
+        rows.append(
+            ["合计 total", households, answered, percent_text(Fraction(answered, households))]
+        )
+    rows += [[label, "", channels.get(channel, 0), ""] for channel, label in CHANNEL_LABELS.items()]
+    return rows

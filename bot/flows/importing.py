@@ -37,7 +37,9 @@ HOUSEHOLD_HEADERS = {
     "building": ("building", "楼栋", "楼号", "幢", "栋"),
     "unit": ("unit", "单元"),
     "room": ("room", "室", "房号", "户号", "门牌"),
+    "floor_area": ("floor_area", "area", "建筑面积", "面积"),
 }
+_AREA = re.compile(r"(\d{1,6})(?:\.(\d{1,2}))?\s*(?:㎡|m2|m²|平方米|平米)?")
 _YES = {"yes", "y", "true", "1", "是", "有", "已建"}
 _NO = {"no", "n", "false", "0", "否", "无", "未建", ""}
 _SUFFIXES = {
@@ -88,7 +90,23 @@ def _address_part(path: Path, row: Row, column: str, limit: int) -> str:
         text = _required(path, row, column, limit)
     elif len(text) > limit:
         raise TableError(path, row.line, column, f"longer than {limit} characters")
+    return bare(column, text)
+
+
+def bare(column: str, text: str) -> str:
+    """A building, unit or room number as the registry keeps it: 3幢 -> 3, 1单元 -> 1."""
     return _SUFFIXES[column].sub("", text) or text
+
+
+def _area(path: Path, row: Row) -> int | None:
+    """建筑面积 in square metres ("85.5", "85.50㎡") as hundredths of a square metre."""
+    text = row.values.get("floor_area", "")
+    if not text:
+        return None
+    found = _AREA.fullmatch(text)
+    if found is None or int(found[1]) == 0:
+        raise TableError(path, row.line, "floor_area", f"{text!r} is not an area in m²")
+    return int(found[1]) * 100 + int((found[2] or "0").ljust(2, "0"))
 
 
 async def import_communities(session: AsyncSession, path: Path, actor: Actor) -> ImportResult:
@@ -126,6 +144,7 @@ async def import_households(session: AsyncSession, path: Path, actor: Actor) -> 
         name: id_ for id_, name in (await session.exec(select(Community.id, Community.name)))
     }
     wanted: dict[tuple[int, str, str, str], int] = {}  # address -> line
+    areas: dict[tuple[int, str, str, str], int | None] = {}
     for row in rows:
         name = _required(path, row, "community", 100)
         if name not in communities:
@@ -141,6 +160,7 @@ async def import_households(session: AsyncSession, path: Path, actor: Actor) -> 
         if key in wanted:
             raise TableError(path, row.line, "room", f"same household as line {wanted[key]}")
         wanted[key] = row.line
+        areas[key] = _area(path, row)
 
     buildings = {
         (community_id, name): id_
@@ -159,21 +179,36 @@ async def import_households(session: AsyncSession, path: Path, actor: Actor) -> 
                 select(Building.id, Building.community_id, Building.name)
             )
         }
-    known = set(await session.exec(select(Household.building_id, Household.unit, Household.room)))
+    known = {
+        (household.building_id, household.unit, household.room): household
+        for household in await session.exec(select(Household))
+    }
     new_households = [
-        {"building_id": buildings[(c, b)], "unit": u, "room": r}
+        {
+            "building_id": buildings[(c, b)],
+            "unit": u,
+            "room": r,
+            "floor_area_dm2": areas[c, b, u, r],
+        }
         for c, b, u, r in wanted
         if (buildings[(c, b)], u, r) not in known
     ]
     if new_households:
         await session.exec(insert(Household), params=new_households)
-    result = ImportResult(len(new_households), 0, len(wanted) - len(new_households))
+    updated = 0
+    for (c, b, u, r), area in areas.items():
+        existing = known.get((buildings[(c, b)], u, r))
+        if existing is not None and area is not None and existing.floor_area_dm2 != area:
+            existing.floor_area_dm2 = area
+            updated += 1
+    result = ImportResult(len(new_households), updated, len(wanted) - len(new_households) - updated)
     record(
         session,
         actor,
         "import/households",
         path.name,
         created=result.created,
+        updated=result.updated,
         unchanged=result.unchanged,
     )
     return result

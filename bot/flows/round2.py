@@ -30,11 +30,20 @@ from bot.flows.consultation import (
     DEFAULT_REMINDER,
     MACHINE,
     ConsultationError,
+    Entry,
+    Replace,
+    admit,
+    answer_buttons,
+    ballot_of,
     community_of_household_locked,
+    entry_details,
     mark_closed,
     open_consultation,
+    open_for,
     residents_in,
+    residents_of,
     still_open,
+    write_ballot,
 )
 from bot.flows.transitions import Party
 from bot.i18n import LANGUAGES
@@ -133,6 +142,7 @@ class Submitted:
     draft: Draft
     previous: list[str] | None  # codes of the household's earlier selection
     cast_at: datetime
+    written: bool = True  # False: a staff entry that said what the household had chosen
 
 
 @dataclass(frozen=True)
@@ -417,12 +427,80 @@ async def submit(
     submitting at once leave exactly one selection: the last.
     """
     current = await draft(session, telegram_id, consultation_id)
+    household_id = await _household(session, telegram_id, current.menu, lock=True)
+    submitted = await _put(
+        session, current, household_id, Entry(by=telegram_id), actor, Replace.WITH_REASON
+    )
+    await dialogues.finish(session, telegram_id)
+    return submitted
+
+
+async def record_selection(
+    session: AsyncSession,
+    consultation_id: int,
+    household_id: int,
+    codes: list[str],
+    entry: Entry,
+    actor: Actor,
+    replace: Replace = Replace.WITH_REASON,
+) -> Submitted:
+    """Record a household's selection that staff bring in (a paper form, a visit).
+
+    The same rules hold as in the bot, and the same rule where channels meet;
+    the household's bound residents are told and may still choose in the bot.
+    """
+    menu_ = await menu_of(session, consultation_id)
+    by_code = {item.code: item for item in menu_.items}
+    wanted = {code.strip().upper() for code in codes if code.strip()}
+    unknown = wanted - by_code.keys()
+    if unknown:
+        raise ConsultationError("menu.unknown_items", codes=", ".join(sorted(unknown)))
+    if any(by_code[code].item_class == ItemClass.BASIC for code in wanted):
+        raise ConsultationError("menu.basic_fixed")
+    await open_for(session, consultation_id, household_id, round_=2)
+    submitted = await _submitted(session, consultation_id, household_id)
+    chosen = frozenset(by_code[code].id for code in wanted)
+    current = Draft(menu_, chosen, 0, submitted)
+    result = await _put(session, current, household_id, entry, actor, replace)
+    bound = [other for other in await residents_of(session, household_id) if other != entry.by]
+    if result.written and bound:
+        await outbox.enqueue(
+            session,
+            "ballot.entered",
+            bound,
+            "offline.told_menu",
+            subject=f"consultation:{consultation_id}:{household_id}:{result.cast_at.isoformat()}",
+            values={"title": menu_.consultation.title, "items": ", ".join(sorted(wanted)) or "-"},
+            buttons=answer_buttons(menu_.consultation),
+        )
+    return result
+
+
+async def _put(
+    session: AsyncSession,
+    current: Draft,
+    household_id: int,
+    entry: Entry,
+    actor: Actor,
+    replace: Replace,
+) -> Submitted:
+    """Check the selection against the rules and the channel rule, then make it the
+    household's: its items replace the earlier ones, its ballot says who and how."""
     broken = current.broken_rule
     if broken is not None:
         raise ConsultationError(broken[0], **broken[1])
-    household_id = await _household(session, telegram_id, current.menu, lock=True)
+    consultation_id = current.menu.consultation.id
     previous_ids = await _submitted(session, consultation_id, household_id)
-    now = utcnow()
+    ballot = await ballot_of(session, consultation_id, household_id)
+
+    def codes(ids: frozenset[int] | None) -> list[str] | None:
+        if ids is None:
+            return None
+        return sorted(item.code for item in current.menu.items if item.id in ids)
+
+    done = Draft(current.menu, current.chosen, current.page, current.chosen)
+    if not admit(ballot, entry, previous_ids == current.chosen, replace):
+        return Submitted(done, codes(previous_ids), ballot.cast_at, written=False)
     await session.exec(
         delete(Selection).where(
             col(Selection.consultation_id) == consultation_id,
@@ -433,31 +511,8 @@ async def submit(
         session.add(
             Selection(consultation_id=consultation_id, household_id=household_id, item_id=item_id)
         )
-    ballot = (
-        await session.exec(
-            select(Ballot).where(
-                Ballot.consultation_id == consultation_id, Ballot.household_id == household_id
-            )
-        )
-    ).first()
-    if ballot is None:
-        session.add(
-            Ballot(
-                consultation_id=consultation_id,
-                household_id=household_id,
-                choice=ANSWERED,
-                cast_by=telegram_id,
-                cast_at=now,
-            )
-        )
-    else:
-        ballot.cast_by, ballot.cast_at = telegram_id, now
-
-    def codes(ids: frozenset[int] | None) -> list[str] | None:
-        if ids is None:
-            return None
-        return sorted(item.code for item in current.menu.items if item.id in ids)
-
+    replaced = ballot.channel if ballot is not None else None
+    now = write_ballot(session, ballot, consultation_id, household_id, ANSWERED, entry)
     record(
         session,
         actor,
@@ -465,11 +520,11 @@ async def submit(
         f"consultation:{consultation_id}",
         household_id=household_id,
         previous=codes(previous_ids),
+        previous_channel=replaced,
         new=codes(current.chosen),
         total_fen=current.total_fen,
+        **entry_details(entry),
     )
-    await dialogues.finish(session, telegram_id)
-    done = Draft(current.menu, current.chosen, current.page, current.chosen)
     return Submitted(done, codes(previous_ids), now)
 
 

@@ -8,10 +8,10 @@ from datetime import datetime, timedelta
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, InputFile, Update
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler
 
-from bot.flows import charts, consultation, dialogues, exports, registry, round2
+from bot.flows import charts, civil_code, consultation, dialogues, exports, registry, round2
 from bot.flows.consultation import ConsultationError, Tally
 from bot.flows.registry import StaffMember
-from bot.handlers import callbacks, plan
+from bot.handlers import callbacks, offline, plan
 from bot.handlers.common import accept_button, local_time, refuse_button, reply, send_lines
 from bot.handlers.context import LinliContext
 from bot.handlers.staff import consultation_served, parse_local_time, served, staff_of
@@ -55,6 +55,14 @@ async def panel(update: Update, context: LinliContext) -> None:
     rows = [
         [button(context, "staff.open_round1", "new"), button(context, "staff.open_round2", "new2")]
     ]
+    if tallies or menus:
+        rows.append(
+            [
+                InlineKeyboardButton(
+                    context.t("offline.record"), callback_data=callbacks.encode("offl", "new")
+                )
+            ]
+        )
     rows += plan.panel_rows(context, menus, names)
     for tally in tallies:
         rows.append(
@@ -363,6 +371,20 @@ def tally_line(context: LinliContext, tally: Tally) -> str:
     )
 
 
+async def civil_code_lines(context: LinliContext, consultation_id: int) -> list[str]:
+    """The Civil Code's double tally, when asked for and the floor areas are registered."""
+    settings = context.settings.consultation
+    if not settings.double_tally:
+        return []
+    async with context.db.session() as session:
+        found = await session.get(Consultation, consultation_id)
+        result = await civil_code.double_tally(session, found, *settings.double_tally_shares)
+    if result is None:
+        return [context.t("civil.no_areas")]
+    verdict = context.t("civil.reached" if result.reached else "civil.below")
+    return [context.t("civil.line", verdict=verdict, **civil_code.values(result))]
+
+
 def chart_labels(context: LinliContext, title_key: str) -> dict[str, str]:
     return {
         "title": context.t(title_key),
@@ -374,7 +396,12 @@ def chart_labels(context: LinliContext, title_key: str) -> dict[str, str]:
 
 
 async def send_results(update: Update, context: LinliContext, tallies: list[Tally]) -> None:
-    await send_lines(update, context, [tally_line(context, t) for t in tallies])
+    lines = []
+    for tally in tallies:
+        lines.append(tally_line(context, tally))
+        lines += await offline.turnout_lines(context, tally.consultation_id)
+        lines += await civil_code_lines(context, tally.consultation_id)
+    await send_lines(update, context, lines)
     chart = charts.round1_chart(tallies, chart_labels(context, "results.chart_title"))
     await context.bot.send_photo(update.effective_chat.id, chart)
 

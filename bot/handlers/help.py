@@ -24,7 +24,7 @@ from storage.models import Role
 log = logging.getLogger(__name__)
 
 START = ("start",)  # binds; for staff it only greets
-STAFF = ("staff", "queue", "inbox", "supervisors", "notice", "project", "results")
+STAFF = ("staff", "queue", "inbox", "supervisors", "notice", "project", "results", "missing")
 ADMIN = ("ranking", "fundreport")
 RESIDENT = ("vote", "repair", "myrequests", "ask", "progress", "settings", "unbind")
 SUPERVISOR = ("inspect",)

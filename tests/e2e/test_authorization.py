@@ -30,6 +30,7 @@ from sqlmodel import select
 
 from bot.flows import ask, consultation, dialogues, registry, round2
 from bot.flows.audit import CLI, Actor
+from bot.flows.binding import household_of
 from bot.i18n import text
 from storage.models import Building, Dialogue, Observation, RepairRequest, Role
 from storage.types import utcnow
@@ -43,7 +44,7 @@ ACTORS = {UNBOUND: "unbound user", RESIDENT: "resident of A", OTHER_STAFF: "staf
 OUTSIDERS = (UNBOUND, OTHER_STAFF)
 COMMANDS = [
     "/staff", "/notice", "/project", "/results", "/ranking", "/queue", "/inbox", "/supervisors",
-    "/fundreport",
+    "/fundreport", "/missing",
 ]  # fmt: skip
 REFUSALS = {
     text("zh_Hans", key)
@@ -61,6 +62,7 @@ REFUSALS = {
         "supervision.not_found",
         "supervisors.bad_address",
         "queue.fund_admins_only",
+        "offline.not_served",
     )
 }
 # A command may start the staff member's own dialogue (/notice asks for the text).
@@ -70,7 +72,7 @@ OWN_DIALOGUE = frozenset({DIALOGUES})
 OWN_SCOPE = frozenset(
     {
         "v1:cons:new", "v1:cons:new2", "v1:cons:stop", "v1:ntc:m:0", "v1:ntc:b:0",
-        "v1:ntc:when:now", "v1:ntc:stop:0", "v1:rq:page:1",
+        "v1:ntc:when:now", "v1:ntc:stop:0", "v1:rq:page:1", "v1:offl:new", "v1:offl:stop",
     }
 )  # fmt: skip
 # What a taken press shows: a new message, or the page it was pressed on, changed.
@@ -92,6 +94,7 @@ class Targets:
     question: int
     observation: int
     own_community: int
+    household: int
 
 
 @dataclass(frozen=True)
@@ -119,6 +122,11 @@ def notice_at(step: str, audience: dict | None = None) -> tuple[str, dict]:
 def opening(step: str, **data) -> tuple[str, dict]:
     """A round 1 being opened, at ``step``."""
     return "consult_open", {"step": step, "round": 1, **data}
+
+
+def recording(step: str, a: Targets, **data) -> tuple[str, dict]:
+    """A grid worker recording an answer for one of A's households, at ``step``."""
+    return "offline", {"step": step, "consultation": a.round_id, **data}
 
 
 def button_actions(a: Targets) -> list[Press]:
@@ -168,6 +176,13 @@ def button_actions(a: Targets) -> list[Press]:
         Press(f"v1:sup:add:{community}:new"),
         Press(f"v1:sup:del:{community}:u{RESIDENT}"),
         *(Press(f"v1:plan:{action}:{a.menu_round}:1") for action in PLAN_ACTIONS),
+        Press("v1:offl:new"),
+        Press("v1:offl:stop", recording("household", a)),
+        *(Press(f"v1:offl:c:{round_}") for round_ in (a.round_id, a.menu_round)),
+        Press(f"v1:offl:h:{a.household}", recording("household", a)),
+        Press("v1:offl:a:agree", recording("answer", a, household=a.household)),
+        Press("v1:offl:skip", recording("evidence", a, household=a.household, answer="agree")),
+        Press("v1:offl:ok", recording("confirm", a, household=a.household, answer="agree")),
     ]
 
 
@@ -210,6 +225,15 @@ def typed_actions(a: Targets) -> dict[str, tuple[tuple[str, dict], str]]:
         "typed 5-1-101 (supervisors: appoint in A)": (
             ("supervisor_add", {"community": a.community}),
             "5-1-101",
+        ),
+        "typed 5-101 (offline: A's household)": (recording("household", a), "5-101"),
+        "typed I01 (offline: A's round 2)": (
+            ("offline", {"step": "items", "consultation": a.menu_round, "household": a.household}),
+            "I01",
+        ),
+        "typed a reason (offline: replace A's answer)": (
+            recording("reason", a, household=a.household, answer="agree"),
+            "本人改签",
         ),
         "typed a reason (plan: A's round 2)": (
             ("plan_reason", {"consultation": a.menu_round, "code": "I01", "include": True}),
@@ -283,6 +307,7 @@ async def world(db, person):
         )
         session.add(observation)
         await session.flush()
+        resident_household = await household_of(session, RESIDENT)
         targets = Targets(
             community.id,
             building,
@@ -292,6 +317,7 @@ async def world(db, person):
             asked.question.id,
             observation.id,
             own.id,
+            resident_household,
         )
     for somebody in people.values():
         await somebody.say("/help")  # a message of the bot's to press buttons on

@@ -21,7 +21,7 @@ RESIDENT = [
     *("vote", "repair", "myrequests", "ask", "progress", "settings", "unbind"),
     *("me", "lang", "cancel", "help"),
 ]
-STAFF = ["staff", "queue", "inbox", "supervisors", "notice", "project", "results"]
+STAFF = ["staff", "queue", "inbox", "supervisors", "notice", "project", "results", "missing"]
 ADMIN_ONLY = ["ranking", "fundreport"]
 EVERYONE = ["me", "lang", "cancel", "help"]
 

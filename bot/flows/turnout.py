@@ -1,0 +1,76 @@
+"""Who has answered and who is still missing, by building and unit, and by channel.
+
+The list of missing households is the grid workers' door-knocking sheet: a
+household with no bound resident will only answer if someone knocks.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlmodel import col, func, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from bot.flows import registry
+from bot.flows.registry import Address
+from storage.models import Ballot, Building, Consultation, Household, Resident
+
+
+@dataclass(frozen=True)
+class Missing:
+    address: Address
+    residents: int  # bound to the household; 0: it must be visited
+
+
+@dataclass(frozen=True)
+class BuildingTurnout:
+    building: str
+    households: int
+    answered: int
+
+
+async def answered_ids(session: AsyncSession, consultation_id: int) -> set[int]:
+    statement = select(Ballot.household_id).where(Ballot.consultation_id == consultation_id)
+    return set(await session.exec(statement))
+
+
+async def missing(session: AsyncSession, consultation: Consultation) -> list[Missing]:
+    """The community's households without an answer, in building, unit, room order."""
+    answered = await answered_ids(session, consultation.id)
+    bound = dict(
+        (
+            await session.exec(
+                select(Resident.household_id, func.count())
+                .join(Household, col(Household.id) == Resident.household_id)
+                .join(Building, col(Building.id) == Household.building_id)
+                .where(Building.community_id == consultation.community_id)
+                .group_by(Resident.household_id)
+            )
+        ).all()
+    )
+    return [
+        Missing(address, bound.get(address.household_id, 0))
+        for address in await registry.addresses_in(session, consultation.community_id)
+        if address.household_id not in answered
+    ]
+
+
+async def by_building(session: AsyncSession, consultation: Consultation) -> list[BuildingTurnout]:
+    """Per building of the community: its households and how many have answered."""
+    answered = await answered_ids(session, consultation.id)
+    counts: dict[str, list[int]] = {}
+    for address in await registry.addresses_in(session, consultation.community_id):
+        count = counts.setdefault(address.building, [0, 0])
+        count[0] += 1
+        count[1] += address.household_id in answered
+    return [BuildingTurnout(name, total, done) for name, (total, done) in counts.items()]
+
+
+async def by_channel(session: AsyncSession, consultation_id: int) -> dict[str, int]:
+    """How many households' answers came through each channel (bot, paper, proxy)."""
+    statement = (
+        select(Ballot.channel, func.count())
+        .where(Ballot.consultation_id == consultation_id)
+        .group_by(Ballot.channel)
+    )
+    return dict((await session.exec(statement)).all())
