@@ -376,7 +376,7 @@ async def civil_code_lines(context: LinliContext, consultation_id: int) -> list[
     settings = context.settings.consultation
     if not settings.double_tally:
         return []
-    async with context.db.session() as session:
+    async with context.session() as session:
         found = await session.get(Consultation, consultation_id)
         result = await civil_code.double_tally(session, found, *settings.double_tally_shares)
     if result is None:

@@ -50,7 +50,7 @@ def community_ids(member: StaffMember) -> set[int] | None:
 
 
 async def _names(context: LinliContext, member: StaffMember) -> dict[int, str]:
-    async with context.db.session() as session:
+    async with context.session() as session:
         return {c.id: c.name for c in await registry.communities_served(session, member)}
 
 
@@ -62,7 +62,7 @@ def round_label(context: LinliContext, found: Consultation, names: dict[int, str
 
 
 async def start(update: Update, context: LinliContext, member: StaffMember) -> None:
-    async with context.db.session() as session:
+    async with context.session() as session:
         rounds = await offline.open_rounds(session, community_ids(member))
     if not rounds:
         await reply(update, context, "offline.none_open")
@@ -77,7 +77,7 @@ async def _served_round(context: LinliContext, member: StaffMember, consultation
     closed one too: recording in it is refused as closed, which says more)."""
     if not isinstance(consultation_id, int):
         return None
-    async with context.db.session() as session:
+    async with context.session() as session:
         found = await session.get(Consultation, consultation_id)
     if found is None or not member.serves(found.community_id):
         return None
@@ -88,7 +88,7 @@ async def ask_household(
     update: Update, context: LinliContext, found: Consultation, after=None
 ) -> None:
     """Ask for the next household: the next door of the unit first, then others unanswered."""
-    async with context.db.session() as session:
+    async with context.session() as session:
         await dialogues.start(
             session, update.effective_user.id, DIALOGUE, step="household", consultation=found.id
         )
@@ -120,7 +120,7 @@ async def choose_household(
     update: Update, context: LinliContext, found: Consultation, household_id: int
 ) -> None:
     """Show the household's current answer and ask for the new one."""
-    async with context.db.session() as session:
+    async with context.session() as session:
         address = await registry.address_of(session, household_id)
         ballot = await ballot_of(session, found.id, household_id)
         await dialogues.start(
@@ -186,7 +186,7 @@ async def after_answer(update: Update, context: LinliContext, data: dict) -> Non
         data["step"] = "reason"
     else:
         data["step"] = "evidence"
-    async with context.db.session() as session:
+    async with context.session() as session:
         await dialogues.start(session, user_id, DIALOGUE, **data)
     if data["step"] == "evidence":
         await ask_evidence(update, context)
@@ -200,7 +200,7 @@ async def ask_evidence(update: Update, context: LinliContext) -> None:
 
 
 async def ask_confirm(update: Update, context: LinliContext, data: dict) -> None:
-    async with context.db.session() as session:
+    async with context.session() as session:
         await dialogues.start(
             session, update.effective_user.id, DIALOGUE, **{**data, "step": "confirm"}
         )
@@ -233,7 +233,7 @@ async def confirm(update: Update, context: LinliContext, found: Consultation, da
     entry = offline.with_evidence(Entry(by=user_id, reason=data.get("reason")), evidence)
     rule = Replace(context.settings.offline.staff_replaces_bot)
     try:
-        async with context.db.session() as session:
+        async with context.session() as session:
             result = await offline.record_answer(
                 session, found, data["household"], data["answer"], entry, context.actor, rule
             )
@@ -242,8 +242,6 @@ async def confirm(update: Update, context: LinliContext, found: Consultation, da
         await query.answer(context.t(refusal.reason, **refusal.values), show_alert=True)
         return
     await accept_button(query)
-    if result.written:
-        context.application.bot_data["sender"].poke()
     await reply(
         update,
         context,
@@ -268,7 +266,7 @@ async def pressed(update: Update, context: LinliContext) -> None:
         await start(update, context, member)
         return
     if parts == ["stop"]:
-        async with context.db.session() as session:
+        async with context.session() as session:
             await dialogues.finish(session, update.effective_user.id)
         await accept_button(query)
         await reply(update, context, "offline.finished")
@@ -284,7 +282,7 @@ async def pressed(update: Update, context: LinliContext) -> None:
         await accept_button(query)
         await ask_household(update, context, found)
         return
-    async with context.db.session() as session:
+    async with context.session() as session:
         pending = await dialogues.current(session, update.effective_user.id)
     data = dict(pending.data) if pending is not None and pending.kind == DIALOGUE else {}
     found = await _served_round(context, member, data.get("consultation"))
@@ -316,7 +314,7 @@ async def pressed(update: Update, context: LinliContext) -> None:
 
 async def _household_of(context: LinliContext, found: Consultation, household_id: int):
     """The household, if it is one of the round's community."""
-    async with context.db.session() as session:
+    async with context.session() as session:
         addresses = await registry.addresses_in(session, found.community_id)
     return household_id if any(a.household_id == household_id for a in addresses) else None
 
@@ -334,7 +332,7 @@ async def typed(update: Update, context: LinliContext, dialogue: Dialogue) -> No
     text = update.effective_message.text.strip()
     step = data.get("step")
     if step == "household":
-        async with context.db.session() as session:
+        async with context.session() as session:
             household_id = await offline.household_at(session, found.community_id, text)
         if household_id is None:
             await reply(update, context, "offline.unknown_household", address=text[:50])
@@ -395,7 +393,7 @@ async def missing(update: Update, context: LinliContext) -> None:
     if member is None:
         return
     names = await _names(context, member)
-    async with context.db.session() as session:
+    async with context.session() as session:
         rounds = await offline.open_rounds(session, community_ids(member))
         found = [(r, await turnout.missing(session, r)) for r in rounds]
     if not found:
@@ -434,7 +432,7 @@ async def missing(update: Update, context: LinliContext) -> None:
 
 async def turnout_lines(context: LinliContext, consultation_id: int) -> list[str]:
     """Turnout by building and the split of answers by channel, for the results."""
-    async with context.db.session() as session:
+    async with context.session() as session:
         found = await session.get(Consultation, consultation_id)
         buildings = await turnout.by_building(session, found)
         channels = await turnout.by_channel(session, consultation_id)
