@@ -23,7 +23,7 @@ AGREE, DISAGREE, SILENT = "#2e7d32", "#c62828", "#bdbdbd"
 
 
 @cache
-def _pyplot() -> ModuleType:
+def pyplot_loaded() -> ModuleType:
     import matplotlib
 
     matplotlib.use("Agg")
@@ -33,7 +33,7 @@ def _pyplot() -> ModuleType:
 
 
 def _png(figure) -> bytes:
-    pyplot = _pyplot()
+    pyplot = pyplot_loaded()
     buffer = io.BytesIO()
     figure.savefig(buffer, format="png", dpi=110, bbox_inches="tight")
     pyplot.close(figure)
@@ -43,7 +43,7 @@ def _png(figure) -> bytes:
 def round1_chart(tallies: Sequence[Tally], labels: dict[str, str]) -> bytes:
     """One bar per community: agree, disagree and not answered as shares of all households,
     with the threshold marked. ``labels``: title, agree, disagree, not_answered, threshold."""
-    pyplot = _pyplot()
+    pyplot = pyplot_loaded()
     with pyplot.rc_context({"font.family": [cjk_font_family(), "DejaVu Sans"]}):
         height = max(2.5, 0.45 * len(tallies) + 1.5)
         figure, axes = pyplot.subplots(figsize=(8, height))
@@ -84,7 +84,7 @@ def menu_chart(result: MenuTally, names: list[str], labels: dict[str, str]) -> b
     items in the plan in colour, with a legend once the plan is drawn (a live tally has no
     plan yet). ``names`` are the items' names in the reader's language, in the order of
     ``result.items``; ``labels``: title, in_plan, not_in_plan."""
-    pyplot = _pyplot()
+    pyplot = pyplot_loaded()
     from matplotlib.patches import Patch
 
     rows = [
@@ -132,7 +132,7 @@ def plan_chart(language: str, result: MenuTally) -> bytes:
 
 def fund_chart(language: str, report: FundReport) -> bytes:
     """The fund's money by month: the owners' and the government's parts, stacked."""
-    pyplot = _pyplot()
+    pyplot = pyplot_loaded()
     months: dict[str, list[int]] = {}
     for line in report.lines:
         parts = months.setdefault(line.month, [0, 0])
@@ -156,7 +156,7 @@ def fund_chart(language: str, report: FundReport) -> bytes:
 
 def observation_chart(language: str, summary: WeekSummary) -> bytes:
     """A week's observations by category, stacked by state."""
-    pyplot = _pyplot()
+    pyplot = pyplot_loaded()
     categories = list(summary.by_category) or ["other"]
     states = ["open", "acknowledged", "assigned", "resolved", "not_an_issue"]
     colours = [DISAGREE, "#ef6c00", "#f9a825", AGREE, SILENT]

@@ -9,16 +9,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
-import matplotlib
-
-matplotlib.use("Agg")
-
-from matplotlib import pyplot  # noqa: E402
-from matplotlib.backends.backend_pdf import PdfPages  # noqa: E402
-
-from bot.flows.fonts import cjk_font_family  # noqa: E402
-from bot.flows.slips import A4_INCHES  # noqa: E402
-from bot.flows.turnout import Missing  # noqa: E402
+from bot.flows.charts import pyplot_loaded
+from bot.flows.fonts import A4_INCHES, cjk_font_family
+from bot.flows.turnout import Missing
 
 LINES_PER_PAGE = 36
 COLUMNS = ((0.06, "楼栋"), (0.18, "单元"), (0.30, "室"), (0.42, "已绑定"), (0.56, "答复 / 签字"))
@@ -26,6 +19,9 @@ COLUMNS = ((0.06, "楼栋"), (0.18, "单元"), (0.30, "室"), (0.42, "已绑定"
 
 def write_pdf(path: Path, heading: str, missing: Sequence[Missing]) -> int:
     """An A4 PDF listing the missing households, a line each; returns the pages."""
+    pyplot = pyplot_loaded()  # matplotlib loads with the first sheet, not with the bot
+    from matplotlib.backends.backend_pdf import PdfPages
+
     pages = 0
     with (
         pyplot.rc_context({"font.family": [cjk_font_family(), "DejaVu Sans"]}),

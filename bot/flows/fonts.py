@@ -1,4 +1,4 @@
-"""A font with Chinese glyphs for charts and printed sheets.
+"""A font with Chinese glyphs for charts and printed sheets, and the size of their pages.
 
 Noto Sans CJK SC comes with the ``mplfonts`` package, so no system font
 package is needed and no label turns into empty boxes.
@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from functools import cache
 from importlib.resources import files
+
+A4_INCHES = (8.27, 11.69)
 
 
 @cache

@@ -19,11 +19,10 @@ from matplotlib import pyplot  # noqa: E402
 from matplotlib.backends.backend_pdf import PdfPages  # noqa: E402
 from matplotlib.patches import Rectangle  # noqa: E402
 
-from bot.flows.fonts import cjk_font_family  # noqa: E402
+from bot.flows.fonts import A4_INCHES, cjk_font_family  # noqa: E402
 from bot.flows.invites import Slip, grouped  # noqa: E402
 from bot.i18n import text  # noqa: E402
 
-A4_INCHES = (8.27, 11.69)
 COLUMNS, ROWS = 2, 4
 
 
