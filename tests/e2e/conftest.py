@@ -36,6 +36,21 @@ async def ticks(timeout: float = EVENT_WAIT, every: float = 0.1) -> AsyncIterato
         await asyncio.sleep(every)
 
 
+# Bot processes a test started (tests.e2e.test_outbox_crash.start_bot); any still running
+# when it ends, as after a failure, is killed, so that it does not load the rest of the run.
+BOT_PROCESSES: list[asyncio.subprocess.Process] = []
+
+
+@pytest.fixture(autouse=True)
+async def no_bot_process_left() -> AsyncIterator[None]:
+    yield
+    while BOT_PROCESSES:
+        process = BOT_PROCESSES.pop()
+        if process.returncode is None:
+            process.kill()
+            await process.wait()
+
+
 class Telegram(SandboxClient):
     """The sandbox's control client, waiting EVENT_WAIT for an event unless told otherwise."""
 

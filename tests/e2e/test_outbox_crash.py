@@ -21,7 +21,7 @@ from bench.crowd import crowd
 from bot.delivery import MAX_BATCH
 from bot.flows import notices
 from bot.flows.audit import Actor
-from tests.e2e.conftest import TOKEN
+from tests.e2e.conftest import BOT_PROCESSES, TOKEN
 from tests.e2e.test_outbox import wait_until_delivered
 
 RECIPIENTS = 2000
@@ -47,7 +47,7 @@ async def start_bot(sandbox, database_url: str, folder) -> asyncio.subprocess.Pr
         "LINLI_DELIVERY__MESSAGES_PER_SECOND": "400",
         "LINLI_DELIVERY__STALE_CLAIM_SECONDS": "1",
     }
-    return await asyncio.create_subprocess_exec(
+    process = await asyncio.create_subprocess_exec(
         sys.executable,
         "-c",
         "from bot.cli import main; main()",
@@ -57,6 +57,8 @@ async def start_bot(sandbox, database_url: str, folder) -> asyncio.subprocess.Pr
         stdout=asyncio.subprocess.DEVNULL,
         stderr=asyncio.subprocess.DEVNULL,
     )
+    BOT_PROCESSES.append(process)
+    return process
 
 
 @pytest.mark.slow
