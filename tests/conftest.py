@@ -56,6 +56,18 @@ def _ensure_postgres_database(url: str) -> None:
     asyncio.run(create())
 
 
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Under pytest -n the long tests (fuzz shards, then the slow ones) go first, so that
+    no worker is left with one of them at the end while the others stand idle."""
+    if getattr(config.option, "numprocesses", None):
+        items.sort(
+            key=lambda item: (
+                not item.get_closest_marker("fuzz"),
+                not item.get_closest_marker("slow"),
+            )
+        )
+
+
 @pytest.fixture(scope="session")
 def database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     url = os.environ.get(TEST_DATABASE_ENV)

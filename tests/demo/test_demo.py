@@ -266,7 +266,8 @@ async def test_linli_demo_serves_the_page_until_ctrl_c(tmp_path: Path):
     port = free_port()
     process = await linli_demo(tmp_path, "--folder", str(tmp_path / "trial"), "--port", str(port))
     try:
-        line = await asyncio.wait_for(process.stdout.readline(), timeout=EVENT_WAIT)
+        # The address is printed once the demo is seeded, which takes long on a busy machine.
+        line = await asyncio.wait_for(process.stdout.readline(), timeout=2 * EVENT_WAIT)
         assert f"http://127.0.0.1:{port}/chat" in line.decode()
         async with aiohttp.ClientSession() as http:
             async with http.get(f"http://127.0.0.1:{port}/chat") as response:

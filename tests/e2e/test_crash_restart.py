@@ -35,7 +35,7 @@ from storage.models import (
     Role,
 )
 from storage.types import utcnow
-from tests.e2e.conftest import DB_POLL, Person, buttons, ticks
+from tests.e2e.conftest import DB_POLL, EVENT_WAIT, Person, buttons, ticks
 from tests.e2e.test_notices import STAFF, choose, compose
 from tests.e2e.test_outbox import received, wait_until_delivered
 from tests.e2e.test_outbox_crash import CRASH_SEED, kill_point, start_bot
@@ -138,7 +138,7 @@ async def test_vote_storm_survives_kill_9(db, tmp_path, sandbox, telegram, datab
         await settled(telegram)  # presses that were still queued are answered now
         unanswered = [r for r in residents if r not in await acknowledged(telegram)]
         await asyncio.gather(*(press(r) for r in unanswered))  # pressed again
-        async for _ in ticks(every=0.05):
+        async for _ in ticks(3 * EVENT_WAIT, every=0.05):  # a hundred presses, one by one
             if len(await acknowledged(telegram)) == RESIDENTS:
                 break
     finally:

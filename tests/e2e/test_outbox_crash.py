@@ -21,7 +21,7 @@ from bench.crowd import crowd
 from bot.delivery import MAX_BATCH
 from bot.flows import notices
 from bot.flows.audit import Actor
-from tests.e2e.conftest import BOT_PROCESSES, TOKEN
+from tests.e2e.conftest import BOT_PROCESSES, EVENT_WAIT, TOKEN
 from tests.e2e.test_outbox import wait_until_delivered
 
 RECIPIENTS = 2000
@@ -78,7 +78,7 @@ async def test_kill_9_mid_broadcast_loses_nobody(db, tmp_path, sandbox, telegram
 
     second = await start_bot(sandbox, database_url, tmp_path)
     try:
-        await wait_until_delivered(db)
+        await wait_until_delivered(db, timeout=4 * EVENT_WAIT)  # two thousand messages
     finally:
         second.send_signal(signal.SIGTERM)
         await second.wait()
