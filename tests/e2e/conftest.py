@@ -16,10 +16,10 @@ from sandbox.server import run_sandbox
 from storage.db import Database
 
 TOKEN = "123456:TEST-TOKEN"
-# How long a test waits for something the bot is to do. A busy machine (other suites, a
-# restarting bot importing everything) can take many seconds; a long wait costs nothing
-# when the event comes, so none is shorter than this.
-EVENT_WAIT = 60.0
+# How long a test waits for something the bot is to do. On a busy machine a bot process
+# just started took over a minute to import and answer (2 cores at load 15); a long wait
+# costs nothing when the event comes, so none is shorter than this.
+EVENT_WAIT = 180.0
 # How often a test looks in the database for what the bot did. On SQLite every transaction
 # takes the write lock (BEGIN IMMEDIATE), so the test's looks are spaced out to leave the
 # bot room to write.
