@@ -11,6 +11,7 @@ import pytest
 
 from sandbox import PageFor, Roster, run_sandbox
 from sandbox.chatpage import FIRST_NEW_PERSONA_ID
+from tests.e2e.conftest import EVENT_WAIT
 from tests.e2e.test_bad_input import PNG
 
 TOKEN = "123456:PAGE-TOKEN"
@@ -145,7 +146,7 @@ async def test_the_stream_shows_what_the_personas_do(page):
         assert response.headers["Content-Type"] == "text/event-stream"
         line = b""
         while not line.startswith(b"data:"):
-            line = await asyncio.wait_for(response.content.readline(), 5)
+            line = await asyncio.wait_for(response.content.readline(), EVENT_WAIT)
     assert b'"user_message"' in line and b"/staff" in line
 
 
@@ -158,6 +159,6 @@ async def test_a_page_opened_later_hears_what_follows_and_new_personas(page):
     async with http.get(f"/chat/api/stream?after={after}") as response:
         line = b""
         while not line.startswith(b"data:"):
-            line = await asyncio.wait_for(response.content.readline(), 5)
+            line = await asyncio.wait_for(response.content.readline(), EVENT_WAIT)
     event = json.loads(line.removeprefix(b"data:"))
     assert (event["kind"], event["persona"]) == ("persona", made["result"])

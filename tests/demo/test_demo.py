@@ -33,6 +33,7 @@ from storage.models import (
     Supervisor,
 )
 from tests.demo import screenshot
+from tests.e2e.conftest import EVENT_WAIT, ticks
 from tests.e2e.test_run import free_port
 
 
@@ -140,12 +141,12 @@ async def _get(http, path: str, absolute: bool = False):
         return (await response.json())["result"]
 
 
-async def _wait_for(http, persona: int, done, tries: int = 100) -> list[dict]:
-    for _ in range(tries):
+async def _wait_for(http, persona: int, done) -> list[dict]:
+    messages: list[dict] = []
+    async for _ in ticks():
         messages = await _get(http, f"/personas/{persona}/messages")
         if messages and done(messages):
             return messages
-        await asyncio.sleep(0.1)
     raise AssertionError(f"persona {persona} never saw it: {messages}")
 
 
@@ -161,6 +162,9 @@ def chromium() -> str:
 @pytest.fixture
 async def browser_page(running, chromium, tmp_path: Path):
     """The chat page of the running demo in headless Chromium; a screenshot is kept."""
+    from playwright.async_api import expect
+
+    expect.set_options(timeout=EVENT_WAIT * 1000)  # Playwright's 5 s is short on a busy machine
     async with screenshot.browser(chromium) as browser:
         page = await screenshot.open_chat_page(browser, running.base_url)
         yield page
@@ -262,7 +266,8 @@ async def test_linli_demo_serves_the_page_until_ctrl_c(tmp_path: Path):
     port = free_port()
     process = await linli_demo(tmp_path, "--folder", str(tmp_path / "trial"), "--port", str(port))
     try:
-        line = await asyncio.wait_for(process.stdout.readline(), timeout=60)
+        # The address is printed once the demo is seeded, which takes long on a busy machine.
+        line = await asyncio.wait_for(process.stdout.readline(), timeout=2 * EVENT_WAIT)
         assert f"http://127.0.0.1:{port}/chat" in line.decode()
         async with aiohttp.ClientSession() as http:
             async with http.get(f"http://127.0.0.1:{port}/chat") as response:
@@ -271,7 +276,7 @@ async def test_linli_demo_serves_the_page_until_ctrl_c(tmp_path: Path):
         assert len(personas) == len(demo.PEOPLE)
     finally:
         process.send_signal(signal.SIGINT)
-        output, _ = await asyncio.wait_for(process.communicate(), timeout=20)
+        output, _ = await asyncio.wait_for(process.communicate(), timeout=EVENT_WAIT)
     assert process.returncode == 0, output.decode()
     assert (tmp_path / "trial" / demo.DATABASE_FILE).exists()
 
@@ -279,7 +284,7 @@ async def test_linli_demo_serves_the_page_until_ctrl_c(tmp_path: Path):
 async def test_linli_demo_will_not_reuse_a_folder(tmp_path: Path):
     (tmp_path / demo.DATABASE_FILE).write_bytes(b"")
     process = await linli_demo(tmp_path, "--folder", str(tmp_path))
-    output, _ = await asyncio.wait_for(process.communicate(), timeout=30)
+    output, _ = await asyncio.wait_for(process.communicate(), timeout=EVENT_WAIT)
     assert process.returncode == 2
     assert (
         output.decode().strip()
@@ -299,7 +304,7 @@ def taken_port():
 async def test_linli_demo_on_a_taken_port_says_so_before_seeding(tmp_path: Path, taken_port):
     trial = str(tmp_path / "trial")
     process = await linli_demo(tmp_path, "--folder", trial, "--port", str(taken_port))
-    output, _ = await asyncio.wait_for(process.communicate(), timeout=30)
+    output, _ = await asyncio.wait_for(process.communicate(), timeout=EVENT_WAIT)
     assert process.returncode == 2
     assert output.decode().strip() == (
         f"linli: port {taken_port} on 127.0.0.1 is already in use; choose a free one with --port"

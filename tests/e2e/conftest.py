@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import asyncio
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 
 import pytest
@@ -10,11 +11,61 @@ from telegram import Update
 
 from bot.app import build_application
 from bot.config import Settings
-from sandbox.client import SandboxClient, user
+from sandbox.client import JSON, SandboxClient, user
 from sandbox.server import run_sandbox
 from storage.db import Database
 
 TOKEN = "123456:TEST-TOKEN"
+# How long a test waits for something the bot is to do. On a busy machine a bot process
+# just started took over a minute to import and answer (2 cores at load 15); a long wait
+# costs nothing when the event comes, so none is shorter than this.
+EVENT_WAIT = 180.0
+# How often a test looks in the database for what the bot did. On SQLite every transaction
+# takes the write lock (BEGIN IMMEDIATE), so the test's looks are spaced out to leave the
+# bot room to write.
+DB_POLL = 0.5
+
+
+async def ticks(timeout: float = EVENT_WAIT, every: float = 0.1) -> AsyncIterator[None]:
+    """Poll until something holds, for ``timeout`` seconds by the clock (not a count of
+    tries, which a slow machine makes longer to check): ``async for _ in ticks(): ...``."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while loop.time() < deadline:
+        yield
+        await asyncio.sleep(every)
+
+
+# Bot processes a test started (tests.e2e.test_outbox_crash.start_bot); any still running
+# when it ends, as after a failure, is killed, so that it does not load the rest of the run.
+BOT_PROCESSES: list[asyncio.subprocess.Process] = []
+
+
+@pytest.fixture(autouse=True)
+async def no_bot_process_left() -> AsyncIterator[None]:
+    yield
+    while BOT_PROCESSES:
+        process = BOT_PROCESSES.pop()
+        if process.returncode is None:
+            process.kill()
+            await process.wait()
+
+
+class Telegram(SandboxClient):
+    """The sandbox's control client, waiting EVENT_WAIT for an event unless told otherwise."""
+
+    async def wait_for(
+        self,
+        chat_id: int | None,
+        *,
+        after: int,
+        kind: str | None = "message",
+        timeout: float = EVENT_WAIT,
+        predicate: Callable[[JSON], bool] | None = None,
+    ) -> JSON:
+        return await super().wait_for(
+            chat_id, after=after, kind=kind, timeout=timeout, predicate=predicate
+        )
 
 
 @dataclass
@@ -86,7 +137,7 @@ async def sandbox() -> AsyncIterator:
 
 @pytest.fixture
 async def telegram(sandbox) -> AsyncIterator[SandboxClient]:
-    async with SandboxClient(sandbox.base_url, TOKEN) as client:
+    async with Telegram(sandbox.base_url, TOKEN) as client:
         yield client
 
 

@@ -4,6 +4,11 @@ What was confirmed to a resident stays done, nothing counts twice, and work
 that fell due while the bot was down is done once it is back. An update the
 killed process had fetched but not finished is gone (Telegram counts it as
 delivered), so a resident who saw no answer presses again, as people do.
+
+A time that is to pass (a closing time, a notice's) is set far ahead and then
+moved to the past in the database, where the bot reads it: the test says when
+it passes, rather than racing a few seconds of the wall clock against a
+machine that may be slow.
 """
 
 from __future__ import annotations
@@ -30,7 +35,7 @@ from storage.models import (
     Role,
 )
 from storage.types import utcnow
-from tests.e2e.conftest import Person, buttons
+from tests.e2e.conftest import DB_POLL, EVENT_WAIT, Person, buttons, ticks
 from tests.e2e.test_notices import STAFF, choose, compose
 from tests.e2e.test_outbox import received, wait_until_delivered
 from tests.e2e.test_outbox_crash import CRASH_SEED, kill_point, start_bot
@@ -44,13 +49,33 @@ async def stop(process: asyncio.subprocess.Process, how: signal.Signals) -> None
     await process.wait()
 
 
-async def open_round(db, community: str, closes_in: timedelta) -> int:
+async def open_round(db, community: str) -> int:
+    """Round 1 for the community, closing a week from now (unless the test moves it)."""
     async with db.session() as session:
         found = await registry.community_named(session, community)
+        closes = utcnow() + timedelta(days=7)
         opened = await consultation.open_round1(
-            session, found.id, "改造意愿征询", "同意改造吗？", utcnow() + closes_in, CLI
+            session, found.id, "改造意愿征询", "同意改造吗？", closes, CLI
         )
         return opened.id
+
+
+async def close_now(db, consultation_id) -> None:
+    """The consultation's closing time comes now."""
+    async with db.session() as session:
+        found = await session.get(Consultation, consultation_id)
+        found.closes_at = utcnow()
+        session.add(found)
+
+
+async def closed(db, consultation_id) -> Consultation:
+    """The consultation once the bot has closed it (or as it is when the wait gives up)."""
+    async for _ in ticks(every=DB_POLL):
+        async with db.session() as session:
+            found = await session.get(Consultation, consultation_id, populate_existing=True)
+        if found.status == ConsultationStatus.CLOSED:
+            break
+    return found
 
 
 async def question_of(telegram, chat_id: int) -> dict:
@@ -88,9 +113,9 @@ async def acknowledged(telegram) -> set[int]:
 @pytest.mark.slow
 async def test_vote_storm_survives_kill_9(db, tmp_path, sandbox, telegram, database_url):
     residents = await crowd(db, telegram, tmp_path, "南溪小区", RESIDENTS, FIRST_ID)
-    consultation_id = await open_round(db, "南溪小区", timedelta(days=7))
+    consultation_id = await open_round(db, "南溪小区")
     first = await start_bot(sandbox, database_url, tmp_path)
-    await wait_until_delivered(db, timeout=60)
+    await wait_until_delivered(db)
     questions = {r: await question_of(telegram, r) for r in residents}
 
     async def press(resident: int) -> None:
@@ -113,10 +138,9 @@ async def test_vote_storm_survives_kill_9(db, tmp_path, sandbox, telegram, datab
         await settled(telegram)  # presses that were still queued are answered now
         unanswered = [r for r in residents if r not in await acknowledged(telegram)]
         await asyncio.gather(*(press(r) for r in unanswered))  # pressed again
-        for _ in range(200):
+        async for _ in ticks(3 * EVENT_WAIT, every=0.05):  # a hundred presses, one by one
             if len(await acknowledged(telegram)) == RESIDENTS:
                 break
-            await asyncio.sleep(0.05)
     finally:
         await stop(second, signal.SIGTERM)
 
@@ -143,25 +167,19 @@ async def test_a_closing_time_passed_while_down_is_kept(
 ):
     residents = await crowd(db, telegram, tmp_path, "南溪小区", 5, FIRST_ID)
     first = await start_bot(sandbox, database_url, tmp_path)
-    consultation_id = await open_round(db, "南溪小区", timedelta(seconds=4))
-    await wait_until_delivered(db, timeout=30)
+    consultation_id = await open_round(db, "南溪小区")
+    await wait_until_delivered(db)
     await stop(first, signal.SIGKILL)
-    await asyncio.sleep(4.5)  # the closing time passes with no bot running
+    await close_now(db, consultation_id)  # the closing time passes with no bot running
 
     second = await start_bot(sandbox, database_url, tmp_path)
     try:
-        for _ in range(300):
-            async with db.session() as session:
-                closed = await session.get(Consultation, consultation_id)
-                await session.refresh(closed)
-            if closed.status == ConsultationStatus.CLOSED:
-                break
-            await asyncio.sleep(0.1)
-        await wait_until_delivered(db, timeout=30)
+        outcome = await closed(db, consultation_id)
+        await wait_until_delivered(db)
     finally:
         await stop(second, signal.SIGTERM)
 
-    assert closed.status == ConsultationStatus.CLOSED
+    assert outcome.status == ConsultationStatus.CLOSED
     outcomes = Counter(
         e["chat_id"]
         for e in await telegram.events()
@@ -207,7 +225,7 @@ async def test_a_half_made_menu_survives_kill_9_and_closes_on_time(
             found.id,
             "改造方案征询",
             "请选择",
-            utcnow() + timedelta(seconds=12),
+            utcnow() + timedelta(days=7),
             CLI,
             codes=["B01", "I01", "I02", "U01"],
             override_reason="试点",
@@ -215,7 +233,7 @@ async def test_a_half_made_menu_survives_kill_9_and_closes_on_time(
     resident = Person(telegram, residents[0], "居民")
     first = await start_bot(sandbox, database_url, tmp_path)
     try:
-        await wait_until_delivered(db, timeout=30)
+        await wait_until_delivered(db)
         question = await question_with(telegram, resident.id, "打开菜单点菜")
         await resident.press(question, buttons(question)["打开菜单点菜"])
         menu_message = await resident.last_message()
@@ -230,19 +248,14 @@ async def test_a_half_made_menu_survives_kill_9_and_closes_on_time(
         menu_message = await resident.last_message()
         assert "已选 2 项" in menu_message["text"]
         await resident.press(menu_message, buttons(menu_message)["提交"], kind="edit")
-        for _ in range(300):  # the closing time comes while this process runs
-            async with db.session() as session:
-                closed = await session.get(Consultation, opened.id)
-                await session.refresh(closed)
-            if closed.status == ConsultationStatus.CLOSED:
-                break
-            await asyncio.sleep(0.1)
+        await close_now(db, opened.id)  # the closing time comes while this process runs
+        outcome = await closed(db, opened.id)
     finally:
         await stop(second, signal.SIGTERM)
     async with db.session() as session:
         result = await round2.tally(session, opened.id)
     chosen = {row.item.code for row in result.items if row.households}
-    assert closed.status == ConsultationStatus.CLOSED and result.answered == 1
+    assert outcome.status == ConsultationStatus.CLOSED and result.answered == 1
     assert chosen == {"I01", "U01"} and {row.item.code for row in result.plan} >= chosen
 
 
@@ -301,20 +314,20 @@ async def test_notices_due_while_down_fire_once_or_are_reported_skipped(
             "kind": "communities",
             "ids": await notices.community_ids_named(session, ["南溪小区"]),
         }
-        soon = utcnow() + timedelta(seconds=3)
-        late = await notices.create(session, Actor(STAFF), "明天停水", audience, at=soon)
-        lost = await notices.create(session, Actor(STAFF), "昨天的停电通知", audience, at=soon)
+        later = utcnow() + timedelta(hours=1)
+        late = await notices.create(session, Actor(STAFF), "明天停水", audience, at=later)
+        lost = await notices.create(session, Actor(STAFF), "昨天的停电通知", audience, at=later)
     first = await start_bot(sandbox, database_url, tmp_path)
     await started_polling(telegram, 0)
     await stop(first, signal.SIGKILL)
     async with db.session() as session:  # the bot stays down past both times, one by hours
-        missed = await session.get(Notice, lost.id)
-        missed.first_at = missed.next_at = utcnow() - timedelta(hours=2)
-    await asyncio.sleep(3.5)
+        for notice, missed_by in ((late, timedelta(seconds=1)), (lost, timedelta(hours=2))):
+            missed = await session.get(Notice, notice.id)
+            missed.first_at = missed.next_at = utcnow() - missed_by
 
     second = await start_bot(sandbox, database_url, tmp_path)
     try:
-        for _ in range(200):
+        async for _ in ticks(every=DB_POLL):
             async with db.session() as session:
                 states = [
                     (await session.get(Notice, n.id, populate_existing=True)).next_at
@@ -322,8 +335,7 @@ async def test_notices_due_while_down_fire_once_or_are_reported_skipped(
                 ]
             if states == [None, None]:
                 break
-            await asyncio.sleep(0.1)
-        await wait_until_delivered(db, timeout=30)
+        await wait_until_delivered(db)
         await telegram.wait_for(  # the author's delivery report of the one that went out
             STAFF, after=0, kind=None, predicate=lambda e: "发送完毕" in str(e.get("message"))
         )
@@ -358,13 +370,12 @@ async def test_kill_9_while_a_scheduled_notice_fires(db, tmp_path, sandbox, tele
 
     second = await start_bot(sandbox, database_url, tmp_path)
     try:
-        for _ in range(300):
+        async for _ in ticks(every=DB_POLL):
             async with db.session() as session:
                 fired = await session.get(Notice, notice.id, populate_existing=True)
             if fired.fired:
                 break
-            await asyncio.sleep(0.1)
-        await wait_until_delivered(db, timeout=60)
+        await wait_until_delivered(db)
     finally:
         await stop(second, signal.SIGTERM)
 

@@ -22,7 +22,7 @@ no command valid: /start with anything but a real invite code only counts
 against the sender as a wrong code.
 
 The normal suite makes FUZZ_EXAMPLES updates; ``pytest -m fuzz`` runs the
-larger FUZZ_EXAMPLES_LARGE (CI runs both).
+larger FUZZ_EXAMPLES_LARGE in FUZZ_SHARDS shards (CI runs both, under pytest -n).
 """
 
 from __future__ import annotations
@@ -58,6 +58,9 @@ from tests.snapshot import snapshot
 UNBOUND, RESIDENT, STAFF = 2101, 2102, 2103
 FUZZ_EXAMPLES = 150
 FUZZ_EXAMPLES_LARGE = int(os.environ.get("LINLI_FUZZ_EXAMPLES", "2000"))
+# The large run is cut into shards that pytest -n runs side by side; together they make
+# FUZZ_EXAMPLES_LARGE updates, each shard drawing its own at random.
+FUZZ_SHARDS = 4
 # Wrong invite codes are counted against the sender (the lockout): a deliberate change.
 COUNTED = frozenset({WrongCode.__tablename__})
 # What a step of the sender's own dialogue may change: the dialogue, and a question asked
@@ -312,7 +315,6 @@ async def check_one(db, telegram, fuzz_world, update) -> None:
             sender,
             after=after,
             kind=None,
-            timeout=20,
             predicate=lambda e: e["kind"] in ("message", "callback_answer", "edit"),
         )
         assert answer is not None
@@ -332,13 +334,14 @@ async def test_any_update_is_answered_and_changes_nothing(db, telegram, fuzz_wor
 
 
 @pytest.mark.fuzz
+@pytest.mark.parametrize("shard", range(FUZZ_SHARDS))
 @settings(
-    max_examples=FUZZ_EXAMPLES_LARGE,
+    max_examples=-(-FUZZ_EXAMPLES_LARGE // FUZZ_SHARDS),
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
 @given(update=updates)
-async def test_thousands_of_updates(db, telegram, fuzz_world, update):
+async def test_thousands_of_updates(db, telegram, fuzz_world, update, shard):
     await check_one(db, telegram, fuzz_world, update)
 
 

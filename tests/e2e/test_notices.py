@@ -16,7 +16,7 @@ from bot.flows import consultation, registry
 from bot.flows.audit import CLI, Actor
 from storage.models import Notice, Role
 from storage.types import utcnow
-from tests.e2e.conftest import buttons
+from tests.e2e.conftest import DB_POLL, buttons, ticks
 from tests.e2e.test_bad_input import PNG
 from tests.e2e.test_outbox import received, wait_until_delivered
 
@@ -59,7 +59,6 @@ async def test_an_immediate_notice_to_one_community_with_a_report(db, tmp_path, 
         STAFF,
         after=0,
         kind=None,
-        timeout=10,
         predicate=lambda e: "发送完毕" in ((e.get("message") or {}).get("text") or ""),
     )
     assert "共 12 人，已送达 12" in report["message"]["text"]
@@ -178,7 +177,6 @@ async def test_failed_deliveries_can_be_retried_from_the_report(db, tmp_path, te
         STAFF,
         after=0,
         kind=None,
-        timeout=10,
         predicate=lambda e: "发送完毕" in ((e.get("message") or {}).get("text") or ""),
     )
     assert "共 4 人，已送达 2，对方已屏蔽机器人 1，失败 1" in report["message"]["text"]
@@ -197,13 +195,12 @@ async def test_failed_deliveries_can_be_retried_from_the_report(db, tmp_path, te
     )
 
 
-async def fired(db, times: int, timeout: float = 10) -> None:
+async def fired(db, times: int) -> None:
     """Wait until the scheduler has fired the one notice ``times`` times."""
-    for _ in range(int(timeout * 10)):
+    async for _ in ticks(every=DB_POLL):
         async with db.session() as session:
             if (await session.exec(select(Notice.fired))).one() >= times:
                 return
-        await asyncio.sleep(0.1)
     raise AssertionError(f"the notice was not fired {times} times")
 
 
@@ -253,7 +250,6 @@ async def test_the_author_watches_one_message_count_up_to_the_report(
         STAFF,
         after=0,
         kind="edit",
-        timeout=10,
         predicate=lambda e: "发送完毕" in e["message"]["text"],
     )
     edits = [
@@ -347,7 +343,7 @@ async def test_a_notice_to_unanswered_households_ends_when_the_consultation_clos
     def about_the_end(event: dict) -> bool:
         return "has closed" in ((event.get("message") or {}).get("text") or "")
 
-    told = await telegram.wait_for(STAFF, after=0, kind=None, timeout=10, predicate=about_the_end)
+    told = await telegram.wait_for(STAFF, after=0, kind=None, predicate=about_the_end)
     text = told["message"]["text"]
     assert "Please vote by Friday" in text and "改造意愿征询" in text
     await asyncio.sleep(1.5)  # three more sweeps: nothing is tried again
@@ -386,7 +382,7 @@ async def test_weekly_firings_missed_while_the_bot_was_down_go_out_once_or_are_r
         await fired(db, times=1)
         await wait_until_delivered(db)
     else:
-        await telegram.wait_for(STAFF, after=0, kind=None, timeout=10, predicate=skipped)
+        await telegram.wait_for(STAFF, after=0, kind=None, predicate=skipped)
     await asyncio.sleep(1)  # more sweeps: the missed firings are not sent one by one
     got = await received(telegram, residents, "每周一例会")
     assert got == (dict.fromkeys(residents, 1) if sent else {})

@@ -21,7 +21,7 @@ from sandbox.server import run_sandbox
 from storage.db import is_sqlite
 from storage.models import Delivery, DeliveryState, Notice, User
 from storage.types import utcnow
-from tests.e2e.conftest import TOKEN
+from tests.e2e.conftest import DB_POLL, EVENT_WAIT, TOKEN, ticks
 
 LINLI = [sys.executable, "-c", "from bot.cli import main; main()"]
 
@@ -36,14 +36,14 @@ async def received(telegram, chat_ids: list[int], contains: str) -> Counter:
     return counts
 
 
-async def wait_until_delivered(db, timeout: float = 60) -> dict[str, int]:
+async def wait_until_delivered(db, timeout: float = 2 * EVENT_WAIT) -> dict[str, int]:
     """Wait until deliveries exist and none is pending or being sent; the counts by state."""
-    for _ in range(int(timeout * 10)):
+    states: Counter = Counter()
+    async for _ in ticks(timeout, every=DB_POLL):
         async with db.session() as session:
             states = Counter((await session.exec(select(Delivery.state))).all())
         if states and not states[DeliveryState.PENDING] and not states[DeliveryState.SENDING]:
             return dict(states)
-        await asyncio.sleep(0.1)
     raise TimeoutError(f"deliveries still open: {states}")
 
 
@@ -145,7 +145,7 @@ async def test_a_resident_is_answered_while_a_big_broadcast_goes_out(
     residents = await crowd(db, telegram, tmp_path, "南溪小区", 10_000, 100_000)
     await send_notice(db, "大范围通知")
     running_bot.bot_data["sender"].poke()
-    await telegram.wait_for(residents[0], after=0, timeout=20)  # the broadcast has begun
+    await telegram.wait_for(residents[0], after=0)  # the broadcast has begun
     resident = person(residents[5000], "居民")
     answer = await resident.say("/me")
     assert "您绑定的住户" in answer
@@ -166,7 +166,7 @@ async def test_a_message_that_cannot_be_made_fails_alone(db, tmp_path, telegram,
             session, "notice.general", residents[1:], "notice.text", values={"body": "今晚停电"}
         )
     running_bot.bot_data["sender"].poke()
-    assert await wait_until_delivered(db, timeout=15) == {
+    assert await wait_until_delivered(db) == {
         DeliveryState.SENT: 3,
         DeliveryState.FAILED: 1,
     }
@@ -187,7 +187,7 @@ async def test_network_trouble_is_waited_out_and_nobody_gets_it_twice(
     await telegram.outage(calls=2)
     await send_notice(db, "网络波动后的通知")
     running_bot.bot_data["sender"].poke()
-    assert await wait_until_delivered(db, timeout=20) == {DeliveryState.SENT: 3}
+    assert await wait_until_delivered(db) == {DeliveryState.SENT: 3}
     assert await received(telegram, residents, "网络波动后的通知") == dict.fromkeys(residents, 1)
     async with db.session() as session:
         attempts = sorted((await session.exec(select(Delivery.attempts))).all())
@@ -202,7 +202,7 @@ async def test_one_chat_gets_at_most_one_message_a_second(db, tmp_path, telegram
     for n in range(3):
         await send_notice(db, f"第{n + 1}条通知")
     running_bot.bot_data["sender"].poke()
-    await wait_until_delivered(db, timeout=20)
+    await wait_until_delivered(db)
     for n in range(3):
         assert await received(telegram, residents, f"第{n + 1}条通知") == dict.fromkeys(
             residents, 1
@@ -257,7 +257,7 @@ async def test_one_chats_messages_arrive_in_the_order_they_were_queued(
                 session, "notice.general", residents, "notice.text", values={"body": f"第{step}步"}
             )
     running_bot.bot_data["sender"].poke()
-    await wait_until_delivered(db, timeout=20)
+    await wait_until_delivered(db)
     for resident in residents:
         texts = [m["text"] for m in await telegram.history(resident) if m["from_bot"]]
         assert texts == [f"【社区通知】\n第{step}步" for step in range(1, 4)], resident
@@ -275,19 +275,18 @@ async def test_a_message_waiting_after_network_trouble_is_not_overtaken(
             session, "notice.general", [resident], "notice.text", values={"body": "先：报修已受理"}
         )
     running_bot.bot_data["sender"].poke()
-    for _ in range(100):  # until the first has met the outage and been put back
+    async for _ in ticks(every=0.05):  # until the first has met the outage and been put back
         async with db.session() as session:
             (first,) = (await session.exec(select(Delivery))).all()
         if first.attempts and first.state == DeliveryState.PENDING:
             break
-        await asyncio.sleep(0.05)
     assert first.error
     async with db.session() as session:
         await outbox.enqueue(
             session, "notice.general", [resident], "notice.text", values={"body": "后：已派工"}
         )
     running_bot.bot_data["sender"].poke()
-    await wait_until_delivered(db, timeout=20)
+    await wait_until_delivered(db)
     texts = [m["text"] for m in await telegram.history(resident) if m["from_bot"]]
     assert texts == ["【社区通知】\n先：报修已受理", "【社区通知】\n后：已派工"]
 
@@ -319,7 +318,7 @@ async def test_waiting_its_turn_is_not_a_failed_try(db, tmp_path, telegram, runn
                 session, "notice.general", [resident], "notice.text", values={"body": f"第{step}条"}
             )
     running_bot.bot_data["sender"].poke()
-    assert await wait_until_delivered(db, timeout=20) == {DeliveryState.SENT: 3}
+    assert await wait_until_delivered(db) == {DeliveryState.SENT: 3}
     async with db.session() as session:
         assert set((await session.exec(select(Delivery.attempts))).all()) == {0}
 

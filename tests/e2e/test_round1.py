@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from datetime import timedelta
 from zoneinfo import ZoneInfo
 
@@ -12,7 +11,7 @@ from bot.flows import consultation, importing, registry
 from bot.flows.audit import CLI, Actor
 from storage.models import Role
 from storage.types import utcnow
-from tests.e2e.conftest import buttons
+from tests.e2e.conftest import buttons, ticks
 from tests.registry import issue_codes
 
 ADMIN = 9001
@@ -69,7 +68,6 @@ async def next_message(telegram, chat_id: int, after: int, contains: str) -> dic
     event = await telegram.wait_for(
         chat_id,
         after=after,
-        timeout=15,
         predicate=lambda e: contains in (e["message"].get("text") or ""),
     )
     return event["message"]
@@ -155,21 +153,20 @@ async def test_scheduled_closing_survives_a_restart(db, tmp_path, bot_settings):
     async with db.session() as session:
         found = await registry.community_named(session, "新华苑")
         opened = await consultation.open_round1(
-            session, found.id, "改造意愿征询", "同意改造吗？", utcnow() + timedelta(seconds=2), CLI
+            session, found.id, "改造意愿征询", "同意改造吗？", utcnow() + timedelta(days=7), CLI
         )
-    await asyncio.sleep(2.5)  # the bot was down when the round should have closed
+        opened.closes_at = utcnow()  # the bot was down when the round should have closed
 
     database = Database(bot_settings.database.url)
     application = build_application(bot_settings, database)
     async with application:
         await application.post_init(application)
         await application.start()
-        for _ in range(50):
+        async for _ in ticks():
             async with db.session() as session:
                 result = await consultation.tally(session, opened.id)
             if result.status == "closed":
                 break
-            await asyncio.sleep(0.1)
         await application.stop()
         await application.post_stop(application)
     await database.dispose()

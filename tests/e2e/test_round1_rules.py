@@ -58,7 +58,6 @@ async def test_housemates_hear_when_the_household_answer_changes(db, person, tel
     told = await telegram.wait_for(
         wang.id,
         after=seq,
-        timeout=10,
         predicate=lambda e: "同户居民改为：不同意" in (e["message"].get("text") or ""),
     )
     assert told["chat_id"] == wang.id
@@ -128,7 +127,7 @@ async def test_automatic_reminder_reaches_only_households_without_an_answer(db, 
     await answered.say("/vote")
     await answered.press(await answered.last_message(), f"v1:vote:{opened.id}:agree")
     seq = await telegram.last_seq()
-    reminder = await telegram.wait_for(silent.id, after=seq, timeout=10, predicate=is_reminder)
+    reminder = await telegram.wait_for(silent.id, after=seq, predicate=is_reminder)
     assert "还没有答复" in reminder["message"]["text"]
     await asyncio.sleep(0.5)
     later = await telegram.events(chat_id=answered.id, after=seq)
@@ -150,10 +149,8 @@ async def test_a_reminder_sent_by_hand_leaves_the_automatic_one_due(db, person, 
     seq = await telegram.last_seq()
     async with db.session() as session:
         assert await consultation.remind(session, opened.id, CLI) == 1
-    by_hand = await telegram.wait_for(silent.id, after=seq, timeout=10, predicate=is_reminder)
-    automatic = await telegram.wait_for(
-        silent.id, after=by_hand["seq"], timeout=15, predicate=is_reminder
-    )
+    by_hand = await telegram.wait_for(silent.id, after=seq, predicate=is_reminder)
+    automatic = await telegram.wait_for(silent.id, after=by_hand["seq"], predicate=is_reminder)
     assert "还没有答复" in automatic["message"]["text"]
 
 

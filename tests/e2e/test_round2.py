@@ -166,7 +166,7 @@ async def test_ten_households_order_from_the_menu_and_get_the_plan(db, tmp_path,
         assert "• 绿化提升 (7/10)" in plan["text"] and "• 智慧书屋 (2/10)" in plan["text"]
         assert "• 屋面整修" in plan["text"] and "公共照明" not in plan["text"]
         chart = await telegram.wait_for(
-            resident.id, after=seq, timeout=15, predicate=lambda e: "photo" in e["message"]
+            resident.id, after=seq, predicate=lambda e: "photo" in e["message"]
         )
         assert chart["message"]["caption"].startswith("解放新村 改造方案")
 

@@ -14,7 +14,7 @@ from telegram import Update
 
 from bot.app import build_application
 from storage.db import Database
-from tests.e2e.conftest import TOKEN, Person
+from tests.e2e.conftest import EVENT_WAIT, TOKEN, Person
 from tests.registry import import_sample_registry, issue_codes
 
 
@@ -52,7 +52,7 @@ async def test_run_polls_creates_the_database_and_stops_cleanly(
         assert (tmp_path / "fresh.db").exists()
     finally:
         process.send_signal(stop_signal)
-        output, _ = await asyncio.wait_for(process.communicate(), timeout=20)
+        output, _ = await asyncio.wait_for(process.communicate(), timeout=EVENT_WAIT)
     assert process.returncode == 0, output.decode()
     log = output.decode()
     assert TOKEN not in log and TOKEN.split(":")[1] not in log
@@ -115,7 +115,7 @@ async def linli_run(tmp_path, *arguments: str, **settings: str) -> tuple[int, st
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.STDOUT,
     )
-    output, _ = await asyncio.wait_for(process.communicate(), timeout=60)
+    output, _ = await asyncio.wait_for(process.communicate(), timeout=EVENT_WAIT)
     return process.returncode, output.decode()
 
 
