@@ -45,10 +45,13 @@ class PerChatUpdateProcessor(BaseUpdateProcessor):
             await self._tries(update, coroutine)
 
     async def _tries(self, update: object, coroutine: Awaitable) -> None:
-        db = self.application.bot_data["db"]
+        application = self.application
+        if application is None:
+            raise RuntimeError("the processor's application was never set")
+        db = application.bot_data["db"]
         for attempt in range(1, TRIES + 1):
             async with UnitOfWork(db, attempt=attempt, tries=TRIES).running() as work:
-                await (coroutine if attempt == 1 else self.application.process_update(update))
+                await (coroutine if attempt == 1 else application.process_update(update))
             if work.failure is None or not work.may_try_again:
                 return
             log.warning(

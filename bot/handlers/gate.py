@@ -40,11 +40,11 @@ async def admit(update: Update, context: LinliContext) -> None:
         if await people.first_time_in_group(session, chat.id):
             await context.bot.send_message(chat.id, context.t("chat.private_only"))
         raise ApplicationHandlerStop
+    if user is None or chat is None:
+        raise ApplicationHandlerStop  # channel posts, polls and the like: not for this bot
     if update.edited_message is not None:
         await context.bot.send_message(chat.id, context.t("chat.edit_ignored"))
         raise ApplicationHandlerStop
-    if user is None or chat is None:
-        raise ApplicationHandlerStop  # channel posts, polls and the like: not for this bot
     if _unstorable(update):
         await context.bot.send_message(chat.id, context.t("chat.unreadable"))
         raise ApplicationHandlerStop
