@@ -319,16 +319,28 @@ async def _household_of(context: LinliContext, found: Consultation, household_id
     return household_id if any(a.household_id == household_id for a in addresses) else None
 
 
-async def typed(update: Update, context: LinliContext, dialogue: Dialogue) -> None:
-    """Text typed in the dialogue: an address, item codes or a reason."""
+async def _dialogue_round(
+    update: Update, context: LinliContext, dialogue: Dialogue
+) -> tuple[dict, Consultation] | None:
+    """The dialogue's draft and its round, while the staff member still serves its
+    community; otherwise they are told, and None."""
     member = await staff_of(update, context)
     if member is None:
-        return
+        return None
     data = dict(dialogue.data)
     found = await _served_round(context, member, data.get("consultation"))
     if found is None:
         await reply(update, context, "offline.not_served")
+        return None
+    return data, found
+
+
+async def typed(update: Update, context: LinliContext, dialogue: Dialogue) -> None:
+    """Text typed in the dialogue: an address, item codes or a reason."""
+    opened = await _dialogue_round(update, context, dialogue)
+    if opened is None:
         return
+    data, found = opened
     text = update.effective_message.text.strip()
     step = data.get("step")
     if step == "household":
@@ -357,14 +369,10 @@ async def typed(update: Update, context: LinliContext, dialogue: Dialogue) -> No
 
 async def sent_media(update: Update, context: LinliContext, dialogue: Dialogue) -> None:
     """A photo (or an image or PDF document) of the signed form."""
-    member = await staff_of(update, context)
-    if member is None:
+    opened = await _dialogue_round(update, context, dialogue)
+    if opened is None:
         return
-    data = dict(dialogue.data)
-    found = await _served_round(context, member, data.get("consultation"))
-    if found is None:
-        await reply(update, context, "offline.not_served")
-        return
+    data, found = opened
     if data.get("step") != "evidence":
         await reply(update, context, "open.use_buttons")
         return
