@@ -157,8 +157,11 @@ class OutboxSender:
                     await self.progress.update(self.pacer.rate)
             except Exception:  # the next round tries again
                 log.exception("outbox housekeeping failed")
+            # asyncio.timeout, not wait_for: on Python 3.11 wait_for can swallow the
+            # cancellation that stop() sends when the event is set at the same moment.
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._news.wait(), release_every)
+                async with asyncio.timeout(release_every):
+                    await self._news.wait()
 
     async def _lane(self, lane: int) -> None:
         wake = self._wake[lane]

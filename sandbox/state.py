@@ -51,8 +51,11 @@ class Signal:
         """Return when fired or after ``timeout`` seconds, whichever comes first."""
         if timeout <= 0:
             return
+        # asyncio.timeout, not wait_for, which on Python 3.11 can swallow a cancellation
+        # that meets the event being set.
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._event.wait(), timeout)
+            async with asyncio.timeout(timeout):
+                await self._event.wait()
 
 
 @dataclass
