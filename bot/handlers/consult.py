@@ -12,7 +12,7 @@ from bot.flows import charts, civil_code, consultation, dialogues, exports, regi
 from bot.flows.consultation import ConsultationError, Tally
 from bot.flows.registry import StaffMember
 from bot.handlers import callbacks, offline, plan
-from bot.handlers.common import accept_button, local_time, refuse_button, reply, send_lines
+from bot.handlers.common import accept_button, local_time, refuse, refuse_button, reply, send_lines
 from bot.handlers.context import LinliContext
 from bot.handlers.staff import consultation_served, parse_local_time, served, staff_of
 from storage.models import Community, Consultation, Dialogue, Role
@@ -244,7 +244,7 @@ async def confirm_opening(update: Update, context: LinliContext, member: StaffMe
             recipients = len(await consultation.residents_in(session, data["community_id"]))
             await dialogues.finish(session, user_id)
     except ConsultationError as refusal:
-        await query.answer(context.t(refusal.reason, **refusal.values), show_alert=True)
+        await refuse(update, context, refusal)
         return
     await accept_button(query)
     await reply(

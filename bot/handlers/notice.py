@@ -21,7 +21,7 @@ from bot.flows import consultation, dialogues, notices, outbox, registry
 from bot.flows.notices import NoticeError
 from bot.flows.registry import StaffMember
 from bot.handlers import callbacks
-from bot.handlers.common import accept_button, local_time, refuse_button, reply
+from bot.handlers.common import accept_button, local_time, refuse, refuse_button, reply
 from bot.handlers.context import LinliContext
 from bot.handlers.staff import parse_local_time, staff_of
 from storage.models import Broadcast, Dialogue, Role
@@ -312,7 +312,7 @@ async def send(update, context, member: StaffMember, data: dict, value: str) -> 
                 await notices.fire(session, notice.id, grace, context.settings.zone)
             await dialogues.finish(session, user_id)
     except NoticeError as refusal:
-        await query.answer(context.t(refusal.reason, **refusal.values), show_alert=True)
+        await refuse(update, context, refusal)
         return
     await accept_button(query)
     if data.get("at") is None:

@@ -28,6 +28,7 @@ from bot.handlers.common import (
     accept_button,
     address_text,
     local_time,
+    refuse,
     refuse_button,
     reply,
     send_lines,
@@ -239,7 +240,7 @@ async def confirm(update: Update, context: LinliContext, found: Consultation, da
             )
             address = await registry.address_of(session, data["household"])
     except ConsultationError as refusal:
-        await query.answer(context.t(refusal.reason, **refusal.values), show_alert=True)
+        await refuse(update, context, refusal)
         return
     await accept_button(query)
     await reply(

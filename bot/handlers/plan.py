@@ -17,7 +17,7 @@ from bot.flows.consultation import ConsultationError, percent_text
 from bot.flows.registry import StaffMember
 from bot.flows.round2 import ItemCount, MenuTally
 from bot.handlers import callbacks
-from bot.handlers.common import accept_button, reply, send_lines
+from bot.handlers.common import accept_button, refuse, reply, send_lines
 from bot.handlers.context import LinliContext
 from bot.handlers.staff import consultation_served, staff_of
 from storage.models import Consultation, ConsultationStatus, Dialogue, ItemClass
@@ -159,7 +159,7 @@ async def plan_button(update: Update, context: LinliContext) -> None:
 
 
 async def _refused(update: Update, context: LinliContext, refusal: ConsultationError) -> None:
-    await update.callback_query.answer(context.t(refusal.reason, **refusal.values), show_alert=True)
+    await refuse(update, context, refusal)
 
 
 async def show_results(update, context, member: StaffMember, found: Consultation, _: int) -> None:

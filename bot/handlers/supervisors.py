@@ -15,7 +15,7 @@ from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler
 from bot.flows import dialogues, registry, supervision
 from bot.flows.supervision import SupervisionError
 from bot.handlers import callbacks
-from bot.handlers.common import accept_button, address_text, reply
+from bot.handlers.common import accept_button, address_text, refuse, reply
 from bot.handlers.context import LinliContext
 from bot.handlers.help import refresh_commands
 from bot.handlers.staff import served, staff_of
@@ -93,7 +93,7 @@ async def supervisors_button(update: Update, context: LinliContext) -> None:
             else:
                 await supervision.dismiss(session, community_id, telegram_id, context.actor)
     except SupervisionError as refusal:
-        await query.answer(context.t(refusal.reason, **refusal.values), show_alert=True)
+        await refuse(update, context, refusal)
         return
     await accept_button(query)
     if action == "add":
