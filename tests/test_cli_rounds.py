@@ -145,21 +145,28 @@ async def test_round1_open_watch_close_rank_and_export(db, linli, settings, tmp_
 
     exported = linli("consult", "export", "--out", "ranking.csv")
     assert shown(exported) == ["2 communities: ranking.csv and ranking.xlsx"]
-    at = {name: f"{c.closed_at:%Y-%m-%d %H:%M}" for name, c in (await consultations(db, 1)).items()}
-    expected = [  # closing times in UTC
-        [1, "运南新村", ROUND1, 3, 3, 0, 0, "100.0%", "80%", "达到 reached", at["运南新村"]],
-        [2, "南溪小区", ROUND1, 12, 9, 1, 2, "75.0%", "80%", "暂缓改造 postponed", at["南溪小区"]],
-    ]
+    closed = {  # on the city's clock, as everywhere else
+        name: c.closed_at.astimezone(settings.zone)
+        for name, c in (await consultations(db, 1)).items()
+        if c.closed_at is not None
+    }
     with open(tmp_path / "ranking.csv", encoding="utf-8-sig", newline="") as file:
         assert list(csv.reader(file)) == [
             exports.RANKING_HEADERS,
-            *[[str(cell) for cell in row] for row in expected],
-        ]
+            ["1", "运南新村", ROUND1, "3", "3", "0", "0", "100.0%", "80.0%", "达到 reached",
+             f"{closed['运南新村']:%Y-%m-%d %H:%M}", "100.0%", "3", "0", "0"],
+            ["2", "南溪小区", ROUND1, "12", "9", "1", "2", "75.0%", "80.0%", "暂缓改造 postponed",
+             f"{closed['南溪小区']:%Y-%m-%d %H:%M}", "83.3%", "10", "0", "0"],
+        ]  # fmt: skip
     sheet = load_workbook(tmp_path / "ranking.xlsx")["ranking"]
-    assert [list(row) for row in sheet.iter_rows(values_only=True)] == [
-        exports.RANKING_HEADERS,
-        *expected,  # counts are numbers, so Excel can sum them
-    ]
+    assert [c.value for c in sheet[1]] == exports.RANKING_HEADERS
+    second = [c.value for c in sheet[3]]
+    # Counts are numbers, so Excel can sum them; shares are percentages; times are times.
+    assert second[:10] == [2, "南溪小区", ROUND1, 12, 9, 1, 2, 0.75, 0.8, "暂缓改造 postponed"]
+    assert second[11:] == [0.833, 10, 0, 0]
+    assert [sheet.cell(3, column).number_format for column in (8, 9, 12)] == ["0.0%"] * 3
+    assert sheet["K3"].is_date and sheet["K3"].number_format == "yyyy-mm-dd hh:mm"
+    assert f"{sheet['K3'].value:%Y-%m-%d %H:%M}" == f"{closed['南溪小区']:%Y-%m-%d %H:%M}"
 
 
 # Round 2
@@ -342,17 +349,25 @@ async def test_menu_import_then_round2_results_close_plan_confirm_export(
     assert shown(exported) == ["5 items: menu.csv and menu.xlsx"]
     header, *rows = load_workbook(tmp_path / "menu.xlsx")["menu"].iter_rows(values_only=True)
     assert list(header) == exports.MENU_HEADERS
-    assert rows[0][:5] == (1, "X02", "口袋公园 Pocket park", "完善类 improvement", "1,200.50")
-    assert [row[1:2] + row[5:] for row in rows] == [
-        ("X02", 2, "66.6%", "100.0%", "是 yes", None),
-        ("X03", 1, "33.3%", "50.0%", "否 no", "与道路工程冲突"),
-        ("X04", 0, "0.0%", "0.0%", "否 no", None),
-        ("X05", 0, "0.0%", "0.0%", "否 no", None),
-        ("X01", 0, "0.0%", "0.0%", "是 yes", None),  # basic: in the plan anyway
+    # The choosable items ranked; the basic one after them, without a place in the ranking.
+    assert rows[0][:5] == (1, "X02", "口袋公园 Pocket park", "完善类 improvement", 1200.5)
+    assert [row[:2] + row[5:] for row in rows] == [
+        (1, "X02", 2, 0.666, 1.0, "是 yes", None),
+        (2, "X03", 1, 0.333, 0.5, "否 no", "与道路工程冲突"),
+        (3, "X04", 0, 0.0, 0.0, "否 no", None),
+        (4, "X05", 0, 0.0, 0.0, "否 no", None),
+        (None, "X01", 0, 0.0, 0.0, "是 yes", exports.BASIC_NOTE),
     ]
+    sheet = load_workbook(tmp_path / "menu.xlsx")["menu"]
+    assert sheet["E2"].number_format == exports.MONEY_FORMAT
+    assert (sheet["G2"].number_format, sheet["H2"].number_format) == ("0.0%", "0.0%")
     with open(tmp_path / "menu.csv", encoding="utf-8-sig", newline="") as file:
-        assert list(csv.reader(file))[1:] == [
-            ["" if cell is None else str(cell) for cell in row] for row in rows
+        assert [row[:2] + row[4:8] for row in list(csv.reader(file))[1:]] == [
+            ["1", "X02", "1200.50", "2", "66.6%", "100.0%"],
+            ["2", "X03", "300.00", "1", "33.3%", "50.0%"],
+            ["3", "X04", "8000.00", "0", "0.0%", "0.0%"],
+            ["4", "X05", "20000.00", "0", "0.0%", "0.0%"],
+            ["", "X01", "60000.00", "0", "0.0%", "0.0%"],
         ]
 
     for args, refusal in [

@@ -14,12 +14,11 @@ from zoneinfo import ZoneInfo
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-from openpyxl import load_workbook
 from sqlalchemy import insert, update
 from sqlmodel import col, func, select
 
 from bot.config import RepairSettings
-from bot.flows import registry, repair
+from bot.flows import exports, registry, repair
 from bot.flows.audit import CLI, Actor
 from bot.flows.repair import RepairError
 from storage.db import is_sqlite
@@ -36,6 +35,7 @@ from storage.models import (
 from storage.types import utcnow
 from tests.at_once import one_won, read_together
 from tests.registry import import_sample_registry
+from tests.sheets import first_sheet
 from tests.test_cli import LINLI
 from tests.test_consultation import bind_all
 
@@ -476,9 +476,13 @@ async def test_linli_report_fund_prints_writes_and_draws_the_year(db, database_u
     assert printed.stdout.splitlines()[-2] == f"total\t{totals}"
     with open(tmp_path / "fund.csv", encoding="utf-8-sig") as table:
         *_, last_row = csv.reader(table)
-    assert last_row == ["合计 total", "", "4202", "10,735,400.00", "2,147,080.01", "8,588,319.99"]
+    assert last_row == ["合计 total", "", "4202", "10735400.00", "2147080.01", "8588319.99"]
     # A head, a line per community and month (运南新村 in 4 months, 南溪小区 in 8), the totals.
-    assert load_workbook(tmp_path / "fund.xlsx").active.max_row == 1 + 12 + 1
+    sheet = first_sheet(tmp_path / "fund.xlsx")
+    assert sheet.max_row == 1 + 12 + 1
+    # Money is a number of yuan with a yuan format, so a spreadsheet adds it up.
+    assert [cell.value for cell in sheet[14]][2:] == [4202, 10735400, 2147080.01, 8588319.99]
+    assert {cell.number_format for cell in sheet[14][3:]} == {exports.MONEY_FORMAT}
 
     only_nanxi = [*year, "--community", "南溪小区", "--chart", "nanxi.png"]
     nanxi = linli(database_url, tmp_path, "report", "fund", *only_nanxi)

@@ -200,11 +200,20 @@ async def _civil_code_line(session, settings: Settings, tally: consultation.Tall
 
 
 def _ranked(settings: Settings, year: int | None) -> list[consultation.Ranked]:
-    from bot.flows import consultation
+    return _ranked_with_channels(settings, year)[0]
 
-    async def work(db: Database) -> list[consultation.Ranked]:
+
+def _ranked_with_channels(
+    settings: Settings, year: int | None
+) -> tuple[list[consultation.Ranked], dict[int, dict[str, int]]]:
+    """The ranking, and each ranked round's answers by channel."""
+    from bot.flows import consultation, turnout
+
+    async def work(db: Database):
         async with db.session() as session:
-            return await consultation.ranking(session, year, zone=settings.zone)
+            ranked = await consultation.ranking(session, year, zone=settings.zone)
+            ids = [r.tally.consultation_id for r in ranked]
+            return ranked, await turnout.channels_of(session, ids)
 
     return with_database(settings, work)
 
@@ -230,11 +239,11 @@ def consult_export(
     from bot.flows import exports
 
     settings = settings_of(context)
-    rows = exports.ranking_rows(_ranked(settings, year))
+    table = exports.ranking_table(*_ranked_with_channels(settings, year), settings.zone)
     csv_path, xlsx_path = out.with_suffix(".csv"), out.with_suffix(".xlsx")
-    exports.write_csv(csv_path, exports.RANKING_HEADERS, rows)
-    exports.write_xlsx(xlsx_path, "ranking", exports.RANKING_HEADERS, rows)
-    typer.echo(f"{len(rows)} communities: {csv_path} and {xlsx_path}")
+    exports.write_csv(csv_path, table)
+    exports.write_xlsx(xlsx_path, table)
+    typer.echo(f"{len(table.rows)} communities: {csv_path} and {xlsx_path}")
 
 
 def _replace_rule(settings: Settings) -> consultation.Replace:
@@ -355,8 +364,8 @@ def consult_missing(
     typer.echo(f"{len(missing)} of {opened.total_households} households have not answered")
     if out is not None:
         xlsx, pdf = out.with_suffix(".xlsx"), out.with_suffix(".pdf")
-        exports.write_xlsx(xlsx, "missing", exports.MISSING_HEADERS, exports.missing_rows(missing))
-        doorsheet.write_pdf(pdf, f"{community} · {opened.title} · 未答复住户", missing)
+        exports.write_xlsx(xlsx, exports.missing_table(missing))
+        doorsheet.write_pdf(pdf, settings.default_language, community, opened.title, missing)
         typer.echo(f"door-knocking sheet: {xlsx} and {pdf}")
 
 
@@ -384,8 +393,8 @@ def consult_turnout(
             )
 
     buildings, channels = with_database(settings, work)
-    rows = exports.turnout_rows(buildings, channels)
-    for row in rows:
-        typer.echo("\t".join(map(str, row)))
+    table = exports.turnout_table(buildings, channels)
+    for row in table.rows:
+        typer.echo("\t".join(map(exports.cell_text, row)))
     if out is not None:
-        exports.write_xlsx(out.with_suffix(".xlsx"), "turnout", exports.TURNOUT_HEADERS, rows)
+        exports.write_xlsx(out.with_suffix(".xlsx"), table)

@@ -65,8 +65,9 @@ def faq_export(
             [row[c] if c != "tags" else ",".join(row[c]) for c in faq.EXPORT_COLUMNS]
             for row in rows
         ]
+        written = exports.Table("faq", faq.EXPORT_COLUMNS, table)
         if suffix == ".csv":
-            exports.write_csv(file, faq.EXPORT_COLUMNS, table)
+            exports.write_csv(file, written)
         else:
-            exports.write_xlsx(file, "faq", faq.EXPORT_COLUMNS, table)
+            exports.write_xlsx(file, written)
     typer.echo(f"{len(rows)} FAQ entries: {file}")

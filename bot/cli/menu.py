@@ -191,8 +191,8 @@ def menu_export(
         async with db.session() as session:
             return await round2.tally(session, (await _newest(session, community)).id)
 
-    rows = exports.menu_rows(_run(context, work))
+    table = exports.menu_table(_run(context, work))
     csv_path, xlsx_path = out.with_suffix(".csv"), out.with_suffix(".xlsx")
-    exports.write_csv(csv_path, exports.MENU_HEADERS, rows)
-    exports.write_xlsx(xlsx_path, "menu", exports.MENU_HEADERS, rows)
-    typer.echo(f"{len(rows)} items: {csv_path} and {xlsx_path}")
+    exports.write_csv(csv_path, table)
+    exports.write_xlsx(xlsx_path, table)
+    typer.echo(f"{len(table.rows)} items: {csv_path} and {xlsx_path}")

@@ -12,13 +12,24 @@ from pathlib import Path
 from bot.flows.charts import pyplot_loaded
 from bot.flows.fonts import A4_INCHES, cjk_font_family
 from bot.flows.turnout import Missing
+from bot.i18n import text
 
 LINES_PER_PAGE = 36
-COLUMNS = ((0.06, "楼栋"), (0.18, "单元"), (0.30, "室"), (0.42, "已绑定"), (0.56, "答复 / 签字"))
+# Where each column starts across the page, and the catalogue key of its heading.
+COLUMNS = (
+    (0.06, "doorsheet.building"),
+    (0.18, "doorsheet.unit"),
+    (0.30, "doorsheet.room"),
+    (0.42, "doorsheet.bound"),
+    (0.56, "doorsheet.answer"),
+)
 
 
-def write_pdf(path: Path, heading: str, missing: Sequence[Missing]) -> int:
-    """An A4 PDF listing the missing households, a line each; returns the pages."""
+def write_pdf(
+    path: Path, language: str, community: str, title: str, missing: Sequence[Missing]
+) -> int:
+    """An A4 PDF listing the missing households, a line each, in ``language``; returns
+    the pages."""
     pyplot = pyplot_loaded()  # matplotlib loads with the first sheet, not with the bot
     from matplotlib.backends.backend_pdf import PdfPages
 
@@ -29,10 +40,12 @@ def write_pdf(path: Path, heading: str, missing: Sequence[Missing]) -> int:
     ):
         for start in range(0, max(len(missing), 1), LINES_PER_PAGE):
             figure = pyplot.figure(figsize=A4_INCHES)
+            heading = text(language, "doorsheet.heading", community=community, title=title)
             figure.text(0.06, 0.95, heading, fontsize=13)
-            figure.text(0.06, 0.925, f"未答复 {len(missing)} 户 · 第 {pages + 1} 页", fontsize=8)
-            for x, label in COLUMNS:
-                figure.text(x, 0.89, label, fontsize=9, weight="bold")
+            page = text(language, "doorsheet.page", missing=len(missing), page=pages + 1)
+            figure.text(0.06, 0.925, page, fontsize=8)
+            for x, key in COLUMNS:
+                figure.text(x, 0.89, text(language, key), fontsize=9, weight="bold")
             for index, m in enumerate(missing[start : start + LINES_PER_PAGE]):
                 y = 0.86 - index * 0.023
                 a = m.address
@@ -40,7 +53,11 @@ def write_pdf(path: Path, heading: str, missing: Sequence[Missing]) -> int:
                     a.building,
                     a.unit,
                     a.room,
-                    f"{m.residents}" + (" 需上门" if not m.residents else ""),
+                    text(
+                        language,
+                        "doorsheet.visit" if not m.residents else "doorsheet.residents",
+                        residents=m.residents,
+                    ),
                 )
                 for (x, _), cell in zip(COLUMNS, cells, strict=False):
                     figure.text(x, y, cell, fontsize=9)

@@ -68,9 +68,19 @@ async def by_building(session: AsyncSession, consultation: Consultation) -> list
 
 async def by_channel(session: AsyncSession, consultation_id: int) -> dict[str, int]:
     """How many households' answers came through each channel (bot, paper, proxy)."""
+    return (await channels_of(session, [consultation_id])).get(consultation_id, {})
+
+
+async def channels_of(
+    session: AsyncSession, consultation_ids: list[int]
+) -> dict[int, dict[str, int]]:
+    """``by_channel`` of several rounds at once: consultation id -> channel -> households."""
     statement = (
-        select(Ballot.channel, func.count())
-        .where(Ballot.consultation_id == consultation_id)
-        .group_by(Ballot.channel)
+        select(Ballot.consultation_id, Ballot.channel, func.count())
+        .where(col(Ballot.consultation_id).in_(consultation_ids))
+        .group_by(col(Ballot.consultation_id), col(Ballot.channel))
     )
-    return dict((await session.exec(statement)).all())
+    counts: dict[int, dict[str, int]] = {}
+    for consultation_id, channel, households in await session.exec(statement):
+        counts.setdefault(consultation_id, {})[channel] = households
+    return counts

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 
 from telegram import CallbackQuery, InlineKeyboardMarkup, Update
 
@@ -39,6 +39,22 @@ def address_text(context: LinliContext, address: Address) -> str:
 def local_time(context: LinliContext, moment: datetime) -> str:
     """A UTC moment as the user's clock shows it (Asia/Shanghai by default)."""
     return moment.astimezone(context.settings.zone).strftime("%Y-%m-%d %H:%M")
+
+
+def local_month(context: LinliContext, moment: datetime | None = None) -> str:
+    """The month of a UTC moment (by default now) on the city's clock: ``2026-12``."""
+    return (moment or datetime.now(UTC)).astimezone(context.settings.zone).strftime("%Y-%m")
+
+
+def local_day(context: LinliContext) -> str:
+    """Today on the city's clock: ``2026-12-03``."""
+    return datetime.now(context.settings.zone).strftime("%Y-%m-%d")
+
+
+def document_name(context: LinliContext, key: str, /, suffix: str = ".xlsx", **values) -> str:
+    """A sent file's name that says what it holds, in the user's words:
+    ``南溪小区-方案征询-2026-12.xlsx``. Slashes would make it a path, so they go."""
+    return context.t(key, **values).replace("/", "-") + suffix
 
 
 async def refuse(update: Update, context: LinliContext, refusal: Refusal) -> None:

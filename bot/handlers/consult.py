@@ -8,11 +8,29 @@ from datetime import datetime, timedelta
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, InputFile, Update
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler
 
-from bot.flows import charts, civil_code, consultation, dialogues, exports, registry, round2
+from bot.flows import (
+    charts,
+    civil_code,
+    consultation,
+    dialogues,
+    exports,
+    registry,
+    round2,
+    turnout,
+)
 from bot.flows.consultation import ConsultationError, Tally
 from bot.flows.registry import StaffMember
 from bot.handlers import callbacks, offline, plan
-from bot.handlers.common import accept_button, local_time, refuse, refuse_button, reply, send_lines
+from bot.handlers.common import (
+    accept_button,
+    document_name,
+    local_month,
+    local_time,
+    refuse,
+    refuse_button,
+    reply,
+    send_lines,
+)
 from bot.handlers.context import LinliContext
 from bot.handlers.staff import consultation_served, parse_local_time, served, staff_of
 from storage.models import Community, Consultation, Dialogue, Role
@@ -436,6 +454,7 @@ async def ranking(update: Update, context: LinliContext) -> None:
         return
     async with context.session() as session:
         ranked = await consultation.ranking(session, zone=context.settings.zone)
+        channels = await turnout.channels_of(session, [r.tally.consultation_id for r in ranked])
     if not ranked:
         await reply(update, context, "ranking.none")
         return
@@ -449,8 +468,9 @@ async def ranking(update: Update, context: LinliContext) -> None:
         chat, charts.round1_chart(tallies, chart_labels(context, "ranking.chart_title"))
     )
     table = io.BytesIO()
-    exports.write_xlsx(table, "ranking", exports.RANKING_HEADERS, exports.ranking_rows(ranked))
-    await context.bot.send_document(chat, InputFile(table.getvalue(), filename="ranking.xlsx"))
+    exports.write_xlsx(table, exports.ranking_table(ranked, channels, context.settings.zone))
+    name = document_name(context, "file.ranking", month=local_month(context))
+    await context.bot.send_document(chat, InputFile(table.getvalue(), filename=name))
 
 
 def handlers() -> list[BaseHandler]:

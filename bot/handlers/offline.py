@@ -27,6 +27,8 @@ from bot.handlers import callbacks
 from bot.handlers.common import (
     accept_button,
     address_text,
+    document_name,
+    local_day,
     local_time,
     refuse,
     refuse_button,
@@ -427,15 +429,20 @@ async def missing(update: Update, context: LinliContext) -> None:
             for m in households
         ]
         await send_lines(update, context, lines)
-        stem = f"missing-{opened.id}"
+        stem = document_name(
+            context,
+            "file.missing",
+            community=names[opened.community_id],
+            day=local_day(context),
+            suffix="",
+        )
         table = io.BytesIO()
-        rows = exports.missing_rows(households)
-        exports.write_xlsx(table, "missing", exports.MISSING_HEADERS, rows)
+        exports.write_xlsx(table, exports.missing_table(households))
         await context.bot.send_document(chat, InputFile(table.getvalue(), filename=f"{stem}.xlsx"))
         with tempfile.TemporaryDirectory() as folder:
             pdf = Path(folder) / f"{stem}.pdf"
-            heading = f"{names[opened.community_id]} · {opened.title} · 未答复住户"
-            doorsheet.write_pdf(pdf, heading, households)
+            community = names[opened.community_id]
+            doorsheet.write_pdf(pdf, context.language, community, opened.title, households)
             await context.bot.send_document(chat, InputFile(pdf.read_bytes(), filename=pdf.name))
 
 

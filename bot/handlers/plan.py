@@ -17,7 +17,7 @@ from bot.flows.consultation import ConsultationError, percent_text
 from bot.flows.registry import StaffMember
 from bot.flows.round2 import ItemCount, MenuTally
 from bot.handlers import callbacks
-from bot.handlers.common import accept_button, refuse, reply, send_lines
+from bot.handlers.common import accept_button, document_name, local_month, refuse, reply, send_lines
 from bot.handlers.context import LinliContext
 from bot.handlers.staff import consultation_served, staff_of
 from storage.models import Consultation, ConsultationStatus, Dialogue, ItemClass
@@ -98,8 +98,9 @@ async def send_tally(update: Update, context: LinliContext, result: MenuTally) -
     chat = update.effective_chat.id
     await context.bot.send_photo(chat, charts.plan_chart(context.language, result))
     table = io.BytesIO()
-    exports.write_xlsx(table, "menu", exports.MENU_HEADERS, exports.menu_rows(result))
-    name = f"menu-{result.consultation.id}.xlsx"
+    exports.write_xlsx(table, exports.menu_table(result))
+    month = local_month(context, result.consultation.opened_at)
+    name = document_name(context, "file.menu", community=result.community, month=month)
     await context.bot.send_document(chat, InputFile(table.getvalue(), filename=name))
 
 

@@ -21,7 +21,7 @@ from bot.flows.registry import StaffMember
 from bot.flows.repair import RepairError
 from bot.flows.transitions import Party
 from bot.handlers import callbacks
-from bot.handlers.common import accept_button, reply, send_lines
+from bot.handlers.common import accept_button, document_name, reply, send_lines
 from bot.handlers.context import LinliContext
 from bot.handlers.repair import card, history_lines, list_page, reasons, refusal_text
 from bot.handlers.staff import staff_of
@@ -351,7 +351,8 @@ async def fund_report(update: Update, context: LinliContext) -> None:
     ]
     await send_lines(update, context, lines)
     if report.lines:
-        name = "_".join(filter(None, ["fund", community, str(first), str(last)]))
+        scope = community or context.t("file.city")
+        name = document_name(context, "file.fund", scope=scope, first=first, last=last, suffix="")
         await send_fund_files(update, context, report, name)
 
 

@@ -6,7 +6,8 @@ from __future__ import annotations
 import asyncio
 import base64
 import io
-from datetime import timedelta
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 from openpyxl import load_workbook
@@ -142,6 +143,11 @@ async def test_ten_households_on_every_channel_pass_with_exactly_eight(
     assert listing[0].count("室") == 1
     history = [m for m in await telegram.history(GRID) if m["from_bot"]]
     sheet, pdf = history[-2]["document"], history[-1]["document"]
+    today = datetime.now(ZoneInfo("Asia/Shanghai")).strftime("%Y-%m-%d")
+    assert (sheet["file_name"], pdf["file_name"]) == (
+        f"解放新村-未答复户-{today}.xlsx",
+        f"解放新村-未答复户-{today}.pdf",
+    )
     assert (await telegram.file_bytes(pdf["file_id"])).startswith(b"%PDF")
     rows = list(
         load_workbook(io.BytesIO(await telegram.file_bytes(sheet["file_id"]))).active.values

@@ -9,7 +9,7 @@ import io
 
 from sqlmodel import func, select
 
-from bot.flows import registry, repair
+from bot.flows import exports, registry, repair
 from bot.flows.audit import CLI
 from storage.models import (
     AuditEvent,
@@ -25,6 +25,7 @@ from tests.e2e.test_bad_input import PNG
 from tests.e2e.test_outbox import wait_until_delivered
 from tests.e2e.test_round1 import next_message
 from tests.registry import import_sample_registry, issue_codes
+from tests.sheets import first_sheet
 from tests.test_consultation import bind_all
 from tests.test_repair import RULES, file, seed_fund_year
 
@@ -355,12 +356,20 @@ async def test_admins_get_the_fund_report_for_a_period_and_a_community(db, perso
     assert "南溪小区 2020-02：" in table and "运南新村 2020-01：" in table
     chart, as_csv, as_xlsx = (await admin.client.history(ADMIN))[-3:]
     assert (await telegram.file_bytes(chart["photo"][-1]["file_id"])).startswith(b"\x89PNG")
-    assert as_csv["document"]["file_name"] == "fund_2020-01-01_2020-12-31.csv"
+    assert as_csv["document"]["file_name"] == "危急维修资金-全市-2020-01-01至2020-12-31.csv"
     content = (await telegram.file_bytes(as_csv["document"]["file_id"])).decode("utf-8-sig")
     *_, totals = csv.reader(io.StringIO(content))
-    assert totals == ["合计 total", "", "4202", "10,735,400.00", "2,147,080.01", "8,588,319.99"]
-    assert as_xlsx["document"]["file_name"] == "fund_2020-01-01_2020-12-31.xlsx"
-    assert (await telegram.file_bytes(as_xlsx["document"]["file_id"])).startswith(b"PK")
+    assert totals == ["合计 total", "", "4202", "10735400.00", "2147080.01", "8588319.99"]
+    assert as_xlsx["document"]["file_name"] == "危急维修资金-全市-2020-01-01至2020-12-31.xlsx"
+    content = await telegram.file_bytes(as_xlsx["document"]["file_id"])
+    sheet = first_sheet(content)
+    assert [cell.value for cell in sheet[sheet.max_row]][2:] == [
+        4202,
+        10735400,
+        2147080.01,
+        8588319.99,
+    ]
+    assert sheet.cell(sheet.max_row, 4).number_format == exports.MONEY_FORMAT
 
     # Days, both included, and one community: 运南新村 used it in January and April.
     (table, *_) = await admin.send("/fundreport 2020-01-01 2020-06-30 运南新村", replies=4)
@@ -368,7 +377,7 @@ async def test_admins_get_the_fund_report_for_a_period_and_a_community(db, perso
     assert head.startswith("危急维修资金 2020-01-01 至 2020-06-30（运南新村）：")
     assert [line.split("：")[0] for line in lines] == ["运南新村 2020-01", "运南新村 2020-04"]
     document = (await admin.client.history(ADMIN))[-1]["document"]
-    assert document["file_name"] == "fund_运南新村_2020-01-01_2020-06-30.xlsx"
+    assert document["file_name"] == "危急维修资金-运南新村-2020-01-01至2020-06-30.xlsx"
     assert "使用 0 次" in await admin.say("/fundreport 2019")
 
 

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
+from unittest.mock import ANY
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -13,6 +14,7 @@ from storage.models import Role
 from storage.types import utcnow
 from tests.e2e.conftest import buttons, ticks
 from tests.registry import issue_codes
+from tests.sheets import first_sheet
 
 ADMIN = 9001
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -141,7 +143,11 @@ async def test_ten_households_reach_exactly_eighty_percent(db, tmp_path, person,
     order = [ranking[0].index(name) for name in ("建设小区", "解放新村", "新华苑")]
     assert order == sorted(order)
     document = (await admin.last_message())["document"]
-    assert document["file_name"] == "ranking.xlsx"
+    month = datetime.now(ZoneInfo("Asia/Shanghai")).strftime("%Y-%m")
+    assert document["file_name"] == f"全市改造意愿征询排名-{month}.xlsx"
+    sheet = first_sheet(await telegram.file_bytes(document["file_id"]))
+    assert [c.value for c in sheet[2]][:9] == [1, "建设小区", ANY, 5, 5, 0, 0, 1.0, 0.8]
+    assert sheet["H2"].number_format == "0.0%" and sheet["K2"].is_date
 
 
 async def test_scheduled_closing_survives_a_restart(db, tmp_path, bot_settings):

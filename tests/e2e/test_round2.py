@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import base64
-from datetime import timedelta
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 from sqlmodel import select
 
-from bot.flows import menu, registry, round2
+from bot.flows import exports, menu, registry, round2
 from bot.flows.audit import CLI
 from storage.models import AuditEvent, Consultation
 from storage.types import utcnow
@@ -22,6 +23,7 @@ from tests.e2e.test_round1 import (
     import_city,
     next_message,
 )
+from tests.sheets import first_sheet
 
 RESIDENTS = 8000
 BUDGET_YUAN = 1_000_000
@@ -139,7 +141,13 @@ async def test_ten_households_order_from_the_menu_and_get_the_plan(db, tmp_path,
     assert "总户数 10，已提交 10 户" in table
     assert "绿化提升：7 户（70.0% / 70.0%）" in table
     assert "智慧书屋：2 户（20.0% / 20.0%）" in table
-    assert (await admin.last_message())["document"]["file_name"].endswith(".xlsx")
+    document = (await admin.last_message())["document"]
+    month = datetime.now(ZoneInfo("Asia/Shanghai")).strftime("%Y-%m")
+    assert document["file_name"] == f"解放新村-方案征询-{month}.xlsx"
+    sheet = first_sheet(await telegram.file_bytes(document["file_id"]))
+    greenery = next(row for row in sheet.iter_rows(min_row=2) if "绿化提升" in str(row[2].value))
+    assert (greenery[0].value, greenery[5].value, greenery[6].value) == (1, 7, 0.7)
+    assert (greenery[4].number_format, greenery[6].number_format) == (exports.MONEY_FORMAT, "0.0%")
 
     # The admin closes it: the plan takes greenery (70% of answers), not the reading room.
     await admin.say("/staff")
