@@ -89,6 +89,14 @@ class Household(SQLModel, table=True):
     room: str = Field(max_length=20)
     # 建筑面积 in hundredths of a square metre (dm²), exact; for the Civil Code's double tally.
     floor_area_dm2: int | None = None
+    # A round counts the households registered when it opened; the column default also
+    # serves the import's bulk inserts.
+    registered_at: datetime = Field(
+        default_factory=utcnow,
+        sa_type=UTCDateTime,
+        nullable=False,
+        sa_column_kwargs={"default": utcnow},
+    )
 
 
 class User(SQLModel, table=True):

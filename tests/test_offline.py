@@ -9,7 +9,7 @@ import pytest
 from openpyxl import Workbook
 from sqlmodel import select
 
-from bot.flows import consultation, evidence, offline, round2, turnout
+from bot.flows import consultation, evidence, importing, offline, round2, turnout
 from bot.flows.audit import CLI, Actor
 from bot.flows.consultation import ConsultationError, Entry, Replace
 from bot.flows.registry import community_named
@@ -225,10 +225,14 @@ async def test_a_paper_menu_selection(db, tmp_path):
     assert chosen[target] == {"I01"} == (await selection(db, opened.id))[target]
 
 
-async def test_who_is_missing_by_building_and_channel(db):
+async def test_who_is_missing_by_building_and_channel(db, tmp_path):
     await import_sample_registry(db)
     residents = await bind_all(db, "南溪小区")
     opened = await open_round(db, "南溪小区")
+    # A household registered after the round opened is not among the twelve it counts.
+    (tmp_path / "later.csv").write_text("community,building,unit,room\n南溪小区,1,1,999\n")
+    async with db.session() as session:
+        await importing.import_households(session, tmp_path / "later.csv", CLI)
     await vote(db, opened.id, residents["1-1-101"], "agree")
     await staff_answer(db, opened, await household(db, "南溪小区", "2-2-201"), "agree")
     proxy = Entry(channel=Channel.PROXY, by=STAFF)
@@ -239,6 +243,8 @@ async def test_who_is_missing_by_building_and_channel(db):
         channels = await turnout.by_channel(session, opened.id)
         after = await offline.next_unanswered(session, opened, missing[0].address)
     assert len(missing) == 9 and all(m.residents == 1 for m in missing)
+    assert "999" not in {m.address.room for m in missing}
+    assert sum(b.households for b in buildings) == opened.total_households == 12
     assert [(m.address.building, m.address.unit, m.address.room) for m in missing[:2]] == [
         ("1", "1", "102"),
         ("1", "1", "201"),

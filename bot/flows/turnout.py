@@ -29,14 +29,30 @@ class BuildingTurnout:
     answered: int
 
 
+async def registered_later(session: AsyncSession, consultation: Consultation) -> set[int]:
+    """The community's households registered after the round opened: not among the
+    households it counts (its frozen total), so not in its turnout or its missing."""
+    statement = (
+        select(Household.id)
+        .join(Building, col(Building.id) == Household.building_id)
+        .where(
+            Building.community_id == consultation.community_id,
+            col(Household.registered_at) > consultation.opened_at,
+        )
+    )
+    return {household_id for household_id in await session.exec(statement) if household_id}
+
+
 async def answered_ids(session: AsyncSession, consultation_id: int) -> set[int]:
     statement = select(Ballot.household_id).where(Ballot.consultation_id == consultation_id)
     return set(await session.exec(statement))
 
 
 async def missing(session: AsyncSession, consultation: Consultation) -> list[Missing]:
-    """The community's households without an answer, in building, unit, room order."""
-    answered = await answered_ids(session, consultation.id)
+    """The round's households without an answer, in building, unit, room order."""
+    skipped = await answered_ids(session, consultation.id) | await registered_later(
+        session, consultation
+    )
     bound = dict(
         (
             await session.exec(
@@ -51,15 +67,18 @@ async def missing(session: AsyncSession, consultation: Consultation) -> list[Mis
     return [
         Missing(address, bound.get(address.household_id, 0))
         for address in await registry.addresses_in(session, consultation.community_id)
-        if address.household_id not in answered
+        if address.household_id not in skipped
     ]
 
 
 async def by_building(session: AsyncSession, consultation: Consultation) -> list[BuildingTurnout]:
-    """Per building of the community: its households and how many have answered."""
+    """Per building: the round's households and how many of them have answered."""
     answered = await answered_ids(session, consultation.id)
+    later = await registered_later(session, consultation)
     counts: dict[str, list[int]] = {}
     for address in await registry.addresses_in(session, consultation.community_id):
+        if address.household_id in later:
+            continue
         count = counts.setdefault(address.building, [0, 0])
         count[0] += 1
         count[1] += address.household_id in answered
