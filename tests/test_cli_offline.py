@@ -78,8 +78,24 @@ async def test_import_answers_missing_and_turnout(db, linli, tmp_path: Path):
     assert "line 3, column 'room': same household as line 2" in refused(
         linli("consult", "import-answers", "forms.csv")
     )
+    # The scan of each form lies beside the table; one that is no image refuses the file.
+    (tmp_path / "scans").mkdir()
+    (tmp_path / "scans" / "5-101.png").write_bytes(PNG)
+    (tmp_path / "scans" / "5-101.txt").write_text("not a scan", encoding="utf-8")
+    for scan, problem in [
+        ("scans/5-101.txt", "line 2, column 'evidence': "),
+        ("scans/none.png", "line 2, column 'evidence': "),
+    ]:
+        forms.write_text(
+            "community,building,unit,room,answer,date,collector,扫描件\n"
+            f"运南新村,5,,101,agree,2026-12-01,Li,{scan}\n",
+            encoding="utf-8",
+        )
+        assert problem in refused(linli("consult", "import-answers", "forms.csv"))
+    assert await ballots(db) == []
     forms.write_text(
-        "community,building,unit,room,answer,date,collector\n运南新村,5,,101,agree,2026-12-01,Li\n",
+        "community,building,unit,room,answer,date,collector,扫描件\n"
+        "运南新村,5,,101,agree,2026-12-01,Li,scans/5-101.png\n",
         encoding="utf-8",
     )
     assert shown(linli("consult", "import-answers", "forms.csv")) == [
@@ -92,6 +108,9 @@ async def test_import_answers_missing_and_turnout(db, linli, tmp_path: Path):
         (event,) = await session.exec(select(AuditEvent).where(AuditEvent.action == "ballot/cast"))
     assert event.details["channel"] == "paper" and event.details["collector"] == "Li"
     assert event.details["answered_on"] == "2026-12-01" and event.actor == "cli"
+    (paper,) = await ballots(db)
+    assert paper.evidence is not None and paper.evidence.endswith(".png")
+    assert (tmp_path / "evidence" / paper.evidence.removeprefix("file:")).read_bytes() == PNG
 
     printed = shown(linli("consult", "missing", "--community", "运南新村", "--out", "knock.xlsx"))
     assert printed == [

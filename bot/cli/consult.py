@@ -318,7 +318,8 @@ def consult_import_answers(
     round_: Annotated[int, typer.Option("--round", help="1: agree/disagree; 2: item codes")] = 1,
 ) -> None:
     """Answers typed up from paper forms (CSV or XLSX): community, building, unit, room,
-    answer, date, collector, reason. All rows or none."""
+    answer, date, collector, evidence (the form's scan, a file beside the table), reason.
+    All rows or none."""
     from bot.flows import offline
     from bot.flows.audit import CLI
 
@@ -328,7 +329,9 @@ def consult_import_answers(
 
     async def work(db: Database):
         async with db.session() as session:
-            return await offline.import_answers(session, file, round_, CLI, _replace_rule(settings))
+            return await offline.import_answers(
+                session, file, round_, CLI, _replace_rule(settings), settings.offline
+            )
 
     result = with_database(settings, work)
     typer.echo(f"answers: {result.written} recorded, {result.unchanged} unchanged")

@@ -42,8 +42,9 @@ def check_upload(mime_type: str | None, size: int | None, max_kb: int) -> None:
         raise ConsultationError("offline.evidence_too_large", limit=max_kb)
 
 
-def store(source: Path, folder: Path, max_kb: int) -> str:
-    """Copy an evidence file into ``folder``; the reference a ballot keeps ("file:<name>")."""
+def check(source: Path, max_kb: int) -> str:
+    """Refuse an evidence file that is missing, too large, or not an image or a PDF; the
+    name it will be stored under."""
     if not source.is_file():
         raise ConsultationError("offline.evidence_missing", file=str(source))
     if source.stat().st_size > max_kb * 1024:
@@ -52,7 +53,12 @@ def store(source: Path, folder: Path, max_kb: int) -> str:
     suffix = kind_of(content[:16])
     if suffix is None:
         raise ConsultationError("offline.evidence_not_image")
-    name = hashlib.sha256(content).hexdigest()[:32] + suffix
+    return hashlib.sha256(content).hexdigest()[:32] + suffix
+
+
+def store(source: Path, folder: Path, max_kb: int) -> str:
+    """Copy an evidence file into ``folder``; the reference a ballot keeps ("file:<name>")."""
+    name = check(source, max_kb)
     folder.mkdir(parents=True, exist_ok=True)
     if not (folder / name).exists():
         shutil.copyfile(source, folder / name)

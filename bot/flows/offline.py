@@ -18,7 +18,8 @@ from pathlib import Path
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from bot.flows import consultation, round2
+from bot.config import OfflineSettings
+from bot.flows import consultation, evidence, round2
 from bot.flows.audit import Actor, record
 from bot.flows.consultation import ConsultationError, Entry, Replace
 from bot.flows.importing import HOUSEHOLD_HEADERS, bare
@@ -41,6 +42,7 @@ ANSWER_HEADERS = {
     "date": ("date", "日期", "填表日期", "签字日期"),
     "collector": ("collector", "收集人", "征询人", "网格员", "经办人"),
     "reason": ("reason", "原因", "改填原因", "说明"),
+    "evidence": ("evidence", "证明", "扫描件", "照片", "附件"),
 }
 ANSWERS = {
     "agree": "agree",
@@ -181,11 +183,17 @@ def _date(path: Path, line: int, typed: str) -> date | None:
 
 
 async def import_answers(
-    session: AsyncSession, path: Path, round_: int, actor: Actor, replace_rule: Replace
+    session: AsyncSession,
+    path: Path,
+    round_: int,
+    actor: Actor,
+    replace_rule: Replace,
+    shelf: OfflineSettings | None = None,
 ) -> ImportedAnswers:
     """Households' answers typed up from paper forms: community, building, unit, room, answer
-    (同意/不同意, or round 2's item codes), date, collector and, to replace a resident's own
-    bot answer, a reason."""
+    (同意/不同意, or round 2's item codes), date, collector, the scan of the form (a file
+    beside the table, stored on ``shelf``) and, to replace a resident's own bot answer, a
+    reason. Every row is checked before anything is written."""
     rows = read_rows(path, ANSWER_HEADERS, required={"community", "building", "room", "answer"})
     communities: dict[str, Consultation] = {}
     seen: dict[tuple[int, int], int] = {}
@@ -225,10 +233,14 @@ async def import_answers(
             answered_on=_date(path, row.line, values.get("date", "")),
             reason=values.get("reason", "")[:500] or None,
         )
-        work.append((row.line, opened, household_id, answer, entry))
+        scan = _scan(path, row.line, values.get("evidence", ""), shelf)
+        work.append((row.line, opened, household_id, answer, entry, scan))
 
     written = 0
-    for line, opened, household_id, answer, entry in work:
+    for line, opened, household_id, answer, entry, scan in work:
+        if scan is not None and shelf is not None:
+            stored = evidence.store(scan, shelf.evidence_dir, shelf.evidence_max_kb)
+            entry = replace(entry, evidence=stored)
         try:
             result = await record_answer(
                 session, opened, household_id, answer, entry, actor, replace_rule
@@ -244,6 +256,21 @@ async def import_answers(
     return result
 
 
-def with_evidence(entry: Entry, evidence: str | None) -> Entry:
+def _scan(path: Path, line: int, typed: str, shelf: OfflineSettings | None) -> Path | None:
+    """The evidence file a row names, relative to the table's folder, checked."""
+    if not typed:
+        return None
+    if shelf is None:
+        raise TableError(path, line, "evidence", "evidence files are not taken here")
+    scan = path.parent / typed
+    try:
+        evidence.check(scan, shelf.evidence_max_kb)
+    except ConsultationError as refusal:
+        problem = text("en", refusal.reason, **refusal.values)
+        raise TableError(path, line, "evidence", problem) from None
+    return scan
+
+
+def with_evidence(entry: Entry, stored: str | None) -> Entry:
     """An entry with evidence is a paper form; without, staff answered on the household's behalf."""
-    return replace(entry, evidence=evidence, channel=Channel.PAPER if evidence else Channel.PROXY)
+    return replace(entry, evidence=stored, channel=Channel.PAPER if stored else Channel.PROXY)
