@@ -1,13 +1,26 @@
-"""The people who write to the bot: their row, their language, redelivered updates."""
+"""The people who write to the bot: who they are, their language, redelivered updates."""
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 from sqlalchemy import delete
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from storage.models import GroupChat, Mute, ProcessedUpdate, SkippedUpdate, User
+from bot.flows.registry import StaffMember, staff_member
+from storage.models import GroupChat, Mute, ProcessedUpdate, Resident, SkippedUpdate, Staff, User
 from storage.upsert import insert_if_absent
+
+
+@dataclass(frozen=True)
+class Principal:
+    """Who an update comes from, as it began: their row, the household they are bound to
+    and their staff role. Read once per update, so features need not ask again."""
+
+    user: User
+    household_id: int | None
+    staff: StaffMember | None
 
 
 async def claim_update(session: AsyncSession, update_id: int) -> bool:
@@ -42,15 +55,31 @@ async def first_time_in_group(session: AsyncSession, chat_id: int) -> bool:
 
 async def meet(
     session: AsyncSession, telegram_id: int, first_name: str, telegram_language: str | None
-) -> User:
-    """The user's row, created on first contact and kept current.
+) -> Principal:
+    """Who is writing: their row (created on first contact and kept current), their
+    household and their staff role, in one statement (one more for a staff member's
+    communities).
 
     Writing to the bot also shows the user has not blocked it (any more).
     """
-    user = await session.get(User, telegram_id)
-    if user is None:  # first contact; read first, as almost every update is from someone known
+    statement = (
+        select(User, Resident.household_id, Staff)
+        .outerjoin(Resident, col(Resident.telegram_id) == User.telegram_id)
+        .outerjoin(Staff, col(Staff.telegram_id) == User.telegram_id)
+        .where(User.telegram_id == telegram_id)
+    )
+    found = (await session.exec(statement)).first()
+    if found is None:  # first contact; read first, as almost every update is from someone known
         await insert_if_absent(session, User, telegram_id=telegram_id)
-        user = (await session.exec(select(User).where(User.telegram_id == telegram_id))).one()
+        found = (await session.exec(statement)).one()
+    user, household_id, staff = found
+    _keep_current(user, first_name, telegram_language)
+    # The staff row is loaded already; staff_member reads only the communities.
+    member = None if staff is None else await staff_member(session, telegram_id)
+    return Principal(user, household_id, member)
+
+
+def _keep_current(user: User, first_name: str, telegram_language: str | None) -> None:
     current = {
         "first_name": first_name.replace("\x00", "")[:200],  # PostgreSQL cannot store NUL
         "telegram_language": (telegram_language or "")[:20] or None,

@@ -6,7 +6,6 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler
 
 from bot.flows import binding, dialogues, people
-from bot.flows.registry import staff_member
 from bot.handlers import callbacks
 from bot.handlers.common import accept_button, address_text, refuse_button, reply
 from bot.handlers.context import LinliContext
@@ -18,7 +17,7 @@ async def me(update: Update, context: LinliContext) -> None:
     user_id = update.effective_user.id
     async with context.session() as session:
         address = await binding.binding_of(session, user_id)
-        staff = await staff_member(session, user_id)
+    staff = context.principal.staff
     if staff is not None:
         await reply(update, context, f"me.role_{staff.role.value}")
     if address is not None:

@@ -10,6 +10,7 @@ from telegram.ext import Application, CallbackContext
 from bot import unit_of_work
 from bot.config import Settings
 from bot.flows.audit import Actor
+from bot.flows.people import Principal
 from bot.i18n import text
 from bot.requests import LinliBot
 from bot.unit_of_work import UnitOfWork
@@ -31,6 +32,18 @@ class LinliContext(CallbackContext[LinliBot, dict, dict, dict]):
         self.actor: Actor = Actor()
         # The sender's open dialogue when a message arrived, for routing it.
         self.dialogue: Dialogue | None = None
+        self._principal: Principal | None = None
+
+    @property
+    def principal(self) -> Principal:
+        """Who the update comes from, as the gate found them."""
+        if self._principal is None:
+            raise RuntimeError("an update from nobody reached a feature")
+        return self._principal
+
+    @principal.setter
+    def principal(self, principal: Principal) -> None:
+        self._principal = principal
 
     @property
     def db(self) -> Database:

@@ -6,8 +6,6 @@ from telegram import Update
 from telegram.ext import BaseHandler, CallbackQueryHandler, MessageHandler, filters
 
 from bot.flows import invites
-from bot.flows.binding import household_of
-from bot.flows.registry import staff_member
 from bot.handlers.common import refuse_button, reply
 from bot.handlers.context import LinliContext
 from bot.handlers.start import try_code
@@ -20,11 +18,8 @@ async def unknown_command(update: Update, context: LinliContext) -> None:
 
 async def stray_text(update: Update, context: LinliContext) -> None:
     """Text outside any dialogue: an invite code from an unbound user, else a pointer to /help."""
-    user_id = update.effective_user.id
-    async with context.session() as session:
-        bound = await household_of(session, user_id) is not None
-        staff = await staff_member(session, user_id) is not None
-    if bound or staff:
+    principal = context.principal
+    if principal.household_id is not None or principal.staff is not None:
         await reply(update, context, "fallback.text")
     elif invites.normalise(update.effective_message.text) is not None:
         await try_code(update, context, update.effective_message.text)

@@ -1,4 +1,4 @@
-"""What every update passes first: redelivery, the user's row and language, chat kind.
+"""What every update passes first: redelivery, who it comes from, their language, chat kind.
 
 Runs in the earliest handler group, inside the update's unit of work: the
 claim and the user's row commit with the feature's writes, or not at all. An
@@ -29,9 +29,11 @@ async def admit(update: Update, context: LinliContext) -> None:
         await people.skip_update(session, update.update_id, reason, payload)
         raise ApplicationHandlerStop
     if user is not None:
-        row = await people.meet(session, user.id, user.first_name or "", user.language_code)
+        context.principal = await people.meet(
+            session, user.id, user.first_name or "", user.language_code
+        )
         context.language = language_of(
-            user.language_code, row.language, context.settings.default_language
+            user.language_code, context.principal.user.language, context.settings.default_language
         )
         context.actor = Actor(user.id, "bot", update.update_id)
         if update.message is not None:

@@ -6,7 +6,6 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler
 
 from bot.flows import people, project, registry
-from bot.flows.binding import household_of
 from bot.flows.project import Progress, ProjectError
 from bot.handlers import callbacks
 from bot.handlers.common import accept_button, local_time, refuse_button, reply
@@ -103,9 +102,8 @@ async def press(update: Update, context: LinliContext) -> None:
 
 
 async def progress_command(update: Update, context: LinliContext) -> None:
-    user_id = update.effective_user.id
+    household_id = context.principal.household_id
     async with context.session() as session:
-        household_id = await household_of(session, user_id)
         if household_id is None:
             progress = None
         else:

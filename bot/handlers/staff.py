@@ -17,8 +17,7 @@ TIME_FORMAT = "%Y-%m-%d %H:%M"
 
 async def staff_of(update: Update, context: LinliContext) -> StaffMember | None:
     """The staff member behind this update, or None after telling a non-staff user so."""
-    async with context.session() as session:
-        member = await registry.staff_member(session, update.effective_user.id)
+    member = context.principal.staff
     if member is None:
         if update.callback_query is not None:
             await refuse_button(update.callback_query, context)

@@ -17,7 +17,6 @@ from bot.flows.binding import (
     RevokedCode,
     WrongCodeGiven,
 )
-from bot.flows.registry import staff_member
 from bot.handlers import callbacks
 from bot.handlers.common import accept_button, address_text, local_time, refuse_button, reply
 from bot.handlers.context import LinliContext
@@ -38,7 +37,7 @@ async def start(update: Update, context: LinliContext) -> None:
     user_id = update.effective_user.id
     async with context.session() as session:
         address = await binding.binding_of(session, user_id)
-        staff = await staff_member(session, user_id)
+        staff = context.principal.staff
         if address is None and staff is None:
             await dialogues.start(session, user_id, AWAIT_CODE)
     await refresh_commands(context.application, user_id)

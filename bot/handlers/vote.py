@@ -6,7 +6,6 @@ from telegram import Update
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler
 
 from bot.flows import consultation
-from bot.flows.binding import household_of
 from bot.flows.consultation import ConsultationError, Tally
 from bot.handlers import callbacks
 from bot.handlers.common import local_time, reply
@@ -20,12 +19,11 @@ def outcome_text(context: LinliContext, tally: Tally) -> str:
 
 
 async def vote(update: Update, context: LinliContext) -> None:
-    user_id = update.effective_user.id
+    household_id = context.principal.household_id
+    if household_id is None:
+        await reply(update, context, "vote.unbound")
+        return
     async with context.session() as session:
-        household_id = await household_of(session, user_id)
-        if household_id is None:
-            await reply(update, context, "vote.unbound")
-            return
         open_now = await consultation.open_for_household(session, household_id)
         answers = {
             item.id: await consultation.ballot_of(session, item.id, household_id)
