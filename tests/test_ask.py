@@ -110,11 +110,12 @@ async def faq_quality(db) -> dict[str, float]:
 
 
 async def test_the_faq_answers_only_when_it_is_confident(db):
+    """The figures of docs/faq-quality.md (precision 97%, recall 74%, every off-topic
+    question to staff), each with a floor just below it."""
     quality = await faq_quality(db)
-    print(quality)
     assert quality["questions"] >= 100
-    assert quality["precision"] >= 0.9 and quality["answer_precision"] >= 0.9
-    assert quality["recall"] >= 0.7 and quality["off_topic_to_staff"] >= 0.9
+    assert quality["precision"] >= 0.95 and quality["answer_precision"] >= 0.95, quality
+    assert quality["recall"] >= 0.72 and quality["off_topic_to_staff"] >= 0.97, quality
 
 
 def test_only_text_with_words_asks_something():

@@ -46,9 +46,7 @@ SYNONYMS = {
     "怎么样": "怎样",
     "没到": "没有达到",
     "没达到": "没有达到",
-    "百分之八十": "80",
-    "八成": "80",
-    "%": " ",  # so that 80% is the number 80, in the entries as in the questions
+    "弃权": "不答复",  # abstaining is not answering
     "lift": "elevator",
     "flat": "apartment",
 }
@@ -84,16 +82,24 @@ def normalise(text: str) -> str:
     return SYNONYM_PATTERN.sub(lambda m: SYNONYMS[m.group(0)], text)
 
 
-def tokens(text: str, tokenizer: FaqTokenizer) -> list[str]:
-    """Words of a text for matching: jieba's search segmentation without stop words, and
-    the pairs of Chinese characters of longer words, so that a word jieba cut
-    differently still counts a little. ``text`` is normalised already."""
-    words = tokenizer.lcut_for_search(text)
-    kept = [w for w in words if WORD.fullmatch(w) and w not in STOPWORDS]
+def words(text: str, tokenizer: FaqTokenizer) -> list[str]:
+    """The words of a text that matter: jieba's search segmentation without stop words.
+    ``text`` is normalised already."""
+    return [w for w in tokenizer.lcut_for_search(text) if WORD.fullmatch(w) and w not in STOPWORDS]
+
+
+def with_pairs(kept: list[str]) -> list[str]:
+    """The words and the pairs of Chinese characters of longer words, so that a word
+    jieba cut differently still counts a little."""
     pairs = [
         w[i : i + 2] for w in kept if len(w) > 2 and HAN.fullmatch(w) for i in range(len(w) - 1)
     ]
     return kept + [p for p in pairs if p not in kept]
+
+
+def tokens(text: str, tokenizer: FaqTokenizer) -> list[str]:
+    """Words of a text for matching, with the pairs; ``text`` is normalised already."""
+    return with_pairs(words(text, tokenizer))
 
 
 @dataclass(frozen=True)
@@ -145,14 +151,14 @@ class Index:
         built = self._built
         if built is None or built.bm25 is None:
             return []
-        query = tokens(normalise(text), built.tokenizer)
-        if not query:
+        kept = words(normalise(text), built.tokenizer)
+        if not kept:
             return []
         bm25 = built.bm25
         ranked = sorted(
             (
                 (score, number)
-                for number, score in enumerate(bm25.scores(query))
+                for number, score in enumerate(bm25.scores(with_pairs(kept)))
                 if score >= MIN_SCORE and built.entries[number].community_id in (None, community_id)
             ),
             key=lambda pair: -pair[0],
@@ -160,7 +166,7 @@ class Index:
         return [
             Match(built.entries[number].id, question_of(built.entries[number], language), score)
             for score, number in ranked[:limit]
-            if bm25.coverage(query, number) >= MIN_COVERAGE
+            if bm25.coverage(kept, number) >= MIN_COVERAGE  # the pairs would count twice
         ]
 
 
