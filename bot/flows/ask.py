@@ -21,7 +21,7 @@ from bot.flows.audit import Actor, record
 from bot.flows.outbox import Button
 from bot.flows.refusal import Refusal
 from bot.flows.registry import StaffMember
-from bot.flows.repair import staff_of_community
+from bot.flows.repair import FINISHED, staff_of_community
 from storage.models import (
     Building,
     FaqEntry,
@@ -29,6 +29,7 @@ from storage.models import (
     Question,
     QuestionMessage,
     QuestionState,
+    RepairRequest,
     Resident,
     Role,
 )
@@ -55,6 +56,22 @@ def has_words(text: str) -> bool:
     """Whether the text has a letter, character or digit: emoji and punctuation alone
     ask nothing the FAQ or staff could answer."""
     return any(character.isalnum() for character in text)
+
+
+async def staff_waiting(session: AsyncSession, telegram_id: int) -> list[RepairRequest]:
+    """The household's repair requests whose staff wait for an answer to a question they
+    asked: what a resident types is that answer before it is a question of their own."""
+    statement = (
+        select(RepairRequest)
+        .join(Resident, col(Resident.household_id) == RepairRequest.household_id)
+        .where(
+            Resident.telegram_id == telegram_id,
+            col(RepairRequest.question).is_not(None),
+            col(RepairRequest.state).not_in(FINISHED),
+        )
+        .order_by(col(RepairRequest.id))
+    )
+    return list(await session.exec(statement))
 
 
 @dataclass(frozen=True)

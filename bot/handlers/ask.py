@@ -9,7 +9,7 @@ from __future__ import annotations
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler
 
-from bot.flows import ask, dialogues, faq
+from bot.flows import ask, dialogues, faq, repair
 from bot.flows.ask import Asked, AskError
 from bot.handlers import callbacks, fallback
 from bot.handlers.common import accept_button, local_time, reply, send_lines
@@ -51,8 +51,38 @@ async def ask_command(update: Update, context: LinliContext) -> None:
 
 
 async def free_text(update: Update, context: LinliContext) -> None:
-    """Text outside any dialogue: a bound resident's question; anyone else's as before."""
-    await take_question(update, context, update.effective_message.text, unbound=fallback.stray_text)
+    """Text outside any dialogue: the answer staff wait for, else a bound resident's
+    question; anyone else's as before."""
+    if not await answered_staff(update, context):
+        await take_question(
+            update, context, update.effective_message.text, unbound=fallback.stray_text
+        )
+
+
+async def answered_staff(update: Update, context: LinliContext) -> bool:
+    """Whether staff wait for the household's answer to a question on a repair request, as
+    if "Answer staff" had been pressed: the text answers the one request, or, with
+    several, the resident chooses which to answer. A resident who types instead of
+    pressing still reaches the staff who asked, not the FAQ."""
+    user_id, text = update.effective_user.id, update.effective_message.text
+    async with context.session() as session:
+        waiting = await ask.staff_waiting(session, user_id)
+        if len(waiting) == 1:
+            await repair.answer(session, waiting[0].id, user_id, text, context.actor)
+    if len(waiting) == 1:
+        await reply(update, context, "repair.answer_sent", number=waiting[0].number)
+    elif waiting:
+        rows = [
+            [
+                InlineKeyboardButton(
+                    f"{request.number} {request.question or ''}"[:60],
+                    callback_data=callbacks.encode("rep", "ans", request.id),
+                )
+            ]
+            for request in waiting
+        ]
+        await reply(update, context, "ask.staff_wait_for_which", markup=InlineKeyboardMarkup(rows))
+    return bool(waiting)
 
 
 async def asked_text(update: Update, context: LinliContext, dialogue: Dialogue) -> None:
