@@ -16,7 +16,7 @@ from datetime import timedelta
 from sqlmodel import col, or_, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from bot.flows import faq, outbox
+from bot.flows import faq, outbox, repair
 from bot.flows.audit import Actor, record
 from bot.flows.outbox import Button
 from bot.flows.refusal import Refusal
@@ -58,9 +58,12 @@ def has_words(text: str) -> bool:
     return any(character.isalnum() for character in text)
 
 
-async def staff_waiting(session: AsyncSession, telegram_id: int) -> list[RepairRequest]:
+async def answer_staff(
+    session: AsyncSession, telegram_id: int, text: str, actor: Actor
+) -> list[RepairRequest]:
     """The household's repair requests whose staff wait for an answer to a question they
-    asked: what a resident types is that answer before it is a question of their own."""
+    asked; with just one, ``text`` is that answer (what a resident types answers staff
+    before it asks the FAQ). With several the resident is to choose."""
     statement = (
         select(RepairRequest)
         .join(Resident, col(Resident.household_id) == RepairRequest.household_id)
@@ -71,7 +74,10 @@ async def staff_waiting(session: AsyncSession, telegram_id: int) -> list[RepairR
         )
         .order_by(col(RepairRequest.id))
     )
-    return list(await session.exec(statement))
+    waiting = list(await session.exec(statement))
+    if len(waiting) == 1 and waiting[0].id is not None:
+        await repair.answer(session, waiting[0].id, telegram_id, text, actor)
+    return waiting
 
 
 @dataclass(frozen=True)

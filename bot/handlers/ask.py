@@ -9,7 +9,7 @@ from __future__ import annotations
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler
 
-from bot.flows import ask, dialogues, faq, repair
+from bot.flows import ask, dialogues, faq
 from bot.flows.ask import Asked, AskError
 from bot.handlers import callbacks, fallback
 from bot.handlers.common import accept_button, local_time, reply, send_lines
@@ -64,11 +64,11 @@ async def answered_staff(update: Update, context: LinliContext) -> bool:
     if "Answer staff" had been pressed: the text answers the one request, or, with
     several, the resident chooses which to answer. A resident who types instead of
     pressing still reaches the staff who asked, not the FAQ."""
-    user_id, text = update.effective_user.id, update.effective_message.text
+    user, message = update.effective_user, update.effective_message
+    if user is None or message is None or message.text is None:
+        return False
     async with context.session() as session:
-        waiting = await ask.staff_waiting(session, user_id)
-        if len(waiting) == 1:
-            await repair.answer(session, waiting[0].id, user_id, text, context.actor)
+        waiting = await ask.answer_staff(session, user.id, message.text, context.actor)
     if len(waiting) == 1:
         await reply(update, context, "repair.answer_sent", number=waiting[0].number)
     elif waiting:

@@ -84,6 +84,7 @@ async def staff_ask(db, telegram, wang, request, question: str) -> None:
     seq = await telegram.last_seq()
     async with db.session() as session:
         member = await registry.staff_member(session, STAFF)
+        assert member is not None
         await repair.ask_resident(session, request.id, question, member, CLI)
     await next_message(telegram, wang.id, seq, question)
 
