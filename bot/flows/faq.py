@@ -82,7 +82,7 @@ def normalise(text: str) -> str:
     return SYNONYM_PATTERN.sub(lambda m: SYNONYMS[m.group(0)], text)
 
 
-def words(text: str, tokenizer: FaqTokenizer) -> list[str]:
+def meaningful_words(text: str, tokenizer: FaqTokenizer) -> list[str]:
     """The words of a text that matter: jieba's search segmentation without stop words.
     ``text`` is normalised already."""
     return [w for w in tokenizer.lcut_for_search(text) if WORD.fullmatch(w) and w not in STOPWORDS]
@@ -99,7 +99,7 @@ def with_pairs(kept: list[str]) -> list[str]:
 
 def tokens(text: str, tokenizer: FaqTokenizer) -> list[str]:
     """Words of a text for matching, with the pairs; ``text`` is normalised already."""
-    return with_pairs(words(text, tokenizer))
+    return with_pairs(meaningful_words(text, tokenizer))
 
 
 @dataclass(frozen=True)
@@ -151,14 +151,14 @@ class Index:
         built = self._built
         if built is None or built.bm25 is None:
             return []
-        kept = words(normalise(text), built.tokenizer)
-        if not kept:
+        asked = meaningful_words(normalise(text), built.tokenizer)
+        if not asked:
             return []
         bm25 = built.bm25
         ranked = sorted(
             (
                 (score, number)
-                for number, score in enumerate(bm25.scores(with_pairs(kept)))
+                for number, score in enumerate(bm25.scores(with_pairs(asked)))
                 if score >= MIN_SCORE and built.entries[number].community_id in (None, community_id)
             ),
             key=lambda pair: -pair[0],
@@ -166,7 +166,8 @@ class Index:
         return [
             Match(built.entries[number].id, question_of(built.entries[number], language), score)
             for score, number in ranked[:limit]
-            if bm25.coverage(kept, number) >= MIN_COVERAGE  # the pairs would count twice
+            # Without the pairs, which would weigh an unknown word three times.
+            if bm25.coverage(asked, number) >= MIN_COVERAGE
         ]
 
 
