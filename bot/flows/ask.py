@@ -16,12 +16,12 @@ from datetime import timedelta
 from sqlmodel import col, or_, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from bot.flows import faq, outbox
+from bot.flows import faq, outbox, repair
 from bot.flows.audit import Actor, record
 from bot.flows.outbox import Button
 from bot.flows.refusal import Refusal
 from bot.flows.registry import StaffMember
-from bot.flows.repair import staff_of_community
+from bot.flows.repair import FINISHED, staff_of_community
 from storage.models import (
     Building,
     FaqEntry,
@@ -29,6 +29,7 @@ from storage.models import (
     Question,
     QuestionMessage,
     QuestionState,
+    RepairRequest,
     Resident,
     Role,
 )
@@ -55,6 +56,28 @@ def has_words(text: str) -> bool:
     """Whether the text has a letter, character or digit: emoji and punctuation alone
     ask nothing the FAQ or staff could answer."""
     return any(character.isalnum() for character in text)
+
+
+async def answer_staff(
+    session: AsyncSession, telegram_id: int, text: str, actor: Actor
+) -> list[RepairRequest]:
+    """The household's repair requests whose staff wait for an answer to a question they
+    asked; with just one, ``text`` is that answer (what a resident types answers staff
+    before it asks the FAQ). With several the resident is to choose."""
+    statement = (
+        select(RepairRequest)
+        .join(Resident, col(Resident.household_id) == RepairRequest.household_id)
+        .where(
+            Resident.telegram_id == telegram_id,
+            col(RepairRequest.question).is_not(None),
+            col(RepairRequest.state).not_in(FINISHED),
+        )
+        .order_by(col(RepairRequest.id))
+    )
+    waiting = list(await session.exec(statement))
+    if len(waiting) == 1 and waiting[0].id is not None:
+        await repair.answer(session, waiting[0].id, telegram_id, text, actor)
+    return waiting
 
 
 @dataclass(frozen=True)

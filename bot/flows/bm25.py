@@ -30,6 +30,8 @@ class Bm25:
         floor = epsilon * sum(idf.values()) / len(idf)
         self.idf = {word: value if value >= 0 else floor for word, value in idf.items()}
         self.norms = [k1 * (1 - b + b * length / average) for length in lengths]
+        # What a word no entry has weighs: more than the rarest word, for it is rarer still.
+        self.unknown_idf = math.log(self.size + 0.5) - math.log(0.5)
 
     def scores(self, query: list[str]) -> list[float]:
         """Each document's score for ``query``, in the corpus's order."""
@@ -39,3 +41,12 @@ class Bm25:
             for number, count in self.postings.get(word, {}).items() if idf else ():
                 scores[number] += idf * (count * (self.k1 + 1) / (count + self.norms[number]))
         return scores
+
+    def coverage(self, query: list[str], number: int) -> float:
+        """The share of the query's weight (the idf of its words) that document ``number``
+        contains: near 1 when the document speaks of all the query speaks of, low when
+        the query is mostly about words the document, or every document, lacks."""
+        weights = [(self.idf.get(word, self.unknown_idf), word) for word in query]
+        total = sum(weight for weight, _ in weights)
+        found = sum(weight for weight, word in weights if number in self.postings.get(word, ()))
+        return found / total if total else 0.0

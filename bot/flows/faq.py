@@ -4,7 +4,10 @@ Text is normalised before matching: traditional characters become simplified
 (zhconv), full-width letters and punctuation half-width (NFKC), and words of
 the small synonym list their usual form (升降机 -> 电梯). Chinese is segmented
 with jieba over the FAQ's own words (``words``), English split into words;
-entries are ranked with BM25 (``bm25``) over their question, tags and answer.
+entries are ranked with BM25 (``bm25``) over their questions, tags and answers.
+An entry is offered only when it covers enough of what the question asks
+(``MIN_COVERAGE``): a question about something the FAQ does not speak of goes
+to staff instead of getting an unrelated answer.
 The index is built once per process and rebuilt when the entries change.
 """
 
@@ -42,16 +45,24 @@ SYNONYMS = {
     "渗漏": "漏水",
     "怎么样": "怎样",
     "没到": "没有达到",
+    "没达到": "没有达到",
+    "弃权": "不答复",  # abstaining is not answering
     "lift": "elevator",
     "flat": "apartment",
 }
 SYNONYM_PATTERN = re.compile("|".join(sorted(map(re.escape, SYNONYMS), key=len, reverse=True)))
 WORD = re.compile(r"[\w]+")
 MIN_SCORE = 1.0  # below it a "match" shares only a common word or two
+# An entry is offered only when it holds this share of what the question weighs (BM25's
+# idf of its words, ``Bm25.coverage``); else the question goes to staff. Chosen on the
+# labelled questions of tests/data/faq_questions.yaml: docs/faq-quality.md.
+MIN_COVERAGE = 0.4
 HAN = re.compile(r"[\u4e00-\u9fff]+")
 STOPWORD_TEXT = (
     "的 了 吗 呢 啊 吧 是 我 我们 你 您 在 有 和 与 就 都 也 要 怎么 什么 如何 请问 "
-    "the a an is are do does how what i my to of"
+    "怎么办 么办 怎样 哪里 时候 可以 能 还 意思 一下 "
+    "the a an is are do does how what i my to of can where who when will in for it by "
+    "there you me be have after before"
 )
 STOPWORDS = frozenset(STOPWORD_TEXT.split())
 HEADERS = {
@@ -71,16 +82,24 @@ def normalise(text: str) -> str:
     return SYNONYM_PATTERN.sub(lambda m: SYNONYMS[m.group(0)], text)
 
 
-def tokens(text: str, tokenizer: FaqTokenizer) -> list[str]:
-    """Words of a text for matching: jieba's search segmentation without stop words, and
-    the pairs of Chinese characters of longer words, so that a word jieba cut
-    differently still counts a little. ``text`` is normalised already."""
-    words = tokenizer.lcut_for_search(text)
-    kept = [w for w in words if WORD.fullmatch(w) and w not in STOPWORDS]
+def meaningful_words(text: str, tokenizer: FaqTokenizer) -> list[str]:
+    """The words of a text that matter: jieba's search segmentation without stop words.
+    ``text`` is normalised already."""
+    return [w for w in tokenizer.lcut_for_search(text) if WORD.fullmatch(w) and w not in STOPWORDS]
+
+
+def with_pairs(kept: list[str]) -> list[str]:
+    """The words and the pairs of Chinese characters of longer words, so that a word
+    jieba cut differently still counts a little."""
     pairs = [
         w[i : i + 2] for w in kept if len(w) > 2 and HAN.fullmatch(w) for i in range(len(w) - 1)
     ]
     return kept + [p for p in pairs if p not in kept]
+
+
+def tokens(text: str, tokenizer: FaqTokenizer) -> list[str]:
+    """Words of a text for matching, with the pairs; ``text`` is normalised already."""
+    return with_pairs(meaningful_words(text, tokenizer))
 
 
 @dataclass(frozen=True)
@@ -101,7 +120,9 @@ class Built:
 
 def build(entries: list[FaqEntry]) -> Built:
     texts = [
-        normalise(" ".join([e.question_zh, e.question_en, " ".join(e.tags), e.answer_zh]))
+        normalise(
+            " ".join([e.question_zh, e.question_en, " ".join(e.tags), e.answer_zh, e.answer_en])
+        )
         for e in entries
     ]
     tokenizer = tokenizer_for(texts)
@@ -125,25 +146,28 @@ class Index:
         self._built, self._stamp = await asyncio.to_thread(build, entries), stamp
 
     def search(self, text: str, community_id: int | None, language: str, limit: int = 3):
-        """The best matches for ``text`` among city-wide entries and the community's own."""
+        """The best matches for ``text`` among city-wide entries and the community's own,
+        each covering enough of the question."""
         built = self._built
         if built is None or built.bm25 is None:
             return []
-        query = tokens(normalise(text), built.tokenizer)
-        if not query:
+        asked = meaningful_words(normalise(text), built.tokenizer)
+        if not asked:
             return []
-        scores = built.bm25.scores(query)
+        bm25 = built.bm25
         ranked = sorted(
             (
-                (score, entry)
-                for score, entry in zip(scores, built.entries, strict=True)
-                if score >= MIN_SCORE and entry.community_id in (None, community_id)
+                (score, number)
+                for number, score in enumerate(bm25.scores(with_pairs(asked)))
+                if score >= MIN_SCORE and built.entries[number].community_id in (None, community_id)
             ),
             key=lambda pair: -pair[0],
         )
         return [
-            Match(entry.id, question_of(entry, language), float(score))
-            for score, entry in ranked[:limit]
+            Match(built.entries[number].id, question_of(built.entries[number], language), score)
+            for score, number in ranked[:limit]
+            # Without the pairs, which would weigh an unknown word three times.
+            if bm25.coverage(asked, number) >= MIN_COVERAGE
         ]
 
 

@@ -51,8 +51,38 @@ async def ask_command(update: Update, context: LinliContext) -> None:
 
 
 async def free_text(update: Update, context: LinliContext) -> None:
-    """Text outside any dialogue: a bound resident's question; anyone else's as before."""
-    await take_question(update, context, update.effective_message.text, unbound=fallback.stray_text)
+    """Text outside any dialogue: the answer staff wait for, else a bound resident's
+    question; anyone else's as before."""
+    if not await answered_staff(update, context):
+        await take_question(
+            update, context, update.effective_message.text, unbound=fallback.stray_text
+        )
+
+
+async def answered_staff(update: Update, context: LinliContext) -> bool:
+    """Whether staff wait for the household's answer to a question on a repair request, as
+    if "Answer staff" had been pressed: the text answers the one request, or, with
+    several, the resident chooses which to answer. A resident who types instead of
+    pressing still reaches the staff who asked, not the FAQ."""
+    user, message = update.effective_user, update.effective_message
+    if user is None or message is None or message.text is None:
+        return False
+    async with context.session() as session:
+        waiting = await ask.answer_staff(session, user.id, message.text, context.actor)
+    if len(waiting) == 1:
+        await reply(update, context, "repair.answer_sent", number=waiting[0].number)
+    elif waiting:
+        rows = [
+            [
+                InlineKeyboardButton(
+                    f"{request.number} {request.question or ''}"[:60],
+                    callback_data=callbacks.encode("rep", "ans", request.id),
+                )
+            ]
+            for request in waiting
+        ]
+        await reply(update, context, "ask.staff_wait_for_which", markup=InlineKeyboardMarkup(rows))
+    return bool(waiting)
 
 
 async def asked_text(update: Update, context: LinliContext, dialogue: Dialogue) -> None:

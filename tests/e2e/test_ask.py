@@ -7,13 +7,14 @@ from datetime import timedelta
 from sqlalchemy import update
 from sqlmodel import func, select
 
-from bot.flows import dialogues, registry
+from bot.flows import dialogues, registry, repair
 from bot.flows.audit import CLI
 from storage.models import FaqEntry, Question, QuestionState, Role
 from storage.types import utcnow
 from tests.e2e.conftest import buttons
 from tests.e2e.test_round1 import next_message
 from tests.registry import import_sample_registry, issue_codes
+from tests.test_repair import file
 
 STAFF = 9600
 YUNNAN_STAFF = 9601  # serves 运南新村 only
@@ -55,6 +56,72 @@ async def test_a_question_with_several_likely_answers_offers_them_to_pick(db, pe
     answered = await wang.last_message()
     (glad,) = await wang.press(answered, buttons(answered)["👍 这回答了我的问题"])
     assert "很高兴" in glad
+
+
+async def questions(db) -> int:
+    async with db.session() as session:
+        return (await session.exec(select(func.count()).select_from(Question))).one()
+
+
+async def test_an_off_topic_question_goes_to_staff_not_to_an_unrelated_answer(db, person, telegram):
+    wang = await bound_resident(db, person)
+    seq = await telegram.last_seq()
+    told = await wang.say("小区附近哪家面馆好吃？")
+    assert "已把您的问题转给社区工作人员" in told and "点菜" not in told
+    assert buttons(await wang.last_message()) == {}
+    notified = await next_message(telegram, STAFF, seq, "新的居民咨询")
+    assert "面馆" in notified["text"]
+    staff = person(STAFF, "社工")
+    await staff.say("/inbox")
+    assert any("面馆" in label for label in buttons(await staff.last_message()))
+    # A question the FAQ does answer, in traditional characters, is answered at once.
+    answer = await wang.say("點菜式的改造方案怎麼選？")
+    assert answer.startswith("常见问题：点菜式的改造方案怎么选？") and "基础类项目" in answer
+
+
+async def staff_ask(db, telegram, wang, request, question: str) -> None:
+    """The community's staff ask the household about a request; 王芳 is told."""
+    seq = await telegram.last_seq()
+    async with db.session() as session:
+        member = await registry.staff_member(session, STAFF)
+        assert member is not None
+        await repair.ask_resident(session, request.id, question, member, CLI)
+    await next_message(telegram, wang.id, seq, question)
+
+
+async def test_typing_instead_of_pressing_answer_staff_answers_them(db, person, telegram):
+    wang = await bound_resident(db, person)
+    request = await file(db, wang.id, common=False)
+    await staff_ask(db, telegram, wang, request, "漏水点在哪个房间上方？")
+
+    seq = await telegram.last_seq()
+    sent = await wang.say("在 602 室卧室上方")  # typed, "回复工作人员" not pressed
+    assert sent == f"已把您的回复加入 {request.number}，工作人员会收到。"
+    told = await next_message(telegram, STAFF, seq, "住户回复")
+    assert told["text"] == f"报修 {request.number} 的住户回复：在 602 室卧室上方"
+    assert await questions(db) == 0  # not taken for a question to the FAQ
+    # Answered, staff wait no more: what she types next is a question again.
+    assert "暂缓改造" in await wang.say("没到80%会怎么样？")
+
+
+async def test_with_staff_waiting_on_two_requests_the_resident_chooses_which(db, person, telegram):
+    wang = await bound_resident(db, person)
+    roof = await file(db, wang.id)
+    flat = await file(db, wang.id, common=False)
+    await staff_ask(db, telegram, wang, roof, "屋面哪一块在漏？")
+    await staff_ask(db, telegram, wang, flat, "家里什么时候有人？")
+
+    assert "请选择您要回复的一件" in await wang.say("明天上午在家")
+    choice = await wang.last_message()
+    labels = list(buttons(choice))
+    assert labels == [f"{roof.number} 屋面哪一块在漏？", f"{flat.number} 家里什么时候有人？"]
+    (prompt,) = await wang.press(choice, buttons(choice)[labels[1]])
+    assert "家里什么时候有人？" in prompt
+    seq = await telegram.last_seq()
+    assert f"已把您的回复加入 {flat.number}" in await wang.say("明天上午在家")
+    told = await next_message(telegram, STAFF, seq, "住户回复")
+    assert told["text"] == f"报修 {flat.number} 的住户回复：明天上午在家"
+    assert await questions(db) == 0
 
 
 async def faq_entries(db) -> int:
