@@ -88,7 +88,6 @@ def _keep_current(user: User, first_name: str, telegram_language: str | None) ->
     for name, value in current.items():
         if getattr(user, name) != value:
             setattr(user, name, value)
-    return user
 
 
 async def choose_language(session: AsyncSession, telegram_id: int, language: str) -> None:
