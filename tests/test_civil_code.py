@@ -5,6 +5,7 @@ from __future__ import annotations
 from fractions import Fraction
 
 import pytest
+from openpyxl import load_workbook
 from sqlmodel import select
 
 from bot.config import Settings
@@ -108,3 +109,25 @@ async def test_results_show_it_when_asked(db, tmp_path, linli):
         "2 households (100.0%), 120.00 m² (100.0%) (each at least 3/4 of the participants): "
         "reached"
     )
+
+    # The results as a spreadsheet: the round, its turnout and channels, the double tally
+    # in square metres, then the turnout of each building.
+    assert shown(linli("consult", "results", "--out", "results.xlsx"))[-1] == (
+        "written: results.xlsx"
+    )
+    workbook = load_workbook(tmp_path / "results.xlsx")
+    results, buildings = workbook.worksheets
+    header, row = ([cell.value for cell in line] for line in results.iter_rows(max_row=2))
+    figures = dict(zip(header, row, strict=True))
+    assert figures["总户数 households"] == 3 and figures["同意 agree"] == 2
+    assert figures["通过比例 approval"] == 0.666 and figures["答复率 turnout"] == 0.666
+    assert figures["结果 outcome"] == "未达到 below"
+    assert figures["答复渠道：机器人 bot"] == 2
+    assert figures["参与面积（㎡） their area (m²)"] == 120
+    assert figures["民法典结果 Civil Code outcome"] == "达到 reached"
+    assert results["H2"].number_format == "0.0%" and results["K2"].is_date
+    assert [[cell.value for cell in line] for line in buildings.iter_rows(min_row=2)] == [
+        ["东栅小区", "1", 3, 2, 0.666]
+    ]
+    refused = linli("consult", "results", "--out", "results.csv")
+    assert refused.returncode != 0 and "write .xlsx" in refused.stderr

@@ -13,6 +13,7 @@ from bot.cli.base import CommandError, app, local_time, refusal, settings_of, wi
 if TYPE_CHECKING:
     from bot.config import Settings
     from bot.flows import consultation
+    from bot.flows.civil_code import DoubleTally
     from storage.db import Database
 
 T = TypeVar("T")
@@ -163,36 +164,43 @@ def consult_close(
 def consult_results(
     context: typer.Context,
     community: Annotated[str | None, typer.Option(help="only this community")] = None,
+    out: Annotated[
+        Path | None,
+        typer.Option(help="also write FILE.xlsx: the results, and the turnout by building"),
+    ] = None,
 ) -> None:
     """Each community's newest round 1: households, answers, approval, threshold."""
-    from bot.flows import consultation, registry
+    from bot.flows import consultation, exports, registry, round1_results
 
     settings = settings_of(context)
+    if out is not None and out.suffix.lower() != ".xlsx":
+        raise CommandError(f"{out}: write .xlsx")
+    double_tally = settings.consultation.double_tally
 
-    async def work(db: Database) -> list[tuple[consultation.Tally, str | None]]:
+    async def work(db: Database):
         async with db.session() as session:
             ids = None
             if community is not None:
                 ids = {(await registry.community_named(session, community)).id}
             tallies = await consultation.current_tallies(session, ids)
-            return [(t, await _civil_code_line(session, settings, t)) for t in tallies]
+            shares = settings.consultation.double_tally_shares if double_tally else None
+            return await round1_results.results_of(session, tallies, shares)
 
-    for tally, civil_code_line in with_database(settings, work):
-        typer.echo(_tally_line(tally))
-        if civil_code_line is not None:
-            typer.echo(f"\t{civil_code_line}")
+    results = with_database(settings, work)
+    for result in results:
+        typer.echo(_tally_line(result.tally))
+        if double_tally:
+            typer.echo(f"\t{_civil_code_line(result.double_tally)}")
+    if out is not None:
+        exports.write_xlsx(out, *exports.results_tables(results, settings.zone))
+        typer.echo(f"written: {out}")
 
 
-async def _civil_code_line(session, settings: Settings, tally: consultation.Tally) -> str | None:
-    """The Civil Code's double tally, when the settings ask for it."""
-    from bot.flows import civil_code, consultation
+def _civil_code_line(result: DoubleTally | None) -> str:
+    """The Civil Code's double tally; None when the floor areas are not all registered."""
+    from bot.flows import civil_code
     from bot.i18n import text
 
-    if not settings.consultation.double_tally:
-        return None
-    found = await session.get(consultation.Consultation, tally.consultation_id)
-    shares = settings.consultation.double_tally_shares
-    result = await civil_code.double_tally(session, found, *shares)
     if result is None:
         return text("en", "civil.no_areas")
     verdict = text("en", "civil.reached" if result.reached else "civil.below")

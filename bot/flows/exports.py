@@ -17,13 +17,16 @@ from fractions import Fraction
 from pathlib import Path
 from typing import BinaryIO
 
-from bot.flows.consultation import Ranked, percent_text
+from bot.flows.civil_code import DoubleTally, area_text
+from bot.flows.consultation import Ranked, Tally, percent_text
 from bot.flows.repair import FundReport
+from bot.flows.round1_results import Round1Results
 from bot.flows.round2 import MenuTally
 from bot.flows.turnout import BuildingTurnout, Missing
 from storage.models import ItemClass
 
 MONEY_FORMAT = '#,##0.00" 元"'
+AREA_FORMAT = "#,##0.00"
 PERCENT_FORMAT = "0.0%"
 TIME_FORMAT = "yyyy-mm-dd hh:mm"
 
@@ -51,7 +54,18 @@ class Percent:
         return (self.share.numerator * 1000 // self.share.denominator) / 1000
 
 
-Cell = str | int | Yuan | Percent | datetime | None
+@dataclass(frozen=True)
+class SquareMetres:
+    """A floor area kept in hundredths of a square metre."""
+
+    dm2: int
+
+    @property
+    def number(self) -> Decimal:
+        return Decimal(self.dm2) / 100
+
+
+Cell = str | int | Yuan | Percent | SquareMetres | datetime | None
 
 
 @dataclass(frozen=True)
@@ -69,6 +83,8 @@ def cell_text(cell: Cell) -> str:
         return f"{cell.number:.2f}"
     if isinstance(cell, Percent):
         return percent_text(cell.share)
+    if isinstance(cell, SquareMetres):
+        return area_text(cell.dm2)
     if isinstance(cell, datetime):
         return cell.strftime("%Y-%m-%d %H:%M")
     return str(cell)
@@ -108,7 +124,7 @@ def write_xlsx(path: Path | BinaryIO, *tables: Table) -> None:
 
 
 def _value(cell: Cell) -> object:
-    if isinstance(cell, Yuan | Percent):
+    if isinstance(cell, Yuan | Percent | SquareMetres):
         return cell.number
     return cell
 
@@ -118,6 +134,8 @@ def _format(cell: Cell) -> str | None:
         return MONEY_FORMAT
     if isinstance(cell, Percent):
         return PERCENT_FORMAT
+    if isinstance(cell, SquareMetres):
+        return AREA_FORMAT
     if isinstance(cell, datetime):
         return TIME_FORMAT
     return None
@@ -310,3 +328,91 @@ def turnout_table(buildings: Sequence[BuildingTurnout], channels: dict[str, int]
         [label, None, channels.get(channel, 0), None] for channel, label in CHANNEL_LABELS.items()
     ]
     return Table("turnout", TURNOUT_HEADERS, rows)
+
+
+RESULTS_HEADERS = [
+    "小区 community",
+    "征询 consultation",
+    "状态 status",
+    "总户数 households",
+    "同意 agree",
+    "不同意 disagree",
+    "未答复 not answered",
+    "通过比例 approval",
+    "门槛 threshold",
+    "结果 outcome",
+    "截止 closes",
+    "答复率 turnout",
+    *(f"答复渠道：{label}" for label in CHANNEL_LABELS.values()),
+]
+CIVIL_CODE_HEADERS = [
+    "民法典：参与户数 Civil Code: households taking part",
+    "参与面积（㎡） their area (m²)",
+    "同意户数 households agreeing",
+    "同意面积（㎡） their area (m²)",
+    "民法典结果 Civil Code outcome",
+]
+STATUS_LABELS = {"open": "进行中 open", "closed": "已结束 closed"}
+BUILDING_HEADERS = ["小区 community", *TURNOUT_HEADERS]
+
+
+def results_tables(results: Sequence[Round1Results], zone: tzinfo) -> list[Table]:
+    """Round 1 of each community, a row each (with the Civil Code's tally where it was
+    counted), and the turnout of every building."""
+    with_civil_code = any(r.double_tally is not None for r in results)
+    rows: list[list[Cell]] = []
+    for result in results:
+        tally = result.tally
+        row: list[Cell] = [
+            tally.community,
+            tally.title,
+            STATUS_LABELS.get(tally.status, tally.status),
+            tally.total,
+            tally.agree,
+            tally.disagree,
+            tally.not_answered,
+            Percent(tally.ratio),
+            Percent(Fraction(tally.threshold_percent, 100)),
+            _outcome(tally),
+            local(tally.closed_at or tally.closes_at, zone),
+            Percent(Fraction(tally.answered, tally.total)),
+            *(result.channels.get(channel, 0) for channel in CHANNEL_LABELS),
+        ]
+        if with_civil_code:
+            row += _civil_code_cells(result.double_tally)
+        rows.append(row)
+    headers = RESULTS_HEADERS + (CIVIL_CODE_HEADERS if with_civil_code else [])
+    buildings: list[list[Cell]] = [
+        [
+            result.tally.community,
+            b.building,
+            b.households,
+            b.answered,
+            _share(b.answered, b.households),
+        ]
+        for result in results
+        for b in result.buildings
+    ]
+    return [Table("results", headers, rows), Table("buildings", BUILDING_HEADERS, buildings)]
+
+
+def _outcome(tally: Tally) -> str:
+    if tally.reached:
+        return "达到 reached"
+    return "暂缓改造 postponed" if tally.status == "closed" else "未达到 below"
+
+
+def _share(part: int, whole: int) -> Percent | None:
+    return Percent(Fraction(part, whole)) if whole else None
+
+
+def _civil_code_cells(double: DoubleTally | None) -> list[Cell]:
+    if double is None:
+        return [None, None, None, None, "无面积数据 no floor areas"]
+    return [
+        double.participating,
+        SquareMetres(double.participating_dm2),
+        double.agreeing,
+        SquareMetres(double.agreeing_dm2),
+        "达到 reached" if double.reached else "未达到 below",
+    ]
