@@ -84,7 +84,7 @@ async def _index_faq(db: Database) -> None:
 async def _post_init(application: Application) -> None:
     """Once the bot is up: its command menu, the starter FAQ and its index (behind the
     first poll), the outbox sender, the schedule (the last two in the leading process
-    only, when there are several)."""
+    only, when there are several), and the web side when it is served here."""
     await help.register_commands(application)
     settings: Settings = application.bot_data["settings"]
     async with application.bot_data["db"].session() as session:
@@ -106,9 +106,16 @@ async def _post_init(application: Application) -> None:
     application.bot_data["db"].on_commit(outbox.QUEUED, sender.poke)
     sender.start()
     timetable.start(application)
+    if settings.web.serve:
+        from bot.web.server import WebServer
+
+        application.bot_data["web"] = WebServer(application.bot_data["db"], settings)
+        await application.bot_data["web"].start()
 
 
 async def _post_stop(application: Application) -> None:
+    if "web" in application.bot_data:
+        await application.bot_data["web"].stop()
     application.bot_data["faq_index"].cancel()
     await application.bot_data["sender"].stop()
     await timetable.stop(application)

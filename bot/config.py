@@ -133,6 +133,23 @@ class AskSettings(BaseModel):
     staff_reminder_hours: float = Field(48, gt=0)
 
 
+class WebSettings(BaseModel):
+    """The web side: what city systems and officials reach over HTTP."""
+
+    serve: bool = False  # inside ``linli run`` too; ``linli web`` serves it alone
+    listen: str = "127.0.0.1"
+    port: int = Field(8081, ge=1, le=65535)
+    # Where people's browsers and city systems reach it (behind a proxy, HTTPS).
+    public_url: str = "http://127.0.0.1:8081"
+
+    @field_validator("public_url")
+    @classmethod
+    def _web_address(cls, url: str) -> str:
+        if not re.fullmatch(r"https?://[^/\s]+(/\S*)?", url):
+            raise ValueError("must be an address like https://linli.example.gov.cn")
+        return url.rstrip("/")
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="LINLI_", env_nested_delimiter="__", extra="forbid"
@@ -147,6 +164,7 @@ class Settings(BaseSettings):
     scheduler: SchedulerSettings = SchedulerSettings()
     repair: RepairSettings = RepairSettings()
     ask: AskSettings = AskSettings()
+    web: WebSettings = WebSettings()
     timezone: str = "Asia/Shanghai"
     default_language: Literal["zh_Hans", "en"] = "zh_Hans"
 

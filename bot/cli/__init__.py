@@ -5,7 +5,18 @@ Each module adds its group of commands to the root ``app`` of ``base``.
 
 import typer
 
-from bot.cli import consult, demo, faq, menu, notice, project, registry, repair, running  # noqa: F401  (registers)
+from bot.cli import (  # noqa: F401  (registers)
+    consult,
+    demo,
+    faq,
+    menu,
+    notice,
+    project,
+    registry,
+    repair,
+    running,
+    web,
+)
 from bot.cli.base import app, expected
 
 

@@ -1,0 +1,1 @@
+"""linli's web side, beside the bot: what city systems and officials reach over HTTP."""
