@@ -18,6 +18,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.flows import faq, outbox
 from bot.flows.audit import Actor, record
+from bot.flows.callback_data import AskMore, InboxShow
 from bot.flows.outbox import Button
 from bot.flows.refusal import Refusal
 from bot.flows.registry import StaffMember
@@ -224,7 +225,7 @@ async def staff_reply(
         "ask.staff_replied",
         subject=f"question:{question.id}:{utcnow().isoformat()}",
         values={"question": question.text, "text": text},
-        buttons=[[Button("ask.reply_button", f"v1:ask:more:{question.id}")]],
+        buttons=[[Button("ask.reply_button", AskMore(question.id).pack())]],
     )
     return question
 
@@ -309,7 +310,7 @@ async def _tell_staff(
         key,
         subject=f"question:{question.id}:{key}:{utcnow().isoformat()}",
         values={"number": question.id, **values},
-        buttons=[[Button("ask.open_button", f"v1:inbox:show:{question.id}")]],
+        buttons=[[Button("ask.open_button", InboxShow(question.id).pack())]],
     )
 
 

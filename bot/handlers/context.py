@@ -10,6 +10,7 @@ from telegram.ext import Application, CallbackContext
 from bot import unit_of_work
 from bot.config import Settings
 from bot.flows.audit import Actor
+from bot.flows.callback_data import CallbackData
 from bot.i18n import text
 from bot.requests import LinliBot
 from bot.unit_of_work import UnitOfWork
@@ -31,6 +32,8 @@ class LinliContext(CallbackContext[LinliBot, dict, dict, dict]):
         self.actor: Actor = Actor()
         # The sender's open dialogue when a message arrived, for routing it.
         self.dialogue: Dialogue | None = None
+        # The pressed button, unpacked by its ButtonHandler.
+        self.button: CallbackData | None = None
 
     @property
     def db(self) -> Database:
