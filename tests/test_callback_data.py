@@ -47,7 +47,7 @@ def test_unpack_gives_typed_values() -> None:
     vote = Vote.unpack("v1:vote:12:disagree")
     assert vote == Vote(12, Choice.DISAGREE) and vote.choice is Choice.DISAGREE
     assert ProjectAdvance.unpack("v1:proj:adv:5:design") == ProjectAdvance(5, Stage.DESIGN)
-    assert SupervisorDismiss.unpack("v1:sup:del:4:u123").person == 123
+    assert SupervisorDismiss.unpack("v1:sup:del:4:u123") == SupervisorDismiss(4, TelegramId(123))
     assert RepairUrgency.unpack("v1:rep:urg:1") == RepairUrgency(True)
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import Any, Generic, TypeVar
 
-from telegram import InlineKeyboardButton, Update
+from telegram import Update
 from telegram.ext import Application, CallbackQueryHandler
 
 from bot.flows.callback_data import CallbackData
@@ -39,7 +39,3 @@ class ButtonHandler(CallbackQueryHandler[LinliContext, None], Generic[B]):
         button = context.button
         assert isinstance(button, self.kind)  # set by collect_additional_context
         await self.press(update, context, button)
-
-
-def inline(label: str, button: CallbackData) -> InlineKeyboardButton:
-    return InlineKeyboardButton(label, callback_data=button.pack())
