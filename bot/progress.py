@@ -9,8 +9,8 @@ from telegram.error import BadRequest, TelegramError
 from telegram.ext import Application
 
 from bot.flows import outbox
+from bot.flows.callback_data import NoticeRetry
 from bot.flows.outbox import Report
-from bot.handlers import callbacks
 from bot.i18n import language_of, text
 from storage.db import Database
 from storage.models import DeliveryState, User
@@ -83,7 +83,7 @@ class ProgressReports:
                         [
                             InlineKeyboardButton(
                                 text(language, "notice.retry_failed"),
-                                callback_data=callbacks.encode("ntc", "retry", report.broadcast_id),
+                                callback_data=NoticeRetry(report.broadcast_id).pack(),
                             )
                         ]
                     ]

@@ -9,6 +9,13 @@ from __future__ import annotations
 from enum import StrEnum
 
 
+class Choice(StrEnum):
+    """A household's answer in round 1."""
+
+    AGREE = "agree"
+    DISAGREE = "disagree"
+
+
 class Role(StrEnum):
     ADMIN = "admin"  # every community
     STAFF = "staff"  # the communities named in StaffCommunity

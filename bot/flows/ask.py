@@ -18,6 +18,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.flows import faq, outbox, repair
 from bot.flows.audit import Actor, record
+from bot.flows.callback_data import AskMore, InboxShow
 from bot.flows.outbox import Button
 from bot.flows.refusal import Refusal
 from bot.flows.registry import StaffMember
@@ -247,7 +248,7 @@ async def staff_reply(
         "ask.staff_replied",
         subject=f"question:{question.id}:{utcnow().isoformat()}",
         values={"question": question.text, "text": text},
-        buttons=[[Button("ask.reply_button", f"v1:ask:more:{question.id}")]],
+        buttons=[[Button("ask.reply_button", AskMore(question.id).pack())]],
     )
     return question
 
@@ -332,7 +333,7 @@ async def _tell_staff(
         key,
         subject=f"question:{question.id}:{key}:{utcnow().isoformat()}",
         values={"number": question.id, **values},
-        buttons=[[Button("ask.open_button", f"v1:inbox:show:{question.id}")]],
+        buttons=[[Button("ask.open_button", InboxShow(question.id).pack())]],
     )
 
 

@@ -23,9 +23,11 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.flows import outbox
 from bot.flows.audit import Actor, record
+from bot.flows.callback_data import MenuPress, Vote
 from bot.flows.outbox import Button
 from bot.flows.refusal import Refusal
 from bot.flows.transitions import Guard, Machine, Party, Transition
+from storage.choices import Choice
 from storage.models import (
     Ballot,
     Building,
@@ -40,11 +42,6 @@ from storage.models import (
 from storage.types import utcnow
 
 DEFAULT_REMINDER = timedelta(hours=48)
-
-
-class Choice(StrEnum):
-    AGREE = "agree"
-    DISAGREE = "disagree"
 
 
 class ConsultationError(Refusal):
@@ -135,15 +132,15 @@ ALREADY_OPEN_KEYS = {1: "consult.already_open", 2: "menu.already_open"}
 def answer_buttons(consultation: Consultation) -> list[list[Button]]:
     """The buttons a resident answers with: Agree / Disagree, or the menu."""
     if consultation.round == 2:
-        return [[Button("menu.open", f"v1:menu:{consultation.id}:open:0")]]
+        return [[Button("menu.open", MenuPress(consultation.id, "open", 0).pack())]]
     return vote_buttons(consultation.id)
 
 
 def vote_buttons(consultation_id: int) -> list[list[Button]]:
     return [
         [
-            Button("vote.agree", f"v1:vote:{consultation_id}:{Choice.AGREE}"),
-            Button("vote.disagree", f"v1:vote:{consultation_id}:{Choice.DISAGREE}"),
+            Button("vote.agree", Vote(consultation_id, Choice.AGREE).pack()),
+            Button("vote.disagree", Vote(consultation_id, Choice.DISAGREE).pack()),
         ]
     ]
 

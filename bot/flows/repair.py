@@ -34,6 +34,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from bot.config import RepairSettings
 from bot.flows import dialogues, outbox
 from bot.flows.audit import Actor, record
+from bot.flows.callback_data import RESIDENT_MOVES, QueueShow, RepairAnswer
 from bot.flows.outbox import Button
 from bot.flows.refusal import Refusal
 from bot.flows.registry import StaffMember, community_or_none
@@ -578,7 +579,7 @@ async def ask_resident(
         "repair.question",
         subject=f"repair:{request.id}:ask:{utcnow().isoformat()}",
         values={"number": request.number, "question": question},
-        buttons=[[Button("repair.answer_button", f"v1:rep:ans:{request.id}")]],
+        buttons=[[Button("repair.answer_button", RepairAnswer(request.id).pack())]],
     )
     return request
 
@@ -635,7 +636,7 @@ async def _tell_household(
     if request.state == S.DONE:  # the household is asked whether it is fixed
         buttons = [
             [
-                Button(move.label, f"v1:rep:{move.action}:{request.id}")
+                Button(move.label, RESIDENT_MOVES[move.action](request.id).pack())
                 for move in MACHINE.available(request, RESIDENT)
             ]
         ]
@@ -667,7 +668,7 @@ async def _tell_staff(
         key,
         subject=f"repair:{request.id}:{key}:{utcnow().isoformat()}",
         values={"number": request.number, **values},
-        buttons=[[Button("repair.show_button", f"v1:rq:show:{request.id}")]],
+        buttons=[[Button("repair.show_button", QueueShow(request.id).pack())]],
     )
 
 
@@ -781,7 +782,7 @@ async def chase_untriaged(session: AsyncSession, rules: RepairSettings) -> int:
             "repair.escalated",
             subject=f"repair:{request.id}:escalated",
             values={"number": request.number, "hours": f"{rules.triage_escalation_hours:g}"},
-            buttons=[[Button("repair.show_button", f"v1:rq:show:{request.id}")]],
+            buttons=[[Button("repair.show_button", QueueShow(request.id).pack())]],
         )
         chased += 1
     return chased

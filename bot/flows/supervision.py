@@ -19,6 +19,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.flows import dialogues, outbox
 from bot.flows.audit import Actor, record
+from bot.flows.callback_data import ObservationShow
 from bot.flows.outbox import Button
 from bot.flows.refusal import Refusal
 from bot.flows.registry import Address, StaffMember, address_of
@@ -290,7 +291,7 @@ async def submit_inspection(session: AsyncSession, telegram_id: int, actor: Acto
         "supervision.new_for_staff",
         subject=f"observation:{observation.id}",
         values={"number": observation.id, "place": observation.place, "text": observation.text},
-        buttons=[[Button("supervision.open_button", f"v1:obs:show:{observation.id}:0")]],
+        buttons=[[Button("supervision.open_button", ObservationShow(observation.id).pack())]],
     )
     return observation
 

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
-from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler
+from telegram.ext import BaseHandler, CommandHandler
 
 from bot.flows import binding, dialogues, people
-from bot.handlers import callbacks
+from bot.flows.callback_data import Language, Unbind
+from bot.handlers.buttons import ButtonHandler
 from bot.handlers.common import accept_button, address_text, refuse_button, reply
 from bot.handlers.context import LinliContext
 from bot.handlers.help import refresh_commands
@@ -35,12 +36,8 @@ async def unbind(update: Update, context: LinliContext) -> None:
     markup = InlineKeyboardMarkup(
         [
             [
-                InlineKeyboardButton(
-                    context.t("unbind.yes"), callback_data=callbacks.encode("unbind", "yes")
-                ),
-                InlineKeyboardButton(
-                    context.t("unbind.no"), callback_data=callbacks.encode("unbind", "no")
-                ),
+                InlineKeyboardButton(context.t("unbind.yes"), callback_data=Unbind("yes").pack()),
+                InlineKeyboardButton(context.t("unbind.no"), callback_data=Unbind("no").pack()),
             ]
         ]
     )
@@ -49,14 +46,9 @@ async def unbind(update: Update, context: LinliContext) -> None:
     )
 
 
-async def unbind_button(update: Update, context: LinliContext) -> None:
-    query = update.callback_query
-    parts = callbacks.decode(query.data, "unbind", 1)
-    if parts is None or parts[0] not in ("yes", "no"):
-        await refuse_button(query, context)
-        return
-    await accept_button(query)
-    if parts[0] == "no":
+async def unbind_button(update: Update, context: LinliContext, button: Unbind) -> None:
+    await accept_button(update.callback_query)
+    if button.answer == "no":
         await reply(update, context, "unbind.kept")
         return
     async with context.session() as session:
@@ -74,7 +66,7 @@ async def lang(update: Update, context: LinliContext) -> None:
             [
                 InlineKeyboardButton(
                     context.t(f"lang.name_{language}"),
-                    callback_data=callbacks.encode("lang", language),
+                    callback_data=Language(language).pack(),
                 )
                 for language in LANGUAGES
             ]
@@ -83,16 +75,15 @@ async def lang(update: Update, context: LinliContext) -> None:
     await reply(update, context, "lang.choose", markup=markup)
 
 
-async def lang_button(update: Update, context: LinliContext) -> None:
+async def lang_button(update: Update, context: LinliContext, button: Language) -> None:
     query = update.callback_query
-    parts = callbacks.decode(query.data, "lang", 1)
-    if parts is None or parts[0] not in LANGUAGES:
+    if button.language not in LANGUAGES:
         await refuse_button(query, context)
         return
     user_id = update.effective_user.id
     async with context.session() as session:
-        await people.choose_language(session, user_id, parts[0])
-    context.language = parts[0]
+        await people.choose_language(session, user_id, button.language)
+    context.language = button.language
     await accept_button(query)
     await refresh_commands(context.application, user_id)
     await reply(update, context, "lang.chosen")
@@ -112,6 +103,6 @@ def handlers() -> list[BaseHandler]:
         CommandHandler("me", me),
         CommandHandler("unbind", unbind),
         CommandHandler("lang", lang),
-        CallbackQueryHandler(unbind_button, pattern=callbacks.pattern("unbind")),
-        CallbackQueryHandler(lang_button, pattern=callbacks.pattern("lang")),
+        ButtonHandler(Unbind, unbind_button),
+        ButtonHandler(Language, lang_button),
     ]

@@ -1,21 +1,38 @@
 """Residents ask in their own words (/ask or plain text); staff answer from /inbox.
 
-Resident buttons are ``v1:ask:<action>:<question>[:<entry>]``; staff buttons
-``v1:inbox:<action>:<question>``. Replies both ways are typed into a dialogue.
+Resident buttons are the ``Ask...`` and ``Faq...`` kinds of callback data; staff
+buttons the ``Inbox...`` kinds. Replies both ways are typed into a dialogue.
 """
 
 from __future__ import annotations
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
-from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler
+from telegram.ext import BaseHandler, CommandHandler
 
 from bot.flows import ask, dialogues, faq
 from bot.flows.ask import Asked, AskError
-from bot.handlers import callbacks, fallback
+from bot.flows.callback_data import (
+    AskMore,
+    AskNotRepair,
+    AskStaff,
+    CallbackData,
+    FaqHelped,
+    FaqPick,
+    InboxClose,
+    InboxReply,
+    InboxShow,
+    InboxToFaq,
+    QuestionButton,
+    RepairAnswer,
+    RepairNew,
+)
+from bot.flows.registry import StaffMember
+from bot.handlers import fallback
+from bot.handlers.buttons import ButtonHandler
 from bot.handlers.common import accept_button, local_time, reply, send_lines
 from bot.handlers.context import LinliContext
 from bot.handlers.dialogue_router import Otherwise
-from bot.handlers.staff import staff_of
+from bot.handlers.staff import staff_of, staff_press
 from storage.models import Dialogue, FaqEntry
 
 ASK_DIALOGUE = "ask"  # waiting for the question after a bare /ask
@@ -23,8 +40,8 @@ REPLY_DIALOGUE = "ask_reply"  # a resident's reply in a thread
 STAFF_REPLY_DIALOGUE = "inbox_reply"
 
 
-def button(context: LinliContext, key: str, feature: str, *parts: object) -> InlineKeyboardButton:
-    return InlineKeyboardButton(context.t(key), callback_data=callbacks.encode(feature, *parts))
+def button(context: LinliContext, key: str, data: CallbackData) -> InlineKeyboardButton:
+    return InlineKeyboardButton(context.t(key), callback_data=data.pack())
 
 
 async def _refuse(update: Update, context: LinliContext, refusal: AskError) -> None:
@@ -76,7 +93,7 @@ async def answered_staff(update: Update, context: LinliContext) -> bool:
             [
                 InlineKeyboardButton(
                     f"{request.number} {request.question or ''}"[:60],
-                    callback_data=callbacks.encode("rep", "ans", request.id),
+                    callback_data=RepairAnswer(request.id).pack(),
                 )
             ]
             for request in waiting
@@ -120,10 +137,10 @@ async def take_question(
             [
                 [
                     InlineKeyboardButton(
-                        context.t("ask.yes_repair"), callback_data=callbacks.encode("rep", "new")
+                        context.t("ask.yes_repair"), callback_data=RepairNew().pack()
                     )
                 ],
-                [button(context, "ask.no_question", "ask", "go", asked.question.id)],
+                [button(context, "ask.no_question", AskNotRepair(asked.question.id))],
             ]
         )
         await reply(update, context, "ask.sounds_like_repair", markup=markup)
@@ -145,12 +162,12 @@ async def answer_from_faq(update: Update, context: LinliContext, asked: Asked) -
         [
             InlineKeyboardButton(
                 match.question[:60],
-                callback_data=callbacks.encode("ask", "pick", question_id, match.entry_id),
+                callback_data=FaqPick(question_id, match.entry_id).pack(),
             )
         ]
         for match in asked.matches
     ]
-    to_staff = [button(context, "ask.to_staff", "ask", "staff", question_id)]
+    to_staff = [button(context, "ask.to_staff", AskStaff(question_id))]
     await reply(update, context, "ask.candidates", markup=InlineKeyboardMarkup([*rows, to_staff]))
 
 
@@ -159,8 +176,8 @@ async def show_entry(update: Update, context: LinliContext, question_id: int, en
         entry = await session.get(FaqEntry, entry_id)
     markup = InlineKeyboardMarkup(
         [
-            [button(context, "ask.helped", "ask", "ok", question_id, entry_id)],
-            [button(context, "ask.to_staff", "ask", "staff", question_id)],
+            [button(context, "ask.helped", FaqHelped(question_id, entry_id))],
+            [button(context, "ask.to_staff", AskStaff(question_id))],
         ]
     )
     await reply(
@@ -173,45 +190,42 @@ async def show_entry(update: Update, context: LinliContext, question_id: int, en
     )
 
 
-async def ask_button(update: Update, context: LinliContext) -> None:
+async def ask_button(update: Update, context: LinliContext, button: CallbackData) -> None:
     query, user_id = update.callback_query, update.effective_user.id
-    parts = callbacks.decode_any(query.data, "ask")
-    if parts is None or not all(p.isdigit() for p in parts[1:]) or len(parts) not in (2, 3):
-        await query.answer(context.t("button.stale"), show_alert=True)
-        return
-    action, numbers = parts[0], [int(p) for p in parts[1:]]
     try:
         async with context.session() as session:
-            if action == "go" and len(numbers) == 1:
-                asked = await ask.matches_of(
-                    session, numbers[0], user_id, context.language, context.actor
-                )
-            elif action == "pick" and len(numbers) == 2:
-                question = await ask.own_question(session, numbers[0], user_id)
-                await ask.entry_for(session, question, numbers[1])
-            elif action == "ok" and len(numbers) == 2:
-                await ask.answered_by_faq(session, numbers[0], user_id, numbers[1], context.actor)
-            elif action == "staff" and len(numbers) == 1:
-                await ask.to_staff(session, numbers[0], user_id, context.actor)
-            elif action == "more" and len(numbers) == 1:
-                await ask.own_question(session, numbers[0], user_id)
-                await dialogues.start(session, user_id, REPLY_DIALOGUE, question=numbers[0])
-            else:
-                raise AskError("button.stale")
+            match button:
+                case AskNotRepair(question=question_id):
+                    asked = await ask.matches_of(
+                        session, question_id, user_id, context.language, context.actor
+                    )
+                case FaqPick(question=question_id, entry=entry_id):
+                    question = await ask.own_question(session, question_id, user_id)
+                    await ask.entry_for(session, question, entry_id)
+                case FaqHelped(question=question_id, entry=entry_id):
+                    await ask.answered_by_faq(
+                        session, question_id, user_id, entry_id, context.actor
+                    )
+                case AskStaff(question=question_id):
+                    await ask.to_staff(session, question_id, user_id, context.actor)
+                case AskMore(question=question_id):
+                    await ask.own_question(session, question_id, user_id)
+                    await dialogues.start(session, user_id, REPLY_DIALOGUE, question=question_id)
     except AskError as refusal:
         await _refuse(update, context, refusal)
         return
     await accept_button(query)
-    if action == "go":
-        await answer_from_faq(update, context, asked)
-    elif action == "pick":
-        await show_entry(update, context, numbers[0], numbers[1])
-    elif action == "ok":
-        await reply(update, context, "ask.glad")
-    elif action == "staff":
-        await reply(update, context, "ask.sent_to_staff")
-    else:
-        await reply(update, context, "ask.type_reply")
+    match button:
+        case AskNotRepair():
+            await answer_from_faq(update, context, asked)
+        case FaqPick(question=question_id, entry=entry_id):
+            await show_entry(update, context, question_id, entry_id)
+        case FaqHelped():
+            await reply(update, context, "ask.glad")
+        case AskStaff():
+            await reply(update, context, "ask.sent_to_staff")
+        case _:
+            await reply(update, context, "ask.type_reply")
 
 
 async def resident_reply_text(update: Update, context: LinliContext, dialogue: Dialogue) -> None:
@@ -252,52 +266,44 @@ async def inbox(update: Update, context: LinliContext) -> None:
         await reply(update, context, "inbox.empty")
         return
     rows = [
-        [
-            InlineKeyboardButton(
-                f"#{q.id} {q.text[:40]}", callback_data=callbacks.encode("inbox", "show", q.id)
-            )
-        ]
+        [InlineKeyboardButton(f"#{q.id} {q.text[:40]}", callback_data=InboxShow(q.id).pack())]
         for q in questions
     ]
     await reply(update, context, "inbox.title", markup=InlineKeyboardMarkup(rows))
 
 
-async def inbox_button(update: Update, context: LinliContext) -> None:
-    query = update.callback_query
-    member = await staff_of(update, context)
-    if member is None:
-        return
-    parts = callbacks.decode(query.data, "inbox", 2)
-    if parts is None or not parts[1].isdigit():
-        await query.answer(context.t("button.stale"), show_alert=True)
-        return
-    action, question_id, user_id = parts[0], int(parts[1]), update.effective_user.id
+async def inbox_button(
+    update: Update, context: LinliContext, member: StaffMember, button: QuestionButton
+) -> None:
+    query, question_id, user_id = update.callback_query, button.question, update.effective_user.id
     try:
         async with context.session() as session:
-            if action == "show":
-                question = await ask.served_question(session, question_id, member)
-                messages = await ask.thread(session, question_id)
-            elif action == "reply":
-                await ask.served_question(session, question_id, member)
-                await dialogues.start(session, user_id, STAFF_REPLY_DIALOGUE, question=question_id)
-            elif action == "close":
-                await ask.close(session, question_id, member, context.actor)
-            elif action == "faq":
-                await ask.to_faq(session, question_id, member, context.actor)
-            else:
-                raise AskError("button.stale")
+            match button:
+                case InboxShow():
+                    question = await ask.served_question(session, question_id, member)
+                    messages = await ask.thread(session, question_id)
+                case InboxReply():
+                    await ask.served_question(session, question_id, member)
+                    await dialogues.start(
+                        session, user_id, STAFF_REPLY_DIALOGUE, question=question_id
+                    )
+                case InboxClose():
+                    await ask.close(session, question_id, member, context.actor)
+                case InboxToFaq():
+                    await ask.to_faq(session, question_id, member, context.actor)
     except AskError as refusal:
         await _refuse(update, context, refusal)
         return
     await query.answer()
-    if action == "show":
-        await show_thread(update, context, question, messages)
-    elif action == "reply":
-        await reply(update, context, "inbox.type_reply")
-    elif action == "close":
-        await reply(update, context, "inbox.closed")
-    else:
-        await reply(update, context, "inbox.faq_added")
+    match button:
+        case InboxShow():
+            await show_thread(update, context, question, messages)
+        case InboxReply():
+            await reply(update, context, "inbox.type_reply")
+        case InboxClose():
+            await reply(update, context, "inbox.closed")
+        case _:
+            await reply(update, context, "inbox.faq_added")
 
 
 async def show_thread(update: Update, context: LinliContext, question, messages) -> None:
@@ -309,10 +315,10 @@ async def show_thread(update: Update, context: LinliContext, question, messages)
     await send_lines(update, context, lines)
     rows = [
         [
-            button(context, "inbox.reply", "inbox", "reply", question.id),
-            button(context, "inbox.close", "inbox", "close", question.id),
+            button(context, "inbox.reply", InboxReply(question.id)),
+            button(context, "inbox.close", InboxClose(question.id)),
         ],
-        [button(context, "inbox.to_faq", "inbox", "faq", question.id)],
+        [button(context, "inbox.to_faq", InboxToFaq(question.id))],
     ]
     await reply(update, context, "inbox.what_now", markup=InlineKeyboardMarkup(rows))
 
@@ -329,8 +335,14 @@ def handlers() -> list[BaseHandler]:
     return [
         CommandHandler("ask", ask_command),
         CommandHandler("inbox", inbox),
-        CallbackQueryHandler(ask_button, pattern=callbacks.pattern("ask")),
-        CallbackQueryHandler(inbox_button, pattern=callbacks.pattern("inbox")),
+        *(
+            ButtonHandler(kind, ask_button)
+            for kind in (AskNotRepair, FaqPick, FaqHelped, AskStaff, AskMore)
+        ),
+        *(
+            ButtonHandler(kind, staff_press(inbox_button))
+            for kind in (InboxShow, InboxReply, InboxClose, InboxToFaq)
+        ),
     ]
 
 

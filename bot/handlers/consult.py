@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import io
+from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, InputFile, Update
-from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler
+from telegram.ext import BaseHandler, CommandHandler
 
 from bot.flows import (
     charts,
@@ -18,9 +19,24 @@ from bot.flows import (
     round2,
     turnout,
 )
+from bot.flows.callback_data import (
+    AskClose,
+    CallbackData,
+    CancelOpening,
+    CloseNow,
+    ConfirmOpening,
+    ConsultationButton,
+    OfflineStart,
+    OpeningCommunity,
+    OpenRound1,
+    OpenRound2,
+    RemindNow,
+    ShowResults,
+)
 from bot.flows.consultation import ConsultationError, Tally
 from bot.flows.registry import StaffMember
-from bot.handlers import callbacks, offline, plan
+from bot.handlers import offline, plan
+from bot.handlers.buttons import ButtonHandler
 from bot.handlers.common import (
     accept_button,
     document_name,
@@ -32,7 +48,13 @@ from bot.handlers.common import (
     send_lines,
 )
 from bot.handlers.context import LinliContext
-from bot.handlers.staff import consultation_served, parse_local_time, served, staff_of
+from bot.handlers.staff import (
+    consultation_served,
+    parse_local_time,
+    served,
+    staff_of,
+    staff_press,
+)
 from storage.models import Community, Consultation, Dialogue, Role
 
 OPEN_DIALOGUE = "consult_open"
@@ -40,17 +62,15 @@ TITLE_LIMIT, QUESTION_LIMIT = 200, 2000
 COMMUNITY_BUTTONS = 8
 
 
-def button(context: LinliContext, label_key: str, *parts: object) -> InlineKeyboardButton:
-    return InlineKeyboardButton(
-        context.t(label_key), callback_data=callbacks.encode("cons", *parts)
-    )
+def button(context: LinliContext, label_key: str, data: CallbackData) -> InlineKeyboardButton:
+    return InlineKeyboardButton(context.t(label_key), callback_data=data.pack())
 
 
-def labelled(context: LinliContext, label_key: str, tally: Tally, action: str):
+def labelled(context: LinliContext, label_key: str, tally: Tally, kind: type[ConsultationButton]):
     """A panel button that names the community it acts on."""
     return InlineKeyboardButton(
         context.t(label_key, community=tally.community),
-        callback_data=callbacks.encode("cons", action, tally.consultation_id),
+        callback_data=kind(tally.consultation_id).pack(),
     )
 
 
@@ -71,22 +91,22 @@ async def panel(update: Update, context: LinliContext) -> None:
         menus = await round2.needing_staff(session, community_ids)
         names = {c.id: c.name for c in await registry.communities_served(session, member)}
     rows = [
-        [button(context, "staff.open_round1", "new"), button(context, "staff.open_round2", "new2")]
+        [
+            button(context, "staff.open_round1", OpenRound1()),
+            button(context, "staff.open_round2", OpenRound2()),
+        ]
     ]
     if tallies or menus:
         rows.append(
-            [
-                InlineKeyboardButton(
-                    context.t("offline.record"), callback_data=callbacks.encode("offl", "new")
-                )
-            ]
+            [InlineKeyboardButton(context.t("offline.record"), callback_data=OfflineStart().pack())]
         )
     rows += plan.panel_rows(context, menus, names)
     for tally in tallies:
         rows.append(
             [
-                labelled(context, f"staff.{action}", tally, action)
-                for action in ("results", "remind", "close")
+                labelled(context, "staff.results", tally, ShowResults),
+                labelled(context, "staff.remind", tally, RemindNow),
+                labelled(context, "staff.close", tally, AskClose),
             ]
         )
     lines = [
@@ -121,7 +141,7 @@ async def start_opening(
         )
     if len(communities) <= COMMUNITY_BUTTONS:
         rows = [
-            [InlineKeyboardButton(c.name, callback_data=callbacks.encode("cons", "in", c.id))]
+            [InlineKeyboardButton(c.name, callback_data=OpeningCommunity(c.id).pack())]
             for c in communities
         ]
         await reply(update, context, "open.pick_community", markup=InlineKeyboardMarkup(rows))
@@ -201,7 +221,12 @@ async def opening_step(update: Update, context: LinliContext, dialogue: Dialogue
         residents = len(await consultation.residents_in(session, data["community_id"]))
         total = await consultation.households_in(session, data["community_id"])
     markup = InlineKeyboardMarkup(
-        [[button(context, "open.confirm", "go"), button(context, "open.cancel", "stop")]]
+        [
+            [
+                button(context, "open.confirm", ConfirmOpening()),
+                button(context, "open.cancel", CancelOpening()),
+            ]
+        ]
     )
     await reply(
         update,
@@ -218,7 +243,9 @@ async def opening_step(update: Update, context: LinliContext, dialogue: Dialogue
     )
 
 
-async def confirm_opening(update: Update, context: LinliContext, member: StaffMember) -> None:
+async def confirm_opening(
+    update: Update, context: LinliContext, member: StaffMember, _: ConfirmOpening
+) -> None:
     query, user_id = update.callback_query, update.effective_user.id
     settings = context.settings.consultation
     async with context.session() as session:
@@ -279,50 +306,47 @@ async def confirm_opening(update: Update, context: LinliContext, member: StaffMe
 # Buttons of the panel ---------------------------------------------------------
 
 
-async def panel_button(update: Update, context: LinliContext) -> None:
+async def open_round(
+    update: Update, context: LinliContext, member: StaffMember, button: OpenRound1 | OpenRound2
+) -> None:
+    await accept_button(update.callback_query)
+    await start_opening(update, context, member, 2 if isinstance(button, OpenRound2) else 1)
+
+
+async def cancel_opening(
+    update: Update, context: LinliContext, member: StaffMember, _: CancelOpening
+) -> None:
+    async with context.session() as session:
+        await dialogues.finish(session, update.effective_user.id)
+    await accept_button(update.callback_query)
+    await reply(update, context, "open.cancelled")
+
+
+async def opening_community(
+    update: Update, context: LinliContext, member: StaffMember, button: OpeningCommunity
+) -> None:
     query = update.callback_query
-    member = await staff_of(update, context)
-    if member is None:
-        return
-    data = query.data or ""
-    if callbacks.decode(data, "cons", 1) in (["new"], ["new2"]):
-        await accept_button(query)
-        await start_opening(update, context, member, 2 if data.endswith("new2") else 1)
-        return
-    if callbacks.decode(data, "cons", 1) == ["go"]:
-        await confirm_opening(update, context, member)
-        return
-    if callbacks.decode(data, "cons", 1) == ["stop"]:
-        async with context.session() as session:
-            await dialogues.finish(session, update.effective_user.id)
-        await accept_button(query)
-        await reply(update, context, "open.cancelled")
-        return
-    parts = callbacks.decode(data, "cons", 2)
-    if parts is None or not parts[1].isdigit():
+    async with context.session() as session:
+        pending = await dialogues.current(session, update.effective_user.id)
+        community = await session.get(Community, button.community)
+    if pending is None or pending.kind != OPEN_DIALOGUE or pending.data.get("step") != "community":
         await refuse_button(query, context)
         return
-    action, number = parts[0], int(parts[1])
-    if action == "in":
-        async with context.session() as session:
-            pending = await dialogues.current(session, update.effective_user.id)
-            community = await session.get(Community, number)
-        if (
-            pending is None
-            or pending.kind != OPEN_DIALOGUE
-            or pending.data.get("step") != "community"
-        ):
-            await refuse_button(query, context)
-            return
-        await accept_button(query)
-        await choose_community(update, context, member, community)
-        return
-    if action not in PANEL_ACTIONS:
-        await refuse_button(query, context)
-        return
-    found = await consultation_served(update, context, member, number)
-    if found is not None:
-        await PANEL_ACTIONS[action](update, context, found)
+    await accept_button(query)
+    await choose_community(update, context, member, community)
+
+
+def on_consultation(act: Callable[[Update, LinliContext, Consultation], Awaitable[None]]):
+    """A panel button about a consultation, pressed by staff who serve its community."""
+
+    async def pressed(
+        update: Update, context: LinliContext, member: StaffMember, button: ConsultationButton
+    ) -> None:
+        found = await consultation_served(update, context, member, button.consultation)
+        if found is not None:
+            await act(update, context, found)
+
+    return staff_press(pressed)
 
 
 async def show_results(update: Update, context: LinliContext, found: Consultation) -> None:
@@ -345,7 +369,7 @@ async def remind_now(update: Update, context: LinliContext, found: Consultation)
 
 async def ask_close(update: Update, context: LinliContext, found: Consultation) -> None:
     await update.callback_query.answer()
-    markup = InlineKeyboardMarkup([[button(context, "staff.close_yes", "closeyes", found.id)]])
+    markup = InlineKeyboardMarkup([[button(context, "staff.close_yes", CloseNow(found.id))]])
     await reply(update, context, "staff.close_confirm", markup=markup, title=found.title)
 
 
@@ -360,11 +384,11 @@ async def close_now(update: Update, context: LinliContext, found: Consultation) 
     await send_results(update, context, [tally])
 
 
-PANEL_ACTIONS = {
-    "results": show_results,
-    "remind": remind_now,
-    "close": ask_close,
-    "closeyes": close_now,
+PANEL_ACTIONS: dict[type[ConsultationButton], Callable] = {
+    ShowResults: show_results,
+    RemindNow: remind_now,
+    AskClose: ask_close,
+    CloseNow: close_now,
 }
 
 
@@ -478,7 +502,12 @@ def handlers() -> list[BaseHandler]:
         CommandHandler("staff", panel),
         CommandHandler("results", results),
         CommandHandler("ranking", ranking),
-        CallbackQueryHandler(panel_button, pattern=callbacks.pattern("cons")),
+        ButtonHandler(OpenRound1, staff_press(open_round)),
+        ButtonHandler(OpenRound2, staff_press(open_round)),
+        ButtonHandler(ConfirmOpening, staff_press(confirm_opening)),
+        ButtonHandler(CancelOpening, staff_press(cancel_opening)),
+        ButtonHandler(OpeningCommunity, staff_press(opening_community)),
+        *(ButtonHandler(kind, on_consultation(act)) for kind, act in PANEL_ACTIONS.items()),
     ]
 
 

@@ -10,6 +10,7 @@ from telegram.ext import Application, CallbackContext
 from bot import unit_of_work
 from bot.config import Settings
 from bot.flows.audit import Actor
+from bot.flows.callback_data import CallbackData
 from bot.flows.people import Principal
 from bot.i18n import text
 from bot.requests import LinliBot
@@ -44,6 +45,8 @@ class LinliContext(CallbackContext[LinliBot, dict, dict, dict]):
     @principal.setter
     def principal(self, principal: Principal) -> None:
         self._principal = principal
+        # The pressed button, unpacked by its ButtonHandler.
+        self.button: CallbackData | None = None
 
     @property
     def db(self) -> Database:

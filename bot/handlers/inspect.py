@@ -1,7 +1,7 @@
 """Quality supervisors report what they see (/inspect); staff act on it.
 
-Supervisor buttons: ``v1:obs:<cat|sev>:<value>:0``, ``v1:obs:send:0:0``;
-staff buttons: ``v1:obs:<show|ack|assign|done|nope>:<observation>:0``.
+Supervisor buttons are the ``Inspection...`` kinds of ``bot.flows.callback_data``,
+staff buttons the ``Observation...`` kinds.
 The moves offered, and which of them ask for a note in a dialogue (assigning,
 dismissing), come from the flow's transition table. Staff see an observation
 as a card, then its photos and its location pin, if the supervisor sent them.
@@ -10,25 +10,35 @@ as a card, then its photos and its location pin, if the supervisor sent them.
 from __future__ import annotations
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
-from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler
+from telegram.ext import BaseHandler, CommandHandler
 
 from bot.flows import dialogues, supervision
+from bot.flows.callback_data import (
+    OBSERVATION_MOVES,
+    CallbackData,
+    InspectionCategory,
+    InspectionSend,
+    InspectionSeverity,
+    ObservationButton,
+    ObservationShow,
+)
+from bot.flows.registry import StaffMember
 from bot.flows.supervision import SupervisionError
 from bot.flows.transitions import Party
-from bot.handlers import callbacks
+from bot.handlers.buttons import B, ButtonHandler, Press
 from bot.handlers.common import accept_button, local_time, reply
 from bot.handlers.context import LinliContext
-from bot.handlers.staff import staff_of
+from bot.handlers.staff import staff_of, staff_press
 from storage.models import Dialogue, Observation
 
 NOTE_DIALOGUE = "observation_note"
 STAFF = Party.STAFF
 
 
-def button(context: LinliContext, key: str, *parts: object, **values) -> InlineKeyboardButton:
-    return InlineKeyboardButton(
-        context.t(key, **values), callback_data=callbacks.encode("obs", *parts)
-    )
+def button(
+    context: LinliContext, key: str, data: CallbackData, **values: object
+) -> InlineKeyboardButton:
+    return InlineKeyboardButton(context.t(key, **values), callback_data=data.pack())
 
 
 async def inspect(update: Update, context: LinliContext) -> None:
@@ -45,16 +55,16 @@ async def ask_for(update: Update, context: LinliContext, step: str) -> None:
     rows = []
     if step == "category":
         rows = [
-            [button(context, f"supervision.category_{c}", "cat", c, 0)]
+            [button(context, f"supervision.category_{c}", InspectionCategory(c))]
             for c in supervision.CATEGORIES
         ]
     elif step == "severity":
         rows = [
-            [button(context, f"supervision.severity_{s}", "sev", s, 0)]
+            [button(context, f"supervision.severity_{s}", InspectionSeverity(s))]
             for s in supervision.SEVERITIES
         ]
     elif step == "media":
-        rows = [[button(context, "supervision.send", "send", 0, 0)]]
+        rows = [[button(context, "supervision.send", InspectionSend())]]
     markup = InlineKeyboardMarkup(rows) if rows else None
     await reply(update, context, f"supervision.ask_{step}", markup=markup)
 
@@ -92,43 +102,46 @@ async def inspect_media(update: Update, context: LinliContext, dialogue: Dialogu
         await reply(update, context, "supervision.media_received", photos=len(data["photos"]))
 
 
-async def observation_button(update: Update, context: LinliContext) -> None:
-    query = update.callback_query
-    parts = callbacks.decode(query.data, "obs", 3)
-    if parts is None:
-        await query.answer(context.t("button.stale"), show_alert=True)
-        return
-    action, value = parts[0], parts[1]
-    user_id = update.effective_user.id
-    try:
-        if action in ("cat", "sev"):
-            step, field = ("category", "category") if action == "cat" else ("severity", "severity")
-            async with context.session() as session:
-                following = await supervision.inspection_step(
-                    session, user_id, step, **{field: value}
-                )
-            await accept_button(query)
-            await ask_for(update, context, following)
-        elif action == "send":
-            async with context.session() as session:
-                observation = await supervision.submit_inspection(session, user_id, context.actor)
-            await accept_button(query)
-            await reply(update, context, "supervision.sent", number=observation.id)
-        elif action == "show" or supervision.MACHINE.target_of(action, STAFF) is not None:
-            await staff_action(update, context, action, value)
-        else:
-            raise SupervisionError("button.stale")
-    except SupervisionError as refusal:
-        await query.answer(context.t(refusal.reason), show_alert=True)
+def answered(press: Press[B]) -> Press[B]:
+    """An observation's button whose refusal is told as an alert."""
+
+    async def pressed(update: Update, context: LinliContext, button: B) -> None:
+        try:
+            await press(update, context, button)
+        except SupervisionError as refusal:
+            await update.callback_query.answer(context.t(refusal.reason), show_alert=True)
+
+    return pressed
 
 
-async def staff_action(update: Update, context: LinliContext, action: str, value: str) -> None:
-    member = await staff_of(update, context)
-    if member is None:
+async def inspection_button(
+    update: Update,
+    context: LinliContext,
+    button: InspectionCategory | InspectionSeverity | InspectionSend,
+) -> None:
+    """The supervisor's buttons: the category, the severity, then sending the observation."""
+    query, user_id = update.callback_query, update.effective_user.id
+    if isinstance(button, InspectionSend):
+        async with context.session() as session:
+            observation = await supervision.submit_inspection(session, user_id, context.actor)
+        await accept_button(query)
+        await reply(update, context, "supervision.sent", number=observation.id)
         return
-    if not value.isdigit():
-        raise SupervisionError("button.stale")
-    observation_id, query = int(value), update.callback_query
+    if isinstance(button, InspectionCategory):
+        step, changes = "category", {"category": button.category}
+    else:
+        step, changes = "severity", {"severity": button.severity}
+    async with context.session() as session:
+        following = await supervision.inspection_step(session, user_id, step, **changes)
+    await accept_button(query)
+    await ask_for(update, context, following)
+
+
+async def staff_action(
+    update: Update, context: LinliContext, member: StaffMember, button: ObservationButton
+) -> None:
+    observation_id, query = button.observation, update.callback_query
+    action = button.last_word()
     to = supervision.MACHINE.target_of(action, STAFF)  # None: just show it
     async with context.session() as session:
         observation = await supervision.served_observation(session, observation_id, member)
@@ -156,7 +169,7 @@ async def staff_action(update: Update, context: LinliContext, action: str, value
 
 async def show(update: Update, context: LinliContext, observation: Observation) -> None:
     rows = [
-        [button(context, move.label, move.action, observation.id, 0)]
+        [button(context, move.label, OBSERVATION_MOVES[move.action](observation.id))]
         for move in supervision.MACHINE.available(observation, STAFF)
     ]
     await reply(
@@ -211,7 +224,13 @@ async def moved(update: Update, context: LinliContext, observation: Observation)
 def handlers() -> list[BaseHandler]:
     return [
         CommandHandler("inspect", inspect),
-        CallbackQueryHandler(observation_button, pattern=callbacks.pattern("obs")),
+        ButtonHandler(InspectionCategory, answered(inspection_button)),
+        ButtonHandler(InspectionSeverity, answered(inspection_button)),
+        ButtonHandler(InspectionSend, answered(inspection_button)),
+        *(
+            ButtonHandler(kind, answered(staff_press(staff_action)))
+            for kind in (ObservationShow, *OBSERVATION_MOVES.values())
+        ),
     ]
 
 

@@ -1,6 +1,6 @@
 """Residents order from round 2's menu: one message with ✅ toggles, pages and Submit.
 
-Buttons: ``v1:menu:<consultation>:<action>:<number>`` where the action is
+Buttons are ``MenuPress`` (callback data) whose action is
 ``open`` (a page, as a new message), ``page`` (edit to a page), ``tog`` (an
 item), ``info`` (an item's description and picture) or ``send``. Every press
 is checked again by the flow; the draft lives in the database.
@@ -10,24 +10,24 @@ from __future__ import annotations
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.error import BadRequest
-from telegram.ext import BaseHandler, CallbackQueryHandler
+from telegram.ext import BaseHandler
 
 from bot.flows import menu, round2
+from bot.flows.callback_data import MenuAction, MenuPress
 from bot.flows.consultation import ConsultationError
 from bot.flows.notices import CAPTION_LIMIT
 from bot.flows.round2 import Draft
-from bot.handlers import callbacks
+from bot.handlers.buttons import ButtonHandler
 from bot.handlers.common import local_time
 from bot.handlers.context import LinliContext
 from storage.models import MenuItem
 
-ACTIONS = ("open", "page", "tog", "info", "send")
 RULES_BROKEN = ("menu.too_few", "menu.too_many", "menu.over_budget")
 
 
-def _button(label: str, consultation_id: int, action: str, number: int = 0):
+def _button(label: str, consultation_id: int, action: MenuAction, number: int = 0):
     return InlineKeyboardButton(
-        label, callback_data=callbacks.encode("menu", consultation_id, action, number)
+        label, callback_data=MenuPress(consultation_id, action, number).pack()
     )
 
 
@@ -114,13 +114,9 @@ async def _show(update: Update, context: LinliContext, draft: Draft, *, new: boo
             raise
 
 
-async def menu_button(update: Update, context: LinliContext) -> None:
+async def menu_button(update: Update, context: LinliContext, button: MenuPress) -> None:
     query = update.callback_query
-    parts = callbacks.decode(query.data, "menu", 3)
-    if parts is None or parts[1] not in ACTIONS or not (parts[0] + parts[2]).isdigit():
-        await query.answer(context.t("button.stale"), show_alert=True)
-        return
-    consultation_id, action, number = int(parts[0]), parts[1], int(parts[2])
+    consultation_id, action, number = button.consultation, button.action, button.number
     user_id = update.effective_user.id
     try:
         async with context.session() as session:
@@ -192,4 +188,4 @@ async def _confirm(update: Update, context: LinliContext, submitted: round2.Subm
 
 
 def handlers() -> list[BaseHandler]:
-    return [CallbackQueryHandler(menu_button, pattern=callbacks.pattern("menu"))]
+    return [ButtonHandler(MenuPress, menu_button)]

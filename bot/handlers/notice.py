@@ -11,27 +11,41 @@ own communities; everyone is for admins.
 from __future__ import annotations
 
 import re
+from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
-from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler
+from telegram.ext import BaseHandler, CommandHandler
 
 from bot import timetable
 from bot.flows import consultation, dialogues, notices, outbox, registry
+from bot.flows.callback_data import (
+    CallbackData,
+    NoticeCancel,
+    NoticeRetry,
+    NoticeSend,
+    NoticeToBuildings,
+    NoticeToCommunities,
+    NoticeToCommunity,
+    NoticeToEveryone,
+    NoticeToSupervisors,
+    NoticeToUnanswered,
+    NoticeWhen,
+)
 from bot.flows.notices import NoticeError
 from bot.flows.registry import StaffMember
-from bot.handlers import callbacks
+from bot.handlers.buttons import ButtonHandler, Press
 from bot.handlers.common import accept_button, local_time, refuse, refuse_button, reply
 from bot.handlers.context import LinliContext
-from bot.handlers.staff import parse_local_time, staff_of
+from bot.handlers.staff import parse_local_time, staff_of, staff_press
 from storage.models import Broadcast, Dialogue, Role
 
 DIALOGUE = "notice"
 WEEK = 7
 
 
-def button(context: LinliContext, label: str, *parts: object) -> InlineKeyboardButton:
-    return InlineKeyboardButton(label, callback_data=callbacks.encode("ntc", *parts))
+def button(context: LinliContext, label: str, data: CallbackData) -> InlineKeyboardButton:
+    return InlineKeyboardButton(label, callback_data=data.pack())
 
 
 async def save(context: LinliContext, user_id: int, **data) -> None:
@@ -85,23 +99,31 @@ async def ask_audience(update: Update, context: LinliContext, member: StaffMembe
             if member.serves(c.community_id)
         ]
     names = {c.id: c.name for c in communities}
-    rows = [[button(context, c.name, "c", c.id)] for c in communities[:8]]
+    rows = [[button(context, c.name, NoticeToCommunity(c.id))] for c in communities[:8]]
     rows += [
         [
             button(
-                context, context.t("compose.unanswered", community=names[c.community_id]), "u", c.id
+                context,
+                context.t("compose.unanswered", community=names[c.community_id]),
+                NoticeToUnanswered(c.id),
             )
         ]
         for c in open_now
     ]
     rows += [
-        [button(context, context.t("compose.supervisors", community=c.name), "s", c.id)]
+        [
+            button(
+                context,
+                context.t("compose.supervisors", community=c.name),
+                NoticeToSupervisors(c.id),
+            )
+        ]
         for c in communities[:8]
     ]
-    rows.append([button(context, context.t("compose.by_communities"), "m", 0)])
-    rows.append([button(context, context.t("compose.by_buildings"), "b", 0)])
+    rows.append([button(context, context.t("compose.by_communities"), NoticeToCommunities())])
+    rows.append([button(context, context.t("compose.by_buildings"), NoticeToBuildings())])
     if member.role is Role.ADMIN:
-        rows.append([button(context, context.t("compose.everyone"), "all", 0)])
+        rows.append([button(context, context.t("compose.everyone"), NoticeToEveryone())])
     await reply(update, context, "compose.ask_audience", markup=InlineKeyboardMarkup(rows))
 
 
@@ -139,9 +161,9 @@ async def chosen_audience(update, context: LinliContext, data: dict, audience: d
     await save(context, update.effective_user.id, **{**data, "step": "when", "audience": audience})
     rows = [
         [
-            button(context, context.t("compose.now"), "when", "now"),
-            button(context, context.t("compose.at"), "when", "at"),
-            button(context, context.t("compose.weekly"), "when", "weekly"),
+            button(context, context.t("compose.now"), NoticeWhen("now")),
+            button(context, context.t("compose.at"), NoticeWhen("at")),
+            button(context, context.t("compose.weekly"), NoticeWhen("weekly")),
         ]
     ]
     await reply(update, context, "compose.ask_when", markup=InlineKeyboardMarkup(rows))
@@ -174,10 +196,10 @@ TYPED_STEPS = {
     "first": time_step,
     "until": time_step,
 }
-# Audiences typed rather than picked: button action -> (dialogue step, prompt).
+# Audiences typed rather than picked: button -> (dialogue step, prompt).
 TYPED_AUDIENCES = {
-    "m": ("communities", "compose.ask_communities"),
-    "b": ("buildings", "compose.ask_buildings"),
+    NoticeToCommunities: ("communities", "compose.ask_communities"),
+    NoticeToBuildings: ("buildings", "compose.ask_buildings"),
 }
 
 
@@ -205,58 +227,56 @@ async def preview(update: Update, context: LinliContext, data: dict) -> None:
     markup = InlineKeyboardMarkup(
         [
             [
-                button(context, context.t("compose.send"), "go", 0),
-                button(context, context.t("open.cancel"), "stop", 0),
+                button(context, context.t("compose.send"), NoticeSend()),
+                button(context, context.t("open.cancel"), NoticeCancel()),
             ]
         ]
     )
     await reply(update, context, "compose.preview", markup=markup, count=count, when=when)
 
 
-async def press(update: Update, context: LinliContext) -> None:
-    query = update.callback_query
-    member = await staff_of(update, context)
-    if member is None:
-        return
-    parts = callbacks.decode(query.data, "ntc", 2)
-    if parts is not None and parts[0] == "retry" and parts[1].isdigit():
-        await retry(update, context, member, int(parts[1]))
-        return
-    async with context.session() as session:
-        pending = await dialogues.current(session, update.effective_user.id)
-    if parts is None or pending is None or pending.kind != DIALOGUE:
-        await refuse_button(query, context)
-        return
-    action, value, data = parts[0], parts[1], dict(pending.data)
-    handler = PRESSES.get((data.get("step"), action))
-    if handler is None:
-        await refuse_button(query, context)
-        return
-    await handler(update, context, member, data, value)
+def in_step(step: str, act: Callable[..., Awaitable[None]]) -> Press:
+    """A button of the notice being composed, pressed at the dialogue's ``step``."""
 
-
-async def pick_audience(update, context, member: StaffMember, data: dict, value: str) -> None:
-    query, action = update.callback_query, callbacks.decode(update.callback_query.data, "ntc", 2)[0]
-    if action in TYPED_AUDIENCES:
-        step, prompt = TYPED_AUDIENCES[action]
-        await accept_button(query)
-        await save(context, update.effective_user.id, **{**data, "step": step})
-        await reply(update, context, prompt)
-        return
-    if action == "all":
-        allowed, audience = member.role is Role.ADMIN, {"kind": "everyone"}
-    elif not value.isdigit():
-        allowed, audience = False, {}
-    elif action in ("c", "s"):
-        kind = "communities" if action == "c" else "supervisors"
-        allowed, audience = member.serves(int(value)), {"kind": kind, "ids": [int(value)]}
-    else:
+    async def pressed(
+        update: Update, context: LinliContext, member: StaffMember, button: CallbackData
+    ) -> None:
         async with context.session() as session:
-            communities = await notices.audience_communities(
-                session, {"kind": "unanswered", "ids": [int(value)]}
-            )
-        allowed = bool(communities) and all(member.serves(c) for c in communities)
-        audience = {"kind": "unanswered", "ids": [int(value)]}
+            pending = await dialogues.current(session, update.effective_user.id)
+        if pending is None or pending.kind != DIALOGUE or pending.data.get("step") != step:
+            await refuse_button(update.callback_query, context)
+            return
+        await act(update, context, member, dict(pending.data), button)
+
+    return staff_press(pressed)
+
+
+async def pick_typed_audience(
+    update, context, member: StaffMember, data: dict, button: CallbackData
+) -> None:
+    step, prompt = TYPED_AUDIENCES[type(button)]
+    await accept_button(update.callback_query)
+    await save(context, update.effective_user.id, **{**data, "step": step})
+    await reply(update, context, prompt)
+
+
+async def pick_audience(update, context, member: StaffMember, data: dict, button) -> None:
+    query = update.callback_query
+    match button:
+        case NoticeToEveryone():
+            audience: dict[str, object] = {"kind": "everyone"}
+            allowed = member.role is Role.ADMIN
+        case NoticeToCommunity(community=community_id):
+            allowed = member.serves(community_id)
+            audience = {"kind": "communities", "ids": [community_id]}
+        case NoticeToSupervisors(community=community_id):
+            allowed = member.serves(community_id)
+            audience = {"kind": "supervisors", "ids": [community_id]}
+        case NoticeToUnanswered(consultation=consultation_id):
+            audience = {"kind": "unanswered", "ids": [consultation_id]}
+            async with context.session() as session:
+                communities = await notices.audience_communities(session, audience)
+            allowed = bool(communities) and all(member.serves(c) for c in communities)
     if not allowed:
         await refuse_button(query, context)
         return
@@ -264,15 +284,11 @@ async def pick_audience(update, context, member: StaffMember, data: dict, value:
     await chosen_audience(update, context, data, audience)
 
 
-async def pick_when(update, context, member: StaffMember, data: dict, value: str) -> None:
-    query = update.callback_query
-    if value not in ("now", "at", "weekly"):
-        await refuse_button(query, context)
-        return
-    await accept_button(query)
-    if value == "now":
+async def pick_when(update, context, member: StaffMember, data: dict, button: NoticeWhen) -> None:
+    await accept_button(update.callback_query)
+    if button.when == "now":
         await preview(update, context, {**data, "step": "confirm", "at": None})
-    elif value == "at":
+    elif button.when == "at":
         await save(context, update.effective_user.id, **{**data, "step": "at"})
         await reply(update, context, "compose.ask_at", example="2026-12-20 09:00")
     else:
@@ -282,7 +298,7 @@ async def pick_when(update, context, member: StaffMember, data: dict, value: str
         await reply(update, context, "compose.ask_first", example="2026-12-21 09:00")
 
 
-async def send(update, context, member: StaffMember, data: dict, value: str) -> None:
+async def send(update, context, member: StaffMember, data: dict, _: NoticeSend) -> None:
     query, user_id = update.callback_query, update.effective_user.id
     communities_ok = True
     async with context.session() as session:
@@ -322,28 +338,30 @@ async def send(update, context, member: StaffMember, data: dict, value: str) -> 
         await reply(update, context, "compose.scheduled", at=local_time(context, notice.first_at))
 
 
-async def cancel(update, context, member: StaffMember, data: dict, value: str) -> None:
+async def cancel(update, context, member: StaffMember, data: dict, _: NoticeCancel) -> None:
     async with context.session() as session:
         await dialogues.finish(session, update.effective_user.id)
     await accept_button(update.callback_query)
     await reply(update, context, "compose.cancelled")
 
 
-PRESSES = {
-    ("audience", "c"): pick_audience,
-    ("audience", "u"): pick_audience,
-    ("audience", "s"): pick_audience,
-    ("audience", "m"): pick_audience,
-    ("audience", "b"): pick_audience,
-    ("audience", "all"): pick_audience,
-    ("when", "when"): pick_when,
-    ("confirm", "go"): send,
-    ("confirm", "stop"): cancel,
+# Each button of the notice being composed: the step it belongs to, and what it does.
+PRESSES: dict[type[CallbackData], tuple[str, Callable[..., Awaitable[None]]]] = {
+    NoticeToCommunity: ("audience", pick_audience),
+    NoticeToUnanswered: ("audience", pick_audience),
+    NoticeToSupervisors: ("audience", pick_audience),
+    NoticeToEveryone: ("audience", pick_audience),
+    NoticeToCommunities: ("audience", pick_typed_audience),
+    NoticeToBuildings: ("audience", pick_typed_audience),
+    NoticeWhen: ("when", pick_when),
+    NoticeSend: ("confirm", send),
+    NoticeCancel: ("confirm", cancel),
 }
 
 
-async def retry(update: Update, context: LinliContext, member: StaffMember, broadcast_id: int):
+async def retry(update: Update, context: LinliContext, member: StaffMember, button: NoticeRetry):
     """The report's button: send the failed deliveries of the author's broadcast again."""
+    broadcast_id = button.broadcast
     async with context.session() as session:
         broadcast = await session.get(Broadcast, broadcast_id)
         if broadcast is None or broadcast.created_by != update.effective_user.id:
@@ -360,7 +378,8 @@ async def retry(update: Update, context: LinliContext, member: StaffMember, broa
 def handlers() -> list[BaseHandler]:
     return [
         CommandHandler("notice", compose),
-        CallbackQueryHandler(press, pattern=callbacks.pattern("ntc")),
+        ButtonHandler(NoticeRetry, staff_press(retry)),
+        *(ButtonHandler(kind, in_step(step, act)) for kind, (step, act) in PRESSES.items()),
     ]
 
 

@@ -4,7 +4,7 @@ From /staff: choose the open round, then the household (a button of the
 next unanswered ones, or typed ``3-1-101``), the answer, a reason if it
 replaces the resident's own bot answer, a photo of the signed form or none,
 and confirm. Then the next unanswered door of the same unit is offered.
-Buttons: ``v1:offl:<action>[:<id>]``; the dialogue is held in the database
+Buttons are the ``Offline...`` kinds of callback data; the dialogue is held in the database
 and every press checks again that the staff member serves the community.
 /missing lists the households still without an answer, as text, XLSX and PDF.
 """
@@ -16,14 +16,24 @@ import tempfile
 from pathlib import Path
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, InputFile, Update
-from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler
+from telegram.ext import BaseHandler, CommandHandler
 
 from bot.flows import dialogues, doorsheet, exports, offline, registry, turnout
-from bot.flows.consultation import ConsultationError, Entry, Replace, ballot_of
+from bot.flows.callback_data import (
+    CallbackData,
+    OfflineAnswer,
+    OfflineConfirm,
+    OfflineFinish,
+    OfflineHousehold,
+    OfflineNoEvidence,
+    OfflineRound,
+    OfflineStart,
+)
+from bot.flows.consultation import Choice, ConsultationError, Entry, Replace, ballot_of
 from bot.flows.evidence import check_upload
 from bot.flows.registry import StaffMember
 from bot.flows.round2 import ANSWERED
-from bot.handlers import callbacks
+from bot.handlers.buttons import ButtonHandler
 from bot.handlers.common import (
     accept_button,
     address_text,
@@ -36,7 +46,7 @@ from bot.handlers.common import (
     send_lines,
 )
 from bot.handlers.context import LinliContext
-from bot.handlers.staff import staff_of
+from bot.handlers.staff import staff_of, staff_press
 from storage.models import Channel, Consultation, ConsultationStatus, Dialogue, Role
 
 DIALOGUE = "offline"
@@ -44,8 +54,8 @@ REASON_LIMIT = 500
 HOUSEHOLD_BUTTONS = 8
 
 
-def button(context: LinliContext, label: str, *parts: object) -> InlineKeyboardButton:
-    return InlineKeyboardButton(label, callback_data=callbacks.encode("offl", *parts))
+def button(context: LinliContext, label: str, data: CallbackData) -> InlineKeyboardButton:
+    return InlineKeyboardButton(label, callback_data=data.pack())
 
 
 def community_ids(member: StaffMember) -> set[int] | None:
@@ -71,7 +81,7 @@ async def start(update: Update, context: LinliContext, member: StaffMember) -> N
         await reply(update, context, "offline.none_open")
         return
     names = await _names(context, member)
-    rows = [[button(context, round_label(context, r, names), "c", r.id)] for r in rounds]
+    rows = [[button(context, round_label(context, r, names), OfflineRound(r.id))] for r in rounds]
     await reply(update, context, "offline.pick_round", markup=InlineKeyboardMarkup(rows))
 
 
@@ -101,10 +111,10 @@ async def ask_household(
         a for a in missing if following is None or a.household_id != following.household_id
     ]
     rows = [
-        [button(context, address_text(context, a), "h", a.household_id)]
+        [button(context, address_text(context, a), OfflineHousehold(a.household_id))]
         for a in offered[:HOUSEHOLD_BUTTONS]
     ]
-    rows.append([button(context, context.t("offline.finish"), "stop")])
+    rows.append([button(context, context.t("offline.finish"), OfflineFinish())])
     key = "offline.ask_next" if following else "offline.ask_household"
     await reply(
         update,
@@ -147,8 +157,8 @@ async def choose_household(
         markup = InlineKeyboardMarkup(
             [
                 [
-                    button(context, context.t("vote.agree"), "a", "agree"),
-                    button(context, context.t("vote.disagree"), "a", "disagree"),
+                    button(context, context.t("vote.agree"), OfflineAnswer(Choice.AGREE)),
+                    button(context, context.t("vote.disagree"), OfflineAnswer(Choice.DISAGREE)),
                 ]
             ]
         )
@@ -198,7 +208,9 @@ async def after_answer(update: Update, context: LinliContext, data: dict) -> Non
 
 
 async def ask_evidence(update: Update, context: LinliContext) -> None:
-    markup = InlineKeyboardMarkup([[button(context, context.t("offline.no_photo"), "skip")]])
+    markup = InlineKeyboardMarkup(
+        [[button(context, context.t("offline.no_photo"), OfflineNoEvidence())]]
+    )
     await reply(update, context, "offline.ask_evidence", markup=markup)
 
 
@@ -211,8 +223,8 @@ async def ask_confirm(update: Update, context: LinliContext, data: dict) -> None
     markup = InlineKeyboardMarkup(
         [
             [
-                button(context, context.t("offline.confirm"), "ok"),
-                button(context, context.t("offline.cancel"), "stop"),
+                button(context, context.t("offline.confirm"), OfflineConfirm()),
+                button(context, context.t("offline.cancel"), OfflineFinish()),
             ]
         ]
     )
@@ -258,24 +270,22 @@ async def confirm(update: Update, context: LinliContext, found: Consultation, da
 # Routing ------------------------------------------------------------------------
 
 
-async def pressed(update: Update, context: LinliContext) -> None:
+async def pressed(
+    update: Update, context: LinliContext, member: StaffMember, button: CallbackData
+) -> None:
     query = update.callback_query
-    member = await staff_of(update, context)
-    if member is None:
-        return
-    parts = callbacks.decode_any(query.data, "offl")
-    if parts == ["new"]:
+    if isinstance(button, OfflineStart):
         await accept_button(query)
         await start(update, context, member)
         return
-    if parts == ["stop"]:
+    if isinstance(button, OfflineFinish):
         async with context.session() as session:
             await dialogues.finish(session, update.effective_user.id)
         await accept_button(query)
         await reply(update, context, "offline.finished")
         return
-    if parts is not None and len(parts) == 2 and parts[0] == "c" and parts[1].isdigit():
-        found = await _served_round(context, member, int(parts[1]))
+    if isinstance(button, OfflineRound):
+        found = await _served_round(context, member, button.consultation)
         if found is None:
             await refuse_button(query, context)
             return
@@ -290,26 +300,26 @@ async def pressed(update: Update, context: LinliContext) -> None:
     data = dict(pending.data) if pending is not None and pending.kind == DIALOGUE else {}
     found = await _served_round(context, member, data.get("consultation"))
     step = data.get("step")
-    if found is None or parts is None:
+    if found is None:
         await refuse_button(query, context)
         return
-    if parts[0] == "h" and len(parts) == 2 and parts[1].isdigit() and step == "household":
-        household_id = await _household_of(context, found, int(parts[1]))
+    if isinstance(button, OfflineHousehold) and step == "household":
+        household_id = await _household_of(context, found, button.household)
         if household_id is None:
             await refuse_button(query, context)
             return
         await accept_button(query)
         await choose_household(update, context, found, household_id)
-    elif parts[0] == "a" and len(parts) == 2 and parts[1] in ("agree", "disagree"):
+    elif isinstance(button, OfflineAnswer):
         if step != "answer" or found.round != 1:
             await refuse_button(query, context)
             return
         await accept_button(query)
-        await after_answer(update, context, {**data, "answer": parts[1]})
-    elif parts == ["skip"] and step == "evidence":
+        await after_answer(update, context, {**data, "answer": button.choice.value})
+    elif isinstance(button, OfflineNoEvidence) and step == "evidence":
         await accept_button(query)
         await ask_confirm(update, context, {**data, "evidence": None})
-    elif parts == ["ok"] and step == "confirm":
+    elif isinstance(button, OfflineConfirm) and step == "confirm":
         await confirm(update, context, found, data)
     else:
         await refuse_button(query, context)
@@ -472,7 +482,18 @@ async def turnout_lines(context: LinliContext, consultation_id: int) -> list[str
 def handlers() -> list[BaseHandler]:
     return [
         CommandHandler("missing", missing),
-        CallbackQueryHandler(pressed, pattern=callbacks.pattern("offl")),
+        *(
+            ButtonHandler(kind, staff_press(pressed))
+            for kind in (
+                OfflineStart,
+                OfflineFinish,
+                OfflineRound,
+                OfflineHousehold,
+                OfflineAnswer,
+                OfflineNoEvidence,
+                OfflineConfirm,
+            )
+        ),
     ]
 
 

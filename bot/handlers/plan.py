@@ -1,6 +1,6 @@
 """Staff watch round 2 and settle its plan: live tallies, closing, changes with reasons, confirming.
 
-Buttons: ``v1:plan:<action>:<consultation>:<item or 0>``. Taking an item out
+Buttons are the ``Plan...`` kinds of callback data, one per action. Taking an item out
 of the plan or putting one in asks for the reason in a dialogue held in the
 database.
 """
@@ -8,28 +8,40 @@ database.
 from __future__ import annotations
 
 import io
+from collections.abc import Awaitable, Callable
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, InputFile, Update
-from telegram.ext import BaseHandler, CallbackQueryHandler
+from telegram.ext import BaseHandler
 
 from bot.flows import charts, dialogues, exports, menu, round2
+from bot.flows.callback_data import (
+    PlanAskClose,
+    PlanButton,
+    PlanClose,
+    PlanConfirm,
+    PlanPutIn,
+    PlanResults,
+    PlanShow,
+    PlanTakeOut,
+    RemindNow,
+)
 from bot.flows.consultation import ConsultationError, percent_text
 from bot.flows.registry import StaffMember
 from bot.flows.round2 import ItemCount, MenuTally
-from bot.handlers import callbacks
+from bot.handlers.buttons import ButtonHandler
 from bot.handlers.common import accept_button, document_name, local_month, refuse, reply, send_lines
 from bot.handlers.context import LinliContext
-from bot.handlers.staff import consultation_served, staff_of
+from bot.handlers.staff import consultation_served, staff_of, staff_press
 from storage.models import Consultation, ConsultationStatus, Dialogue, ItemClass
 
 REASON_DIALOGUE = "plan_reason"
 REASON_LIMIT = 500
 
 
-def button(context: LinliContext, label: str, action: str, consultation_id: int, item: int = 0):
-    return InlineKeyboardButton(
-        label, callback_data=callbacks.encode("plan", action, consultation_id, item)
-    )
+def button(
+    context: LinliContext, label: str, kind: type[PlanButton], consultation_id: int, item: int = 0
+):
+    return InlineKeyboardButton(label, callback_data=kind(consultation_id, item).pack())
 
 
 def panel_rows(context: LinliContext, consultations: list[Consultation], names: dict[int, str]):
@@ -41,18 +53,26 @@ def panel_rows(context: LinliContext, consultations: list[Consultation], names: 
             rows.append(
                 [
                     button(
-                        context, context.t("plan.results", community=community), "res", found.id
+                        context,
+                        context.t("plan.results", community=community),
+                        PlanResults,
+                        found.id,
                     ),
                     InlineKeyboardButton(
                         context.t("staff.remind", community=community),
-                        callback_data=callbacks.encode("cons", "remind", found.id),
+                        callback_data=RemindNow(found.id).pack(),
                     ),
-                    button(context, context.t("staff.close", community=community), "ask", found.id),
+                    button(
+                        context,
+                        context.t("staff.close", community=community),
+                        PlanAskClose,
+                        found.id,
+                    ),
                 ]
             )
         elif found.plan_confirmed_at is None:
             rows.append(
-                [button(context, context.t("plan.settle", community=community), "show", found.id)]
+                [button(context, context.t("plan.settle", community=community), PlanShow, found.id)]
             )
     return rows
 
@@ -118,7 +138,7 @@ async def send_plan(update: Update, context: LinliContext, result: MenuTally) ->
                     button(
                         context,
                         context.t("plan.remove", name=name),
-                        "out",
+                        PlanTakeOut,
                         consultation_id,
                         row.item.id,
                     )
@@ -130,33 +150,32 @@ async def send_plan(update: Update, context: LinliContext, result: MenuTally) ->
                     button(
                         context,
                         context.t("plan.include", name=name),
-                        "in",
+                        PlanPutIn,
                         consultation_id,
                         row.item.id,
                     )
                 ]
             )
-    rows.append([button(context, context.t("plan.confirm"), "ok", consultation_id)])
+    rows.append([button(context, context.t("plan.confirm"), PlanConfirm, consultation_id)])
     await send_lines(update, context, tally_lines(context, result))
     await reply(update, context, "plan.how_to_settle", markup=InlineKeyboardMarkup(rows))
 
 
-async def plan_button(update: Update, context: LinliContext) -> None:
-    query = update.callback_query
-    member = await staff_of(update, context)
-    if member is None:
-        return
-    parts = callbacks.decode(query.data, "plan", 3)
-    if parts is None or parts[0] not in ACTIONS or not (parts[1] + parts[2]).isdigit():
-        await query.answer(context.t("button.stale"), show_alert=True)
-        return
-    found = await consultation_served(update, context, member, int(parts[1]))
-    if found is None:
-        return
-    if found.round != 2:
-        await query.answer(context.t("button.stale"), show_alert=True)
-        return
-    await ACTIONS[parts[0]](update, context, member, found, int(parts[2]))
+def on_round2(act: Callable[..., Awaitable[None]]):
+    """A plan button, pressed by staff who serve the community of its round 2."""
+
+    async def pressed(
+        update: Update, context: LinliContext, member: StaffMember, button: PlanButton
+    ) -> None:
+        found = await consultation_served(update, context, member, button.consultation)
+        if found is None:
+            return
+        if found.round != 2:
+            await update.callback_query.answer(context.t("button.stale"), show_alert=True)
+            return
+        await act(update, context, member, found, button.item)
+
+    return staff_press(pressed)
 
 
 async def _refused(update: Update, context: LinliContext, refusal: ConsultationError) -> None:
@@ -173,7 +192,7 @@ async def show_results(update, context, member: StaffMember, found: Consultation
 async def ask_close(update, context, member: StaffMember, found: Consultation, _: int) -> None:
     await update.callback_query.answer()
     markup = InlineKeyboardMarkup(
-        [[button(context, context.t("staff.close_yes"), "close", found.id)]]
+        [[button(context, context.t("staff.close_yes"), PlanClose, found.id)]]
     )
     await reply(update, context, "staff.close_confirm", markup=markup, title=found.title)
 
@@ -276,19 +295,19 @@ async def confirm(update, context, member: StaffMember, found: Consultation, _: 
     )
 
 
-ACTIONS = {
-    "res": show_results,
-    "ask": ask_close,
-    "close": close_now,
-    "show": show_plan,
-    "out": take_out,
-    "in": put_in,
-    "ok": confirm,
+ACTIONS: dict[type[PlanButton], Callable[..., Awaitable[None]]] = {
+    PlanResults: show_results,
+    PlanAskClose: ask_close,
+    PlanClose: close_now,
+    PlanShow: show_plan,
+    PlanTakeOut: take_out,
+    PlanPutIn: put_in,
+    PlanConfirm: confirm,
 }
 
 
 def handlers() -> list[BaseHandler]:
-    return [CallbackQueryHandler(plan_button, pattern=callbacks.pattern("plan"))]
+    return [ButtonHandler(kind, on_round2(act)) for kind, act in ACTIONS.items()]
 
 
 def steps() -> dict:

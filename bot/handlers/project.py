@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
-from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler
+from telegram.ext import BaseHandler, CommandHandler
 
 from bot.flows import people, project, registry
+from bot.flows.callback_data import NoticeSetting, ProjectAdvance, ProjectShow
 from bot.flows.project import Progress, ProjectError
-from bot.handlers import callbacks
+from bot.flows.registry import StaffMember
+from bot.handlers.buttons import ButtonHandler
 from bot.handlers.common import accept_button, local_time, refuse_button, reply
 from bot.handlers.context import LinliContext
-from bot.handlers.staff import staff_of
-from storage.models import NoticeKind, Stage
+from bot.handlers.staff import staff_of, staff_press
+from storage.models import NoticeKind
 
 COMMUNITY_BUTTONS = 8
 
@@ -48,7 +50,7 @@ async def show(update: Update, context: LinliContext, community_id: int) -> None
                 [
                     InlineKeyboardButton(
                         label,
-                        callback_data=callbacks.encode("proj", "adv", community_id, progress.next),
+                        callback_data=ProjectAdvance(community_id, progress.next).pack(),
                     )
                 ]
             ]
@@ -68,32 +70,32 @@ async def project_command(update: Update, context: LinliContext) -> None:
         await show(update, context, communities[0].id)
         return
     rows = [
-        [InlineKeyboardButton(c.name, callback_data=callbacks.encode("proj", "show", c.id, "-"))]
+        [InlineKeyboardButton(c.name, callback_data=ProjectShow(c.id).pack())]
         for c in communities[:COMMUNITY_BUTTONS]
     ]
     await reply(update, context, "project.pick", markup=InlineKeyboardMarkup(rows))
 
 
-async def press(update: Update, context: LinliContext) -> None:
-    query = update.callback_query
-    member = await staff_of(update, context)
-    if member is None:
+async def show_press(
+    update: Update, context: LinliContext, member: StaffMember, button: ProjectShow
+) -> None:
+    if not member.serves(button.community):
+        await refuse_button(update.callback_query, context)
         return
-    parts = callbacks.decode(query.data, "proj", 3)
-    if parts is None or not parts[1].isdigit() or not member.serves(int(parts[1])):
-        await refuse_button(query, context)
-        return
-    action, community_id, stage = parts[0], int(parts[1]), parts[2]
-    if action == "show":
-        await accept_button(query)
-        await show(update, context, community_id)
-        return
-    if action != "adv" or stage not in set(Stage):
+    await accept_button(update.callback_query)
+    await show(update, context, button.community)
+
+
+async def advance_press(
+    update: Update, context: LinliContext, member: StaffMember, button: ProjectAdvance
+) -> None:
+    query, community_id = update.callback_query, button.community
+    if not member.serves(community_id):
         await refuse_button(query, context)
         return
     try:
         async with context.session() as session:
-            await project.advance(session, community_id, Stage(stage), context.actor)
+            await project.advance(session, community_id, button.stage, context.actor)
     except ProjectError as refusal:
         await query.answer(context.t(refusal.reason), show_alert=True)
         return
@@ -126,10 +128,8 @@ async def settings_keyboard(context: LinliContext, user_id: int) -> InlineKeyboa
     for kind in MUTABLE:
         state = "off" if kind in muted else "on"
         label = context.t(f"settings.{kind}_{state}")
-        flip = "on" if state == "off" else "off"
-        rows.append(
-            [InlineKeyboardButton(label, callback_data=callbacks.encode("set", kind, flip))]
-        )
+        flip = NoticeSetting(kind, "on" if state == "off" else "off")
+        rows.append([InlineKeyboardButton(label, callback_data=flip.pack())])
     return InlineKeyboardMarkup(rows)
 
 
@@ -138,14 +138,13 @@ async def settings_command(update: Update, context: LinliContext) -> None:
     await reply(update, context, "settings.title", markup=markup)
 
 
-async def settings_press(update: Update, context: LinliContext) -> None:
+async def settings_press(update: Update, context: LinliContext, button: NoticeSetting) -> None:
     query = update.callback_query
-    parts = callbacks.decode(query.data, "set", 2)
-    if parts is None or parts[0] not in set(MUTABLE) or parts[1] not in ("on", "off"):
+    if button.kind not in MUTABLE:
         await refuse_button(query, context)
         return
     async with context.session() as session:
-        await people.set_muted(session, update.effective_user.id, parts[0], parts[1] == "off")
+        await people.set_muted(session, update.effective_user.id, button.kind, button.turn == "off")
     await query.answer(context.t("settings.saved"))
     await query.edit_message_reply_markup(
         await settings_keyboard(context, update.effective_user.id)
@@ -157,6 +156,7 @@ def handlers() -> list[BaseHandler]:
         CommandHandler("project", project_command),
         CommandHandler("progress", progress_command),
         CommandHandler("settings", settings_command),
-        CallbackQueryHandler(press, pattern=callbacks.pattern("proj")),
-        CallbackQueryHandler(settings_press, pattern=callbacks.pattern("set")),
+        ButtonHandler(ProjectShow, staff_press(show_press)),
+        ButtonHandler(ProjectAdvance, staff_press(advance_press)),
+        ButtonHandler(NoticeSetting, settings_press),
     ]

@@ -1,7 +1,7 @@
 """Staff work the repair queue of their communities (/queue) and admins read the fund report.
 
-Buttons are ``v1:rq:<action>:<request>``, and ``v1:rq:page:<n>`` for a page
-of the queue. Actions that need words (a reason, a question, an amount) open
+Buttons are the ``Queue...`` kinds of ``bot.flows.callback_data``, one per
+action. Actions that need words (a reason, a question, an amount) open
 a dialogue for the next typed message. Which moves a request's card offers
 comes from the flow's transition table (``repair.MACHINE.available``).
 """
@@ -13,24 +13,45 @@ from datetime import date, datetime
 from pathlib import Path
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, InputFile, Update
-from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler
+from telegram.ext import BaseHandler, CommandHandler
 
 from bot.flows import charts, dialogues, exports, repair
+from bot.flows.callback_data import (
+    STAFF_MOVES,
+    CallbackData,
+    QueueAccept,
+    QueueApprove,
+    QueueAsk,
+    QueueClose,
+    QueueDone,
+    QueueEstimate,
+    QueueFinish,
+    QueuePage,
+    QueuePhotos,
+    QueueReject,
+    QueueSameAsEstimate,
+    QueueShow,
+    QueueStart,
+    QueueToFund,
+    QueueToProperty,
+    RequestButton,
+)
 from bot.flows.menu import yuan_to_fen
 from bot.flows.registry import StaffMember
 from bot.flows.repair import RepairError
 from bot.flows.transitions import Party
-from bot.handlers import callbacks
+from bot.handlers.buttons import B, ButtonHandler, Press
 from bot.handlers.common import accept_button, document_name, reply, send_lines
 from bot.handlers.context import LinliContext
 from bot.handlers.repair import card, history_lines, list_page, reasons, refusal_text
-from bot.handlers.staff import staff_of
+from bot.handlers.staff import StaffPress, staff_of, staff_press
 from storage.models import Community, Dialogue, RepairRequest, RepairRoute, RepairState, Role
 
 S = RepairState
 WORDS_DIALOGUE = "repair_staff"
 # Moves made with one press; the others need words first.
-PRESSES = {"acc", "ok", "go", "done", "close"}
+PRESSES = (QueueAccept, QueueApprove, QueueStart, QueueDone, QueueClose)
+WORDS_KINDS = (QueueReject, QueueAsk, QueueEstimate, QueueFinish, QueueToFund, QueueToProperty)
 # Actions that need typed words: action -> the prompt's catalogue key.
 WORDS = {
     "rej": "queue.ask_reject_reason",
@@ -42,16 +63,14 @@ WORDS = {
 }
 
 
-def button(context: LinliContext, key: str, action: str, request_id: int) -> InlineKeyboardButton:
-    return InlineKeyboardButton(
-        context.t(key), callback_data=callbacks.encode("rq", action, request_id)
-    )
+def button(context: LinliContext, key: str, data: CallbackData) -> InlineKeyboardButton:
+    return InlineKeyboardButton(context.t(key), callback_data=data.pack())
 
 
 def move_buttons(context: LinliContext, request: RepairRequest) -> list[InlineKeyboardButton]:
     """A button for each move the transition table lets staff make now."""
     return [
-        button(context, move.label, move.action, request.id)
+        button(context, move.label, STAFF_MOVES[move.action](request.id))
         for move in repair.MACHINE.available(request, Party.STAFF)
     ]
 
@@ -63,18 +82,12 @@ def actions(context: LinliContext, request: RepairRequest) -> list[list[InlineKe
     row = move_buttons(context, request)
     more = []
     if state in (S.SUBMITTED, S.TRIAGED):
-        more.append(
-            button(
-                context,
-                "queue.do_prop" if fund else "queue.do_fund",
-                "prop" if fund else "fund",
-                request.id,
-            )
-        )
+        reroute = QueueToProperty(request.id) if fund else QueueToFund(request.id)
+        more.append(button(context, "queue.do_prop" if fund else "queue.do_fund", reroute))
     if state not in repair.FINISHED:
-        more.append(button(context, "queue.do_ask", "ask", request.id))
+        more.append(button(context, "queue.do_ask", QueueAsk(request.id)))
     if request.photos:
-        more.append(button(context, "queue.do_photos", "pho", request.id))
+        more.append(button(context, "queue.do_photos", QueuePhotos(request.id)))
     return [r for r in (row, more) if r]
 
 
@@ -102,18 +115,18 @@ async def queue_page(
                     category=context.t(f"repair.category_{r.category}"),
                     state=context.t(f"repair.state_{r.state}"),
                 ),
-                callback_data=callbacks.encode("rq", "show", r.id),
+                callback_data=QueueShow(r.id).pack(),
             )
         ]
         for r in page.requests
     ]
     title = "queue.title" if page.requests else "queue.empty"
-    await list_page(update, context, context.t(title), rows, page, "rq")
+    await list_page(update, context, context.t(title), rows, page, QueuePage)
 
 
-async def show(update: Update, context: LinliContext, member: StaffMember, request_id: int) -> None:
+async def show(update: Update, context: LinliContext, member: StaffMember, pressed: QueueShow):
     async with context.session() as session:
-        request = await repair.request_for_staff(session, request_id, member)
+        request = await repair.request_for_staff(session, pressed.request, member)
         community = await session.get(Community, request.community_id)
     await update.callback_query.answer()
     text = "\n".join(
@@ -129,18 +142,23 @@ async def show(update: Update, context: LinliContext, member: StaffMember, reque
         await reply(update, context, "queue.what_now", markup=InlineKeyboardMarkup(rows))
 
 
-async def photos(update: Update, context: LinliContext, member: StaffMember, request_id: int):
+async def photos(update: Update, context: LinliContext, member: StaffMember, pressed: QueuePhotos):
     async with context.session() as session:
-        request = await repair.request_for_staff(session, request_id, member)
+        request = await repair.request_for_staff(session, pressed.request, member)
     await update.callback_query.answer()
     for number, file_id in enumerate(request.photos, start=1):
         caption = context.t("queue.photo_caption", number=request.number, n=number)
         await context.bot.send_photo(update.effective_chat.id, file_id, caption=caption)
 
 
-async def press(update: Update, context: LinliContext, member: StaffMember, request_id: int, to):
+async def press(update: Update, context: LinliContext, member: StaffMember, pressed: RequestButton):
+    to = repair.MACHINE.target_of(pressed.last_word(), Party.STAFF)
+    if to is None:  # not a move of the table
+        raise RepairError("button.stale")
     async with context.session() as session:
-        request = await repair.staff_move(session, request_id, to, member, context.actor)
+        request = await repair.staff_move(
+            session, pressed.request, RepairState(to), member, context.actor
+        )
     await accept_button(update.callback_query)
     await reply(
         update,
@@ -151,10 +169,11 @@ async def press(update: Update, context: LinliContext, member: StaffMember, requ
     )
 
 
-async def ask_words(update: Update, context: LinliContext, member, request_id: int, action: str):
+async def ask_words(update: Update, context: LinliContext, member, pressed: RequestButton):
     """Ask for the words an action needs; a move the request is past is refused at once."""
+    action = pressed.last_word()
     async with context.session() as session:
-        request = await repair.request_for_staff(session, request_id, member)
+        request = await repair.request_for_staff(session, pressed.request, member)
         to = repair.MACHINE.target_of(action, Party.STAFF)
         if to is not None:
             repair.MACHINE.transition(request, to, Party.STAFF)
@@ -167,7 +186,7 @@ async def ask_words(update: Update, context: LinliContext, member, request_id: i
         key = "queue.ask_revised_estimate"
     markup = None
     if action == "fin":  # most repairs cost what was estimated: one press instead of typing
-        same = button(context, "queue.same_as_estimate", "same", request.id)
+        same = button(context, "queue.same_as_estimate", QueueSameAsEstimate(request.id))
         markup = InlineKeyboardMarkup([[same]])
     await reply(
         update,
@@ -229,13 +248,13 @@ async def words_text(update: Update, context: LinliContext, dialogue: Dialogue) 
 
 
 async def same_as_estimate(
-    update: Update, context: LinliContext, member: StaffMember, request_id: int
+    update: Update, context: LinliContext, member: StaffMember, pressed: QueueSameAsEstimate
 ) -> None:
     """The fund repair is done at its estimate: nothing left to type, so the dialogue ends."""
     user_id = update.effective_user.id
     async with context.session() as session:
         request = await repair.finish_fund_repair(
-            session, request_id, None, member, context.actor, context.settings.repair
+            session, pressed.request, None, member, context.actor, context.settings.repair
         )
         typing_it = (WORDS_DIALOGUE, {"request": request.id, "action": "fin"})
         waiting = await dialogues.current(session, user_id)
@@ -247,35 +266,22 @@ async def same_as_estimate(
     )
 
 
-async def queue_button(update: Update, context: LinliContext) -> None:
-    query = update.callback_query
-    member = await staff_of(update, context)
-    if member is None:
-        return
-    parts = callbacks.decode(query.data, "rq", 2)
-    if parts is None or not parts[1].isdigit():
-        await query.answer(context.t("button.stale"), show_alert=True)
-        return
-    action, number = parts[0], int(parts[1])  # a request's id, or a page
-    try:
-        if action == "page":
-            await queue_page(update, context, member, number)
-        elif action == "show":
-            await show(update, context, member, number)
-        elif action == "pho":
-            await photos(update, context, member, number)
-        elif action == "same":
-            await same_as_estimate(update, context, member, number)
-        elif action in PRESSES:
-            await press(
-                update, context, member, number, repair.MACHINE.target_of(action, Party.STAFF)
-            )
-        elif action in WORDS:
-            await ask_words(update, context, member, number, action)
-        else:
-            raise RepairError("button.stale")
-    except RepairError as refusal:
-        await query.answer(refusal_text(context, refusal), show_alert=True)
+async def page_of_queue(
+    update: Update, context: LinliContext, member: StaffMember, pressed: QueuePage
+) -> None:
+    await queue_page(update, context, member, pressed.page)
+
+
+def on_queue(act: StaffPress[B]) -> Press[B]:
+    """A button of the queue, for staff; a refusal is told as an alert."""
+
+    async def pressed(update: Update, context: LinliContext, member: StaffMember, button: B):
+        try:
+            await act(update, context, member, button)
+        except RepairError as refusal:
+            await update.callback_query.answer(refusal_text(context, refusal), show_alert=True)
+
+    return staff_press(pressed)
 
 
 # The fund report
@@ -360,7 +366,12 @@ def handlers() -> list[BaseHandler]:
     return [
         CommandHandler("queue", queue),
         CommandHandler("fundreport", fund_report),
-        CallbackQueryHandler(queue_button, pattern=callbacks.pattern("rq")),
+        ButtonHandler(QueuePage, on_queue(page_of_queue)),
+        ButtonHandler(QueueShow, on_queue(show)),
+        ButtonHandler(QueuePhotos, on_queue(photos)),
+        ButtonHandler(QueueSameAsEstimate, on_queue(same_as_estimate)),
+        *(ButtonHandler(kind, on_queue(press)) for kind in PRESSES),
+        *(ButtonHandler(kind, on_queue(ask_words)) for kind in WORDS_KINDS),
     ]
 
 

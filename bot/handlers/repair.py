@@ -1,20 +1,48 @@
 """Residents report repairs and follow them: /repair, /myrequests, confirm, reopen, rate.
 
-Buttons are ``v1:rep:<action>[:<argument>...]``, and ``v1:rep:page:<n>`` for
-a page of /myrequests; the intake's draft lives in the database, so every
-press and message is checked against it again.
+Buttons are the ``Repair...`` kinds of ``bot.flows.callback_data``; the
+intake's draft lives in the database, so every press and message is checked
+against it again.
 """
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from sqlmodel.ext.asyncio.session import AsyncSession
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.error import BadRequest
-from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler
+from telegram.ext import BaseHandler, CommandHandler
 
 from bot.flows import dialogues, repair
+from bot.flows.callback_data import (
+    RESIDENT_MOVES,
+    CallbackData,
+    PageButton,
+    RepairAnswer,
+    RepairBack,
+    RepairCancel,
+    RepairCategory,
+    RepairCommonPart,
+    RepairConfirm,
+    RepairDefaultSpot,
+    RepairNew,
+    RepairNoLocation,
+    RepairOwnPart,
+    RepairPage,
+    RepairPhotosDone,
+    RepairRate,
+    RepairReopen,
+    RepairShow,
+    RepairSubmit,
+    RepairUrgency,
+    RepairWithdraw,
+    RequestButton,
+)
 from bot.flows.repair import Draft, RepairError
 from bot.flows.transitions import Party
-from bot.handlers import callbacks
+from bot.handlers.buttons import B, ButtonHandler, Press
 from bot.handlers.common import accept_button, local_time, reply, send_lines
 from bot.handlers.context import LinliContext
 from storage.models import Community, Dialogue, RepairRequest, RepairState
@@ -23,13 +51,17 @@ REOPEN_DIALOGUE = "repair_reopen"
 RATING = range(1, 6)
 
 
-def button(context: LinliContext, key: str, *parts: object, **values) -> InlineKeyboardButton:
-    data = ":".join(["v1", "rep", *map(str, parts)])
-    return InlineKeyboardButton(context.t(key, **values), callback_data=data)
+def button(
+    context: LinliContext, key: str, data: CallbackData, **values: object
+) -> InlineKeyboardButton:
+    return InlineKeyboardButton(context.t(key, **values), callback_data=data.pack())
 
 
 def steering(context: LinliContext) -> list[InlineKeyboardButton]:
-    return [button(context, "repair.back", "back"), button(context, "repair.cancel", "cancel")]
+    return [
+        button(context, "repair.back", RepairBack()),
+        button(context, "repair.cancel", RepairCancel()),
+    ]
 
 
 def refusal_text(context: LinliContext, refusal: RepairError) -> str:
@@ -46,38 +78,41 @@ async def prompt(update: Update, context: LinliContext, draft: Draft) -> None:
     values: dict[str, object] = {}
     if draft.step == "category":
         categories = [
-            button(context, f"repair.category_{code}", "cat", code) for code in repair.CATEGORIES
+            button(context, f"repair.category_{code}", RepairCategory(code))
+            for code in repair.CATEGORIES
         ]
         rows = [categories[i : i + 2] for i in range(0, len(categories), 2)]
-        rows.append([button(context, "repair.cancel", "cancel")])
+        rows.append([button(context, "repair.cancel", RepairCancel())])
     elif draft.step == "place":
         rows = [
             [
-                button(context, "repair.place_own", "own"),
-                button(context, "repair.place_common", "common"),
+                button(context, "repair.place_own", RepairOwnPart()),
+                button(context, "repair.place_common", RepairCommonPart()),
             ],
             steering(context),
         ]
     elif draft.step == "spot":
         values["place"] = draft.data.get("place", "")
-        rows = [[button(context, "repair.spot_default", "spot", place=values["place"])]]
+        rows = [
+            [button(context, "repair.spot_default", RepairDefaultSpot(), place=values["place"])]
+        ]
         rows.append(steering(context))
     elif draft.step == "urgent":
         rows = [
-            [button(context, "repair.urgent_yes", "urg", 1)],
-            [button(context, "repair.urgent_no", "urg", 0)],
+            [button(context, "repair.urgent_yes", RepairUrgency(True))],
+            [button(context, "repair.urgent_no", RepairUrgency(False))],
             steering(context),
         ]
     elif draft.step == "description":
         rows = [steering(context)]
     elif draft.step == "photos":
         values.update(count=len(draft.photos), most=repair.MAX_PHOTOS)
-        rows = [[button(context, "repair.photos_done", "pdone")], steering(context)]
+        rows = [[button(context, "repair.photos_done", RepairPhotosDone())], steering(context)]
     elif draft.step == "location":
-        rows = [[button(context, "repair.no_location", "noloc")], steering(context)]
+        rows = [[button(context, "repair.no_location", RepairNoLocation())], steering(context)]
     else:
         values["summary"] = summary(context, draft.data)
-        rows = [[button(context, "repair.submit", "submit")], steering(context)]
+        rows = [[button(context, "repair.submit", RepairSubmit())], steering(context)]
     await reply(
         update, context, f"repair.ask_{draft.step}", markup=InlineKeyboardMarkup(rows), **values
     )
@@ -149,39 +184,46 @@ async def intake_media(update: Update, context: LinliContext, dialogue: Dialogue
     await prompt(update, context, draft)
 
 
-async def intake_button(update: Update, context: LinliContext, parts: list[str]) -> None:
-    user_id, action = update.effective_user.id, parts[0]
-    async with context.session() as session:
-        if action == "new":
-            draft = await repair.start_intake(session, user_id)
-        elif action == "cancel":
-            await repair.draft_of(session, user_id)
-            await dialogues.finish(session, user_id)
-            draft = None
-        elif action == "back":
-            draft = await repair.back(session, user_id)
-        elif action == "cat" and len(parts) == 2:
-            draft = await repair.choose_category(session, user_id, parts[1])
-        elif action in ("own", "common"):
-            draft = await repair.choose_place(session, user_id, action == "common")
-        elif action == "spot":
-            draft = await repair.set_spot(session, user_id, None)
-        elif action == "urg" and parts[1:] in (["0"], ["1"]):
-            draft = await repair.choose_urgency(session, user_id, parts[1] == "1")
-        elif action == "pdone":
-            draft = await repair.photos_done(session, user_id)
-        elif action == "noloc":
-            draft = await repair.set_location(session, user_id, None, None)
+async def cancel_intake(session: AsyncSession, user_id: int) -> None:
+    await repair.draft_of(session, user_id)
+    await dialogues.finish(session, user_id)
+
+
+# What each button of the intake does to the draft (None: the report is cancelled).
+INTAKE: dict[type[CallbackData], Callable[[AsyncSession, int, Any], Awaitable[Draft | None]]] = {
+    RepairNew: lambda session, user_id, _: repair.start_intake(session, user_id),
+    RepairCancel: lambda session, user_id, _: cancel_intake(session, user_id),
+    RepairBack: lambda session, user_id, _: repair.back(session, user_id),
+    RepairCategory: lambda session, user_id, button: repair.choose_category(
+        session, user_id, button.category
+    ),
+    RepairOwnPart: lambda session, user_id, _: repair.choose_place(session, user_id, False),
+    RepairCommonPart: lambda session, user_id, _: repair.choose_place(session, user_id, True),
+    RepairDefaultSpot: lambda session, user_id, _: repair.set_spot(session, user_id, None),
+    RepairUrgency: lambda session, user_id, button: repair.choose_urgency(
+        session, user_id, button.urgent
+    ),
+    RepairPhotosDone: lambda session, user_id, _: repair.photos_done(session, user_id),
+    RepairNoLocation: lambda session, user_id, _: repair.set_location(session, user_id, None, None),
+}
+
+
+def intake_button(step: Callable[[AsyncSession, int, B], Awaitable[Draft | None]]) -> Press[B]:
+    """A button of the intake: its change of the draft, then the draft's next question."""
+
+    async def pressed(update: Update, context: LinliContext, button: B) -> None:
+        async with context.session() as session:
+            draft = await step(session, update.effective_user.id, button)
+        await accept_button(update.callback_query)
+        if draft is None:
+            await reply(update, context, "repair.cancelled")
         else:
-            raise RepairError("button.stale")
-    await accept_button(update.callback_query)
-    if draft is None:
-        await reply(update, context, "repair.cancelled")
-    else:
-        await prompt(update, context, draft)
+            await prompt(update, context, draft)
+
+    return pressed
 
 
-async def submit(update: Update, context: LinliContext) -> None:
+async def submit(update: Update, context: LinliContext, _: RepairSubmit) -> None:
     settings = context.settings
     async with context.session() as session:
         request = await repair.submit(
@@ -221,13 +263,13 @@ async def list_page(
     title: str,
     rows: list[list[InlineKeyboardButton]],
     page: repair.Page,
-    feature: str,
+    kind: type[PageButton],
 ) -> None:
     """A page of a list: a new message for its command, or in place of the page shown
-    when ◀ / ▶ (``v1:<feature>:page:<n>``) was pressed."""
+    when ◀ / ▶ (a ``kind`` of page button) was pressed."""
     either_side = [("repair.page_previous", page.number - 1), ("repair.page_next", page.number + 1)]
     navigation = [
-        InlineKeyboardButton(context.t(key), callback_data=callbacks.encode(feature, "page", n))
+        InlineKeyboardButton(context.t(key), callback_data=kind(n).pack())
         for key, n in either_side
         if 1 <= n <= page.pages
     ]
@@ -266,8 +308,7 @@ async def my_requests_page(update: Update, context: LinliContext, number: int) -
             button(
                 context,
                 "repair.list_line",
-                "show",
-                r.id,
+                RepairShow(r.id),
                 number=r.number,
                 category=context.t(f"repair.category_{r.category}"),
                 state=context.t(f"repair.state_{r.state}"),
@@ -275,7 +316,7 @@ async def my_requests_page(update: Update, context: LinliContext, number: int) -
         ]
         for r in page.requests
     ]
-    await list_page(update, context, context.t("repair.yours"), rows, page, "rep")
+    await list_page(update, context, context.t("repair.yours"), rows, page, RepairPage)
 
 
 def card(context: LinliContext, request: RepairRequest) -> str:
@@ -316,17 +357,19 @@ async def history_lines(context: LinliContext, request: RepairRequest) -> list[s
     return lines
 
 
-async def show(update: Update, context: LinliContext, request_id: int) -> None:
+async def show(update: Update, context: LinliContext, pressed: RepairShow) -> None:
     async with context.session() as session:
-        request = await repair.request_for_resident(session, request_id, update.effective_user.id)
+        request = await repair.request_for_resident(
+            session, pressed.request, update.effective_user.id
+        )
     await update.callback_query.answer()
     moves = [
-        button(context, move.label, move.action, request.id)
+        button(context, move.label, RESIDENT_MOVES[move.action](request.id))
         for move in repair.MACHINE.available(request, Party.RESIDENT)
     ]
     rows = [moves] if moves else []
     if request.question:
-        rows.append([button(context, "repair.answer_button", "ans", request.id)])
+        rows.append([button(context, "repair.answer_button", RepairAnswer(request.id))])
     await send_lines(
         update, context, [card(context, request), *await history_lines(context, request)]
     )
@@ -334,35 +377,40 @@ async def show(update: Update, context: LinliContext, request_id: int) -> None:
         await reply(update, context, "repair.what_now", markup=InlineKeyboardMarkup(rows))
 
 
-async def confirm(update: Update, context: LinliContext, request_id: int) -> None:
+async def confirm(update: Update, context: LinliContext, pressed: RepairConfirm) -> None:
     async with context.session() as session:
         request = await repair.resident_move(
-            session, request_id, RepairState.CONFIRMED, update.effective_user.id, context.actor
+            session, pressed.request, RepairState.CONFIRMED, update.effective_user.id, context.actor
         )
     await accept_button(update.callback_query)
-    stars = [[button(context, "repair.stars", "rate", request.id, n, n=n) for n in RATING]]
+    stars = [[button(context, "repair.stars", RepairRate(request.id, n), n=n) for n in RATING]]
     await reply(update, context, "repair.ask_rating", markup=InlineKeyboardMarkup(stars))
 
 
-async def rate(update: Update, context: LinliContext, request_id: int, stars: int) -> None:
+async def rate(update: Update, context: LinliContext, pressed: RepairRate) -> None:
     async with context.session() as session:
-        await repair.rate(session, request_id, update.effective_user.id, stars, context.actor)
+        await repair.rate(
+            session, pressed.request, update.effective_user.id, pressed.stars, context.actor
+        )
     await accept_button(update.callback_query)
-    await reply(update, context, "repair.rated", stars=stars)
+    await reply(update, context, "repair.rated", stars=pressed.stars)
 
 
-async def withdraw(update: Update, context: LinliContext, request_id: int) -> None:
+async def withdraw(update: Update, context: LinliContext, pressed: RepairWithdraw) -> None:
     async with context.session() as session:
         await repair.resident_move(
-            session, request_id, RepairState.WITHDRAWN, update.effective_user.id, context.actor
+            session, pressed.request, RepairState.WITHDRAWN, update.effective_user.id, context.actor
         )
     await accept_button(update.callback_query)
 
 
-async def ask_reason(update: Update, context: LinliContext, request_id: int, kind: str) -> None:
+async def ask_reason(update: Update, context: LinliContext, pressed: RequestButton) -> None:
     """Reopening and answering staff take typed text: open a dialogue for it."""
+    kind = REOPEN_DIALOGUE if isinstance(pressed, RepairReopen) else repair.ANSWER_DIALOGUE
     async with context.session() as session:
-        request = await repair.request_for_resident(session, request_id, update.effective_user.id)
+        request = await repair.request_for_resident(
+            session, pressed.request, update.effective_user.id
+        )
         await dialogues.start(session, update.effective_user.id, kind, request=request.id)
     await update.callback_query.answer()
     key = "repair.ask_reopen_reason" if kind == REOPEN_DIALOGUE else "repair.ask_answer"
@@ -403,27 +451,19 @@ async def answer_text(update: Update, context: LinliContext, dialogue: Dialogue)
     await reply(update, context, "repair.answer_sent", number=request.number)
 
 
-INTAKE = {"new", "cancel", "back", "cat", "own", "common", "spot", "urg", "pdone", "noloc"}
+def answered(press: Press[B]) -> Press[B]:
+    """A resident's repair button whose refusal is told as an alert; a press of an earlier
+    step's button asks again for what the draft waits for."""
 
+    async def pressed(update: Update, context: LinliContext, button: B) -> None:
+        try:
+            await press(update, context, button)
+        except RepairError as refusal:
+            await update.callback_query.answer(refusal_text(context, refusal), show_alert=True)
+            if refusal.reason == "repair.wrong_step":
+                await show_current_step(update, context)
 
-async def repair_button(update: Update, context: LinliContext) -> None:
-    query = update.callback_query
-    parts = callbacks.decode_any(query.data, "rep") or []
-    try:
-        if parts and parts[0] in INTAKE:
-            await intake_button(update, context, parts)
-        elif parts == ["submit"]:
-            await submit(update, context)
-        elif len(parts) == 2 and parts[0] == "page" and parts[1].isdigit():
-            await my_requests_page(update, context, int(parts[1]))
-        elif len(parts) >= 2 and parts[1].isdigit():
-            await request_button(update, context, parts[0], int(parts[1]), parts[2:])
-        else:
-            raise RepairError("button.stale")
-    except RepairError as refusal:
-        await query.answer(refusal_text(context, refusal), show_alert=True)
-        if refusal.reason == "repair.wrong_step":
-            await show_current_step(update, context)
+    return pressed
 
 
 async def show_current_step(update: Update, context: LinliContext) -> None:
@@ -437,30 +477,23 @@ async def show_current_step(update: Update, context: LinliContext) -> None:
     await prompt(update, context, draft)
 
 
-async def request_button(
-    update: Update, context: LinliContext, action: str, request_id: int, rest: list[str]
-) -> None:
-    if action == "show" and not rest:
-        await show(update, context, request_id)
-    elif action == "ok" and not rest:
-        await confirm(update, context, request_id)
-    elif action == "re" and not rest:
-        await ask_reason(update, context, request_id, REOPEN_DIALOGUE)
-    elif action == "ans" and not rest:
-        await ask_reason(update, context, request_id, repair.ANSWER_DIALOGUE)
-    elif action == "wd" and not rest:
-        await withdraw(update, context, request_id)
-    elif action == "rate" and len(rest) == 1 and rest[0].isdigit():
-        await rate(update, context, request_id, int(rest[0]))
-    else:
-        raise RepairError("button.stale")
+async def page_of_mine(update: Update, context: LinliContext, pressed: RepairPage) -> None:
+    await my_requests_page(update, context, pressed.page)
 
 
 def handlers() -> list[BaseHandler]:
     return [
         CommandHandler("repair", start_report),
         CommandHandler("myrequests", my_requests),
-        CallbackQueryHandler(repair_button, pattern=callbacks.pattern("rep")),
+        *(ButtonHandler(kind, answered(intake_button(step))) for kind, step in INTAKE.items()),
+        ButtonHandler(RepairSubmit, answered(submit)),
+        ButtonHandler(RepairPage, answered(page_of_mine)),
+        ButtonHandler(RepairShow, answered(show)),
+        ButtonHandler(RepairConfirm, answered(confirm)),
+        ButtonHandler(RepairReopen, answered(ask_reason)),
+        ButtonHandler(RepairAnswer, answered(ask_reason)),
+        ButtonHandler(RepairWithdraw, answered(withdraw)),
+        ButtonHandler(RepairRate, answered(rate)),
     ]
 
 

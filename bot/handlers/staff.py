@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from datetime import datetime
 
 from telegram import Update
 
 from bot.flows import registry
 from bot.flows.registry import StaffMember
+from bot.handlers.buttons import B, Press
 from bot.handlers.common import refuse_button, reply
 from bot.handlers.context import LinliContext
 from storage.models import Community, Consultation
@@ -50,3 +52,17 @@ def parse_local_time(context: LinliContext, typed: str) -> datetime | None:
     except ValueError:
         return None
     return naive.replace(tzinfo=context.settings.zone)
+
+
+StaffPress = Callable[[Update, LinliContext, StaffMember, B], Awaitable[None]]
+
+
+def staff_press(press: StaffPress[B]) -> Press[B]:
+    """A button only staff may press: anyone else is told it is stale, and nothing changes."""
+
+    async def pressed(update: Update, context: LinliContext, button: B) -> None:
+        member = await staff_of(update, context)
+        if member is not None:
+            await press(update, context, member, button)
+
+    return pressed

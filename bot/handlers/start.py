@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
-from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler
+from telegram.ext import BaseHandler, CommandHandler
 
 from bot.flows import binding, dialogues, invites
 from bot.flows.binding import (
@@ -17,7 +17,8 @@ from bot.flows.binding import (
     RevokedCode,
     WrongCodeGiven,
 )
-from bot.handlers import callbacks
+from bot.flows.callback_data import MoveHousehold
+from bot.handlers.buttons import ButtonHandler
 from bot.handlers.common import accept_button, address_text, local_time, refuse_button, reply
 from bot.handlers.context import LinliContext
 from bot.handlers.help import refresh_commands
@@ -72,11 +73,11 @@ async def tell(update: Update, context: LinliContext, outcome: object) -> None:
                     [
                         InlineKeyboardButton(
                             context.t("bind.move_yes"),
-                            callback_data=callbacks.encode("move", household_id, "yes"),
+                            callback_data=MoveHousehold(household_id, "yes").pack(),
                         ),
                         InlineKeyboardButton(
                             context.t("bind.move_no"),
-                            callback_data=callbacks.encode("move", household_id, "no"),
+                            callback_data=MoveHousehold(household_id, "no").pack(),
                         ),
                     ]
                 ]
@@ -107,13 +108,9 @@ async def code_step(update: Update, context: LinliContext, dialogue: Dialogue) -
     await try_code(update, context, update.effective_message.text)
 
 
-async def move_button(update: Update, context: LinliContext) -> None:
+async def move_button(update: Update, context: LinliContext, button: MoveHousehold) -> None:
     query = update.callback_query
-    parts = callbacks.decode(query.data, "move", 2)
-    if parts is None or not parts[0].isdigit() or parts[1] not in ("yes", "no"):
-        await refuse_button(query, context)
-        return
-    user_id, household_id = update.effective_user.id, int(parts[0])
+    user_id, household_id = update.effective_user.id, button.household
     async with context.session() as session:
         pending = await dialogues.current(session, user_id)
         if (
@@ -122,7 +119,7 @@ async def move_button(update: Update, context: LinliContext) -> None:
             or pending.data.get("household_id") != household_id
         ):
             outcome = NothingToConfirm()
-        elif parts[1] == "no":
+        elif button.answer == "no":
             await dialogues.finish(session, user_id)
             outcome = None
         else:
@@ -142,7 +139,7 @@ async def move_button(update: Update, context: LinliContext) -> None:
 def handlers() -> list[BaseHandler]:
     return [
         CommandHandler("start", start),
-        CallbackQueryHandler(move_button, pattern=callbacks.pattern("move")),
+        ButtonHandler(MoveHousehold, move_button),
     ]
 
 

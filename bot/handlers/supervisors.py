@@ -3,30 +3,37 @@
 Only in a community under renovation (``supervision.require_under_renovation``):
 the "appoint" button of any other is refused with the reason.
 
-Buttons are ``v1:sup:add:<community>:new`` (then the household's address is
-typed) and ``v1:sup:del:<community>:u<telegram id>``.
+Buttons are ``SupervisorAdd`` (then the household's address is typed) and
+``SupervisorDismiss``, of ``bot.flows.callback_data``.
 """
 
 from __future__ import annotations
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
-from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler
+from telegram.ext import BaseHandler, CommandHandler
 
 from bot.flows import dialogues, registry, supervision
+from bot.flows.callback_data import (
+    CallbackData,
+    SupervisorAdd,
+    SupervisorDismiss,
+    TelegramId,
+)
+from bot.flows.registry import StaffMember
 from bot.flows.supervision import SupervisionError
-from bot.handlers import callbacks
+from bot.handlers.buttons import ButtonHandler
 from bot.handlers.common import accept_button, address_text, refuse, reply
 from bot.handlers.context import LinliContext
 from bot.handlers.help import refresh_commands
-from bot.handlers.staff import served, staff_of
+from bot.handlers.staff import served, staff_of, staff_press
 from storage.models import Community, Dialogue
 
 DIALOGUE = "supervisor_add"
 COMMUNITIES_SHOWN = 8
 
 
-def button(label: str, *parts: object) -> InlineKeyboardButton:
-    return InlineKeyboardButton(label, callback_data=callbacks.encode("sup", *parts))
+def button(label: str, data: CallbackData) -> InlineKeyboardButton:
+    return InlineKeyboardButton(label, callback_data=data.pack())
 
 
 async def overview(update: Update, context: LinliContext) -> None:
@@ -44,14 +51,12 @@ async def overview(update: Update, context: LinliContext) -> None:
             line = context.t("supervisors.line", community=community.name, names=names or "—")
             lines.append(line)
             add = context.t("supervisors.add", community=community.name)
-            rows.append([button(add, "add", community.id, "new")])
+            rows.append([button(add, SupervisorAdd(community.id))])
             rows += [
                 [
                     button(
                         context.t("supervisors.dismiss", name=name),
-                        "del",
-                        community.id,
-                        callbacks.person(telegram_id),
+                        SupervisorDismiss(community.id, TelegramId(telegram_id)),
                     )
                 ]
                 for telegram_id, name, _ in appointed
@@ -65,41 +70,34 @@ async def overview(update: Update, context: LinliContext) -> None:
     )
 
 
-async def supervisors_button(update: Update, context: LinliContext) -> None:
-    query = update.callback_query
-    member = await staff_of(update, context)
-    if member is None:
-        return
-    parts = callbacks.decode(query.data, "sup", 3)
-    if parts is None or parts[0] not in ("add", "del") or not parts[1].isdigit():
-        await query.answer(context.t("button.stale"), show_alert=True)
-        return
-    action, community_id = parts[0], int(parts[1])
-    telegram_id = callbacks.person_of(parts[2])
-    if (action == "add") != (parts[2] == "new") or (action == "del" and telegram_id is None):
-        await query.answer(context.t("button.stale"), show_alert=True)
-        return
+async def supervisors_button(
+    update: Update,
+    context: LinliContext,
+    member: StaffMember,
+    button: SupervisorAdd | SupervisorDismiss,
+) -> None:
+    query, community_id = update.callback_query, button.community
     if not member.serves(community_id):
         await query.answer(context.t("button.stale"), show_alert=True)
         return
     try:
         async with context.session() as session:
             community = await session.get(Community, community_id)
-            if action == "add":
+            if isinstance(button, SupervisorAdd):
                 await supervision.require_under_renovation(session, community_id)
                 await dialogues.start(
                     session, update.effective_user.id, DIALOGUE, community=community_id
                 )
             else:
-                await supervision.dismiss(session, community_id, telegram_id, context.actor)
+                await supervision.dismiss(session, community_id, button.person, context.actor)
     except SupervisionError as refusal:
         await refuse(update, context, refusal)
         return
     await accept_button(query)
-    if action == "add":
+    if isinstance(button, SupervisorAdd):
         await reply(update, context, "supervisors.ask_address", community=community.name)
     else:
-        await refresh_commands(context.application, telegram_id)
+        await refresh_commands(context.application, button.person)
         await reply(update, context, "supervisors.dismissed", community=community.name)
 
 
@@ -142,7 +140,8 @@ async def address_text_step(update: Update, context: LinliContext, dialogue: Dia
 def handlers() -> list[BaseHandler]:
     return [
         CommandHandler("supervisors", overview),
-        CallbackQueryHandler(supervisors_button, pattern=callbacks.pattern("sup")),
+        ButtonHandler(SupervisorAdd, staff_press(supervisors_button)),
+        ButtonHandler(SupervisorDismiss, staff_press(supervisors_button)),
     ]
 
 

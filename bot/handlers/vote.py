@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from telegram import Update
-from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler
+from telegram.ext import BaseHandler, CommandHandler
 
 from bot.flows import consultation
+from bot.flows.callback_data import Vote
 from bot.flows.consultation import ConsultationError, Tally
-from bot.handlers import callbacks
+from bot.handlers.buttons import ButtonHandler
 from bot.handlers.common import local_time, reply
 from bot.handlers.context import LinliContext
 from bot.handlers.keyboards import inline_keyboard
@@ -55,13 +56,9 @@ async def vote(update: Update, context: LinliContext) -> None:
         )
 
 
-async def vote_button(update: Update, context: LinliContext) -> None:
+async def vote_button(update: Update, context: LinliContext, button: Vote) -> None:
     query = update.callback_query
-    parts = callbacks.decode(query.data, "vote", 2)
-    if parts is None or not parts[0].isdigit():
-        await query.answer(context.t("button.stale"), show_alert=True)
-        return
-    consultation_id, choice = int(parts[0]), parts[1]
+    consultation_id, choice = button.consultation, button.choice
     try:
         async with context.session() as session:
             recorded = await consultation.cast(
@@ -88,5 +85,5 @@ async def vote_button(update: Update, context: LinliContext) -> None:
 def handlers() -> list[BaseHandler]:
     return [
         CommandHandler("vote", vote),
-        CallbackQueryHandler(vote_button, pattern=callbacks.pattern("vote")),
+        ButtonHandler(Vote, vote_button),
     ]
