@@ -199,6 +199,24 @@ async def test_staff_and_households_are_listed(db, linli):
     )
 
 
+def test_the_household_import_says_what_it_read_as_numbers(linli, tmp_path: Path):
+    linli("import", "communities", str(DATA / "communities.csv"))
+    (tmp_path / "more.csv").write_text(
+        "小区,楼栋,单元,室\n南溪小区,三幢,一单元,101室\n南溪小区,三幢,1单元,102室\n",
+        encoding="utf-8",
+    )
+    assert linli("import", "households", "more.csv").stdout.splitlines() == [
+        "households: 2 new, 0 already registered",
+        "楼栋 '三幢' 读作 3（2 行）",
+        "单元 '一单元' 读作 1（1 行）",
+    ]
+    english = linli("import", "households", "more.csv", LINLI_DEFAULT_LANGUAGE="en")
+    assert english.stdout.splitlines()[1:] == [
+        "building '三幢' read as 3 (rows: 2)",
+        "unit '一单元' read as 1 (rows: 1)",
+    ]
+
+
 def test_bad_row_names_file_line_and_column(linli, tmp_path: Path):
     linli("import", "communities", str(DATA / "communities.csv"))
     bad = tmp_path / "bad.csv"

@@ -94,6 +94,7 @@ def import_households(context: typer.Context, file: Path) -> None:
     """Households: community/小区, building/楼栋, unit/单元, room/室, floor_area/建筑面积."""
     from bot.flows import importing
     from bot.flows.audit import CLI
+    from bot.i18n import text
 
     settings = settings_of(context)
 
@@ -104,6 +105,19 @@ def import_households(context: typer.Context, file: Path) -> None:
     result = with_database(settings, work, create=True)
     areas = f", {result.updated} floor areas updated" if result.updated else ""
     typer.echo(f"households: {result.created} new, {result.unchanged} already registered{areas}")
+    language = settings.default_language
+    for reading in result.readings:
+        column = text(language, f"shell.column_{reading.column}")
+        typer.echo(
+            text(
+                language,
+                "shell.read_as",
+                column=column,
+                typed=reading.typed,
+                read_as=reading.read_as,
+                rows=reading.rows,
+            )
+        )
 
 
 async def _bot_username(settings: Settings) -> str:
