@@ -9,8 +9,11 @@ import sys
 from pathlib import Path
 
 import pytest
+import typer.main
 from pypdf import PdfReader
 
+from bot.cli import app
+from bot.cli.translation import commands, help_catalogue, help_texts
 from bot.flows import people
 from bot.flows.people import meet
 from tests.registry import DATA, import_sample_registry
@@ -215,6 +218,21 @@ def test_the_household_import_says_what_it_read_as_numbers(linli, tmp_path: Path
         "building '三幢' read as 3 (rows: 2)",
         "unit '一单元' read as 1 (rows: 1)",
     ]
+
+
+def test_help_is_in_the_configured_language(linli, tmp_path: Path):
+    chinese = linli("--help").stdout
+    assert "邻里（linli）：老旧小区居民的 Telegram 机器人。" in chinese
+    assert "households  已登记的住户。" in chinese
+    (tmp_path / "en.toml").write_text('default_language = "en"\n', encoding="utf-8")
+    english = linli("--config", "en.toml", "households", "list", "--help").stdout
+    assert "only households nobody is bound to" in english
+
+
+def test_every_help_text_has_its_chinese():
+    translated = help_catalogue("zh_Hans")
+    root = typer.main.get_command(app)
+    assert [text for c in commands(root) for text in help_texts(c) if text not in translated] == []
 
 
 def test_bad_row_names_file_line_and_column(linli, tmp_path: Path):

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 from openpyxl import Workbook
-from sqlmodel import func, select
+from sqlmodel import col, func, select
 
 from bot.flows import importing
 from bot.flows.audit import CLI
@@ -119,7 +119,7 @@ async def buildings_of(db, community: str) -> list[str]:
     async with db.session() as session:
         statement = (
             select(Building.name)
-            .join(Community, Building.community_id == Community.id)
+            .join(Community, col(Building.community_id) == col(Community.id))
             .where(Community.name == community)
         )
         return sorted((await session.exec(statement)).all())

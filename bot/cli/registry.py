@@ -58,6 +58,7 @@ def households_list(
     async def work(db: Database) -> list[registry.HouseholdListing]:
         async with db.session() as session:
             found = await _community(session, settings, community)
+            assert found.id is not None  # a stored community
             return await registry.household_listing(session, found.id)
 
     listing = with_database(settings, work)

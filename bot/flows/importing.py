@@ -119,7 +119,7 @@ def bare(column: str, text: str) -> str:
     found = _ADDRESS[column].fullmatch(typed)
     number = found["number"].strip() if found else typed
     if _CHINESE_NUMBER.fullmatch(number):
-        import cn2an  # the numerals of 三幢, 十二栋; imported only where they are read
+        import cn2an  # type: ignore[import-untyped]  # the numerals of 三幢, 十二栋; imported only where they are read
 
         try:
             number = str(cn2an.cn2an(number, "strict"))

@@ -120,14 +120,14 @@ async def staff_listing(session: AsyncSession) -> list[StaffListing]:
     """Everyone with a role, admins first, with the communities they were named for."""
     named: dict[int, list[str]] = {}
     served = select(StaffCommunity.staff_telegram_id, Community.name).join(
-        Community, StaffCommunity.community_id == Community.id
+        Community, col(StaffCommunity.community_id) == col(Community.id)
     )
     for telegram_id, community in await session.exec(served.order_by(Community.name)):
         named.setdefault(telegram_id, []).append(community)
     rows = await session.exec(
         select(Staff.telegram_id, Staff.role, User.first_name)
-        .join(User, Staff.telegram_id == User.telegram_id, isouter=True)
-        .order_by(Staff.role, Staff.telegram_id)
+        .join(User, col(Staff.telegram_id) == col(User.telegram_id), isouter=True)
+        .order_by(col(Staff.role), col(Staff.telegram_id))
     )
     return [
         StaffListing(telegram_id, name or "", Role(role), tuple(named.get(telegram_id, ())))
@@ -147,8 +147,8 @@ class HouseholdListing:
 def _in_community(statement, table: type[Resident] | type[InviteCode], community_id: int):
     """``statement`` over ``table``'s rows of the households of a community."""
     return (
-        statement.join(Household, table.household_id == Household.id)
-        .join(Building, Household.building_id == Building.id)
+        statement.join(Household, col(table.household_id) == col(Household.id))
+        .join(Building, col(Household.building_id) == col(Building.id))
         .where(Building.community_id == community_id)
     )
 
