@@ -6,13 +6,14 @@ descends into a table. Environment beats the file, the file beats defaults.
 
 from __future__ import annotations
 
+import os
 import re
 from fractions import Fraction
 from pathlib import Path
 from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, Field, SecretStr, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -24,7 +25,13 @@ DEFAULT_CONFIG_FILE = Path("config.toml")
 LANGUAGES = ("zh_Hans", "en")
 
 
-class TelegramSettings(BaseModel):
+class Section(BaseModel):
+    """A ``[table]`` of the settings: a key it does not know is a typo, refused by name."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+class TelegramSettings(Section):
     token: SecretStr | None = None
     bot_username: str | None = None
     api_base_url: str = "https://api.telegram.org/bot"
@@ -52,7 +59,7 @@ class TelegramSettings(BaseModel):
         return secret
 
 
-class DatabaseSettings(BaseModel):
+class DatabaseSettings(Section):
     url: str = "sqlite+aiosqlite:///linli.db"
 
     @field_validator("url")
@@ -63,13 +70,13 @@ class DatabaseSettings(BaseModel):
         return url
 
 
-class BindingSettings(BaseModel):
+class BindingSettings(Section):
     residents_per_household: int = Field(5, ge=1)
     wrong_codes_allowed: int = Field(5, ge=1)
     wrong_code_window_minutes: int = Field(60, ge=1)
 
 
-class ConsultationSettings(BaseModel):
+class ConsultationSettings(Section):
     threshold_percent: int = Field(80, ge=1, le=100)
     reminder_hours_before: int = Field(48, ge=0)
     menu_min_items: int | None = Field(None, ge=0)
@@ -101,7 +108,7 @@ class ConsultationSettings(BaseModel):
         return self.menu_budget_yuan * 100 if self.menu_budget_yuan is not None else None
 
 
-class OfflineSettings(BaseModel):
+class OfflineSettings(Section):
     """Answers staff bring in from paper forms and door-to-door visits."""
 
     staff_replaces_bot: Literal["with_reason", "never"] = "with_reason"
@@ -109,18 +116,18 @@ class OfflineSettings(BaseModel):
     evidence_max_kb: int = Field(10240, ge=1)
 
 
-class DeliverySettings(BaseModel):
+class DeliverySettings(Section):
     messages_per_second: float = Field(25, gt=0)
     per_chat_interval_seconds: float = Field(1.0, ge=0)
     stale_claim_seconds: float = Field(30, gt=0)
 
 
-class SchedulerSettings(BaseModel):
+class SchedulerSettings(Section):
     sweep_seconds: float = Field(30, gt=0)
     notice_grace_minutes: int = Field(60, ge=0)
 
 
-class RepairSettings(BaseModel):
+class RepairSettings(Section):
     number_prefix: str = Field("JX", pattern=r"^[A-Z]{1,6}$")
     fund_delivered_before: int = Field(2000, ge=1900, le=2100)
     emergency_categories: list[str] = ["gas", "fall_hazard", "fire_equipment", "power"]
@@ -129,7 +136,7 @@ class RepairSettings(BaseModel):
     triage_escalation_hours: float = Field(48, gt=0)
 
 
-class AskSettings(BaseModel):
+class AskSettings(Section):
     staff_reminder_hours: float = Field(48, gt=0)
 
 
@@ -216,9 +223,32 @@ def load_settings(config_file: Path | None = None) -> Settings:
     except ValidationError as error:
         first = error.errors()[0]
         name = ".".join(str(part) for part in first["loc"])
+        if first["type"] == "extra_forbidden":
+            raise _unknown_setting(first["loc"], config_file) from None
         raise SettingsError(f"setting {name}: {first['msg']}") from None
     except ValueError as error:  # a TOML syntax error
         raise SettingsError(f"config file {config_file}: {error}") from None
+
+
+def _unknown_setting(where: tuple[int | str, ...], config_file: Path | None) -> SettingsError:
+    """A key no setting has, named with where it was written and the keys known beside it."""
+    from bot.i18n import configured_language, text
+
+    *section, key = (str(part) for part in where)
+    model: type[BaseModel] = Settings
+    for part in section:
+        model = model.model_fields[part].annotation  # type: ignore[assignment]
+    variable = "LINLI_" + "__".join((*section, key)).upper()
+    source = variable if variable in os.environ else str(config_file)
+    return SettingsError(
+        text(
+            configured_language(config_file),
+            "config.unknown_key",
+            name=".".join((*section, key)),
+            source=source,
+            known=", ".join(model.model_fields),
+        )
+    )
 
 
 def require_token(settings: Settings) -> str:

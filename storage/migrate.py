@@ -6,7 +6,7 @@ import asyncio
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from sqlalchemy import text
+from sqlalchemy import inspect, text
 
 from storage.db import create_engine
 
@@ -14,6 +14,7 @@ if TYPE_CHECKING:
     from alembic.config import Config
 
 MIGRATIONS = Path(__file__).parent / "migrations"
+_VERSIONS = "alembic_version"
 
 
 def alembic_config(url: str) -> Config:
@@ -46,18 +47,24 @@ def newest_revision() -> str:
 
 
 async def _current_revision(url: str) -> str | None:
+    """The database's revision, None for one without linli's tables; connecting may fail
+    (OSError, SQLAlchemy's DBAPIError), and that is the caller's to tell."""
     engine = create_engine(url)
     try:
         async with engine.connect() as connection:
-            return await connection.scalar(text("SELECT version_num FROM alembic_version"))
-    except Exception:  # no such table yet: a new database
-        return None
+            if not await connection.run_sync(lambda sync: inspect(sync).has_table(_VERSIONS)):
+                return None
+            return await connection.scalar(text(f"SELECT version_num FROM {_VERSIONS}"))
     finally:
         await engine.dispose()
+
+
+def current_revision(url: str) -> str | None:
+    return asyncio.run(_current_revision(url))
 
 
 def upgrade_if_behind(url: str) -> None:
     """``upgrade``, unless the database is at the newest schema already, as it is on most
     starts: then Alembic, 6 MiB that the bot would keep, is not even imported."""
-    if asyncio.run(_current_revision(url)) != newest_revision():
+    if current_revision(url) != newest_revision():
         upgrade(url)

@@ -9,10 +9,15 @@ import sys
 from pathlib import Path
 
 import pytest
+import typer.main
 from pypdf import PdfReader
 
+from bot.cli import app
+from bot.cli.translation import commands, help_catalogue, help_texts
 from bot.flows import people
-from tests.registry import DATA
+from bot.flows.people import meet
+from tests.registry import DATA, import_sample_registry
+from tests.test_consultation import bind_all
 
 LINLI = [sys.executable, "-c", "from bot.cli import main; main()"]
 
@@ -26,11 +31,12 @@ def linli(tmp_path, database_url, db):
         "LINLI_TELEGRAM__BOT_USERNAME": "linli_test_bot",
     }
 
-    def run(*args: str) -> subprocess.CompletedProcess:
+    def run(*args: str, **changed: str) -> subprocess.CompletedProcess:
+        """``changed`` settings' variables replace the test's: ``LINLI_DEFAULT_LANGUAGE="en"``."""
         return subprocess.run(
             [*LINLI, *args],
             cwd=tmp_path,
-            env=environment,
+            env={**environment, **changed},
             capture_output=True,
             text=True,
             timeout=120,
@@ -100,6 +106,133 @@ def test_mistakes_get_one_line_and_no_traceback(linli, args):
     assert result.stderr.startswith("linli: ")
     assert len(result.stderr.strip().splitlines()) == 1
     assert "Traceback" not in result.stderr
+
+
+def one_line(result: subprocess.CompletedProcess) -> str:
+    """The error of a command that failed as an operator's mistake: one line, no traceback."""
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert "Traceback" not in result.stderr
+    (line,) = result.stderr.strip().splitlines()
+    return line
+
+
+@pytest.mark.parametrize(
+    ("url", "place", "reason"),
+    [
+        ("postgresql+asyncpg://linli:secret@127.0.0.1:1/linli", "linli:***@127.0.0.1:1", "111"),
+        ("sqlite+aiosqlite:///no/such/folder/linli.db", "no/such/folder/linli.db", "unable"),
+    ],
+)
+def test_a_database_that_cannot_be_opened_is_one_line(linli, url, place, reason):
+    for command in [("db", "upgrade"), ("import", "communities", "x.csv"), ("run",)]:
+        chinese = one_line(linli(*command, LINLI_DATABASE__URL=url, LINLI_TELEGRAM__TOKEN="1:A"))
+        assert chinese.startswith("linli: 无法打开数据库 ") and place in chinese
+        assert reason in chinese and "secret" not in chinese
+    english = one_line(linli("db", "upgrade", LINLI_DATABASE__URL=url, LINLI_DEFAULT_LANGUAGE="en"))
+    assert english.startswith("linli: cannot open the database ") and place in english
+
+
+def test_only_run_upgrade_and_import_make_a_database(linli, tmp_path: Path):
+    here = {"LINLI_DATABASE__URL": "sqlite+aiosqlite:///linli.db"}
+    for command in [
+        ("staff", "list"),
+        ("consult", "results"),
+        ("invites", "revoke", "--community", "南溪小区"),
+    ]:
+        told = one_line(linli(*command, **here))
+        assert f"{tmp_path / 'linli.db'} 处没有邻里数据库" in told
+        assert "linli db upgrade" in told
+    assert not (tmp_path / "linli.db").exists()
+    english = one_line(linli("staff", "list", **here, LINLI_DEFAULT_LANGUAGE="en"))
+    assert english == (
+        f"linli: no linli database at {tmp_path / 'linli.db'} (setting database.url): create it"
+        " with 'linli db upgrade' or 'linli import communities FILE', or run linli in the"
+        " folder of your config.toml"
+    )
+    assert linli("db", "upgrade", **here).returncode == 0
+    assert linli("staff", "list", **here).returncode == 0
+
+
+def test_a_misspelt_setting_is_refused_by_name(linli, tmp_path: Path):
+    (tmp_path / "config.toml").write_text('[database]\nurll = "sqlite+aiosqlite:///x.db"\n')
+    assert one_line(linli("staff", "list")) == (
+        "linli: config.toml：没有设置项 database.urll（是否拼写有误？）；此处可用的设置项：url"
+    )
+    assert not (tmp_path / "x.db").exists()
+
+
+async def test_staff_and_households_are_listed(db, linli):
+    await import_sample_registry(db)
+    await bind_all(db, "运南新村")  # one resident each, by an invite code still active
+    async with db.session() as session:
+        await meet(session, 5001, "王网格", "zh-hans")
+    assert linli("staff", "list").stdout == "还没有工作人员：请用 'linli staff add' 添加\n"
+    serves = ("--community", "运南新村", "--community", "南溪小区")
+    linli("staff", "add", "--telegram-id", "5001", "--role", "staff", *serves)
+    linli("staff", "add", "--telegram-id", "9", "--role", "admin")
+    assert linli("staff", "list").stdout.splitlines() == [
+        "Telegram ID\t名字\t角色\t小区",
+        "9\t-\t管理员\t全部",
+        "5001\t王网格\t工作人员\t南溪小区, 运南新村",
+    ]
+    assert linli("staff", "list", LINLI_DEFAULT_LANGUAGE="en").stdout.splitlines()[1:] == [
+        "9\t-\tadmin\tall",
+        "5001\t王网格\tstaff\t南溪小区, 运南新村",
+    ]
+
+    assert linli("households", "list", "--community", "运南新村").stdout.splitlines() == [
+        "住户\t已绑定居民\t有效邀请码",
+        "5--101\t1\t有",
+        "5--102\t1\t有",
+        "5--103\t1\t有",
+        "共 3 户，无人绑定 0 户",
+    ]
+    nanxi = linli("households", "list", "--community", "南溪小区", "--unbound")
+    assert nanxi.stdout.splitlines()[1] == "1-1-101\t0\t无"
+    assert nanxi.stdout.splitlines()[-1] == "共 12 户，无人绑定 12 户"
+    english = linli(
+        "households", "list", "--community", "运南新村", "--unbound", LINLI_DEFAULT_LANGUAGE="en"
+    )
+    assert english.stdout.splitlines() == [
+        "household\tbound residents\tactive invite code",
+        "households: 3, with nobody bound: 0",
+    ]
+    assert one_line(linli("households", "list", "--community", "火星小区")) == (
+        "linli: 没有名为 火星小区 的小区；已有的小区：南溪小区, 梅湾花园, 运南新村"
+    )
+
+
+def test_the_household_import_says_what_it_read_as_numbers(linli, tmp_path: Path):
+    linli("import", "communities", str(DATA / "communities.csv"))
+    (tmp_path / "more.csv").write_text(
+        "小区,楼栋,单元,室\n南溪小区,三幢,一单元,101室\n南溪小区,三幢,1单元,102室\n",
+        encoding="utf-8",
+    )
+    assert linli("import", "households", "more.csv").stdout.splitlines() == [
+        "households: 2 new, 0 already registered",
+        "楼栋 '三幢' 读作 3（2 行）",
+        "单元 '一单元' 读作 1（1 行）",
+    ]
+    english = linli("import", "households", "more.csv", LINLI_DEFAULT_LANGUAGE="en")
+    assert english.stdout.splitlines()[1:] == [
+        "building '三幢' read as 3 (rows: 2)",
+        "unit '一单元' read as 1 (rows: 1)",
+    ]
+
+
+def test_help_is_in_the_configured_language(linli, tmp_path: Path):
+    chinese = linli("--help").stdout
+    assert "邻里（linli）：老旧小区居民的 Telegram 机器人。" in chinese
+    assert "households  已登记的住户。" in chinese
+    (tmp_path / "en.toml").write_text('default_language = "en"\n', encoding="utf-8")
+    english = linli("--config", "en.toml", "households", "list", "--help").stdout
+    assert "only households nobody is bound to" in english
+
+
+def test_every_help_text_has_its_chinese():
+    translated = help_catalogue("zh_Hans")
+    root = typer.main.get_command(app)
+    assert [text for c in commands(root) for text in help_texts(c) if text not in translated] == []
 
 
 def test_bad_row_names_file_line_and_column(linli, tmp_path: Path):

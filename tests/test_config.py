@@ -51,7 +51,6 @@ def test_config_toml_in_working_directory_is_read(tmp_path, monkeypatch):
             {"LINLI_TELEGRAM__WEBHOOK_SECRET": "no spaces allowed"},
             "setting telegram.webhook_secret",
         ),
-        ("colour = 'red'\n", {}, "setting colour"),
         ("[telegram\n", {}, "config file"),
     ],
 )
@@ -65,6 +64,40 @@ def test_invalid_setting_is_one_line_naming_it(tmp_path, monkeypatch, toml, env,
     assert str(error.value).startswith(expected)
     assert "\n" not in str(error.value)
     assert "no spaces allowed" not in str(error.value)  # a secret is never repeated
+
+
+@pytest.mark.parametrize(
+    ("toml", "env", "expected"),
+    [
+        (
+            '[database]\nurll = "sqlite+aiosqlite:///elsewhere.db"\n',
+            {},
+            "{file}：没有设置项 database.urll（是否拼写有误？）；此处可用的设置项：url",
+        ),
+        (
+            "colour = 'red'\n",
+            {"LINLI_DEFAULT_LANGUAGE": "en"},
+            "{file}: there is no setting colour (a typo?); known here: telegram, database,",
+        ),
+        (
+            'default_language = "en"\n[ask]\nstaff_reminder = 4\n',
+            {},
+            "{file}: there is no setting ask.staff_reminder (a typo?); known here: "
+            "staff_reminder_hours",
+        ),
+        ("", {"LINLI_REPAIR__OWNER_PERCENT": "30"}, "LINLI_REPAIR__OWNER_PERCENT：没有设置项"),
+    ],
+)
+def test_an_unknown_key_is_refused_with_its_name_and_where(
+    tmp_path, monkeypatch, toml, env, expected
+):
+    config = tmp_path / "config.toml"
+    config.write_text(toml, encoding="utf-8")
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    with pytest.raises(SettingsError) as error:
+        load_settings(config)
+    assert str(error.value).startswith(expected.format(file=config))
 
 
 def test_missing_token_says_where_to_get_one(tmp_path, monkeypatch):

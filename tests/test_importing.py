@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 from openpyxl import Workbook
-from sqlmodel import func, select
+from sqlmodel import col, func, select
 
 from bot.flows import importing
 from bot.flows.audit import CLI
@@ -113,3 +113,73 @@ async def test_files_that_are_not_tables_are_refused_clearly(db, tmp_path):
         async with db.session() as session:
             with pytest.raises(TableError, match=message):
                 await importing.import_households(session, path, CLI)
+
+
+async def buildings_of(db, community: str) -> list[str]:
+    async with db.session() as session:
+        statement = (
+            select(Building.name)
+            .join(Community, col(Building.community_id) == col(Community.id))
+            .where(Community.name == community)
+        )
+        return sorted((await session.exec(statement)).all())
+
+
+async def test_a_building_however_written_is_one_building(db, tmp_path: Path):
+    await import_sample_registry(db)  # 南溪小区: buildings 1 and 2
+    written = tmp_path / "written.csv"
+    written.write_text(
+        "小区,楼栋,单元,室\n"
+        "南溪小区,三幢,一单元,101室\n"
+        "南溪小区,3座,1单元,102\n"
+        "南溪小区,3#,第一单元,201\n"
+        "南溪小区,3号楼,1,202号\n"
+        "南溪小区,３,１单元,３０１室\n"
+        "南溪小区,03幢,1单元,302\n"
+        "南溪小区,1号楼,1单元,601室\n",
+        encoding="utf-8",
+    )
+    async with db.session() as session:
+        result = await importing.import_households(session, written, CLI)
+    assert result.created == 7
+    assert await buildings_of(db, "南溪小区") == ["1", "2", "3"]
+    read = [(r.column, r.typed, r.read_as, r.rows) for r in result.readings]
+    assert read == [
+        ("building", "03幢", "3", 1),
+        ("building", "1号楼", "1", 1),
+        ("building", "3#", "3", 1),
+        ("building", "3号楼", "3", 1),
+        ("building", "3座", "3", 1),
+        ("building", "三幢", "3", 1),
+        ("building", "３", "3", 1),
+        ("room", "202号", "202", 1),
+        ("room", "３０１室", "301", 1),
+        ("unit", "一单元", "1", 1),
+        ("unit", "第一单元", "1", 1),
+        ("unit", "１单元", "1", 1),
+    ]
+
+    plain = tmp_path / "plain.csv"
+    plain.write_text(
+        "小区,楼栋,单元,室\n"
+        + "".join(f"南溪小区,3,1,{room}\n" for room in (101, 102, 201, 202, 301, 302))
+        + "南溪小区,1,1,601\n",
+        encoding="utf-8",
+    )
+    for again in (written, plain):
+        async with db.session() as session:
+            result = await importing.import_households(session, again, CLI)
+        assert (result.created, result.unchanged) == (0, 7)
+    assert result.readings == ()  # plain numbers are nothing to remark on
+    assert await count(db, Household) == 17 + 7
+
+
+async def test_one_household_written_two_ways_is_one_household(db, tmp_path: Path):
+    await import_sample_registry(db)
+    twice = tmp_path / "twice.csv"
+    twice.write_text(
+        "小区,楼栋,单元,室\n南溪小区,三幢,一单元,101室\n南溪小区,3,1,101\n", encoding="utf-8"
+    )
+    with pytest.raises(TableError, match="line 3, column 'room': same household as line 2"):
+        async with db.session() as session:
+            await importing.import_households(session, twice, CLI)

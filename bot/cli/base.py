@@ -57,14 +57,16 @@ def settings_of(context: typer.Context) -> Settings:
     return load_settings(context.find_root().obj)
 
 
-def with_database(settings: Settings, work: Callable[[Database], Awaitable[T]]) -> T:
-    """Run ``work`` against the database, brought to the newest schema first."""
+def with_database(
+    settings: Settings, work: Callable[[Database], Awaitable[T]], *, create: bool = False
+) -> T:
+    """Run ``work`` against the database, brought to the newest schema first (and made,
+    if ``create``: only the commands that fill or serve one make it)."""
     import asyncio
 
-    from storage import migrate
     from storage.db import Database
 
-    migrate.upgrade_if_behind(settings.database.url)
+    prepare_database(settings, create=create)
 
     async def run() -> T:
         db = Database(settings.database.url)
@@ -74,6 +76,43 @@ def with_database(settings: Settings, work: Callable[[Database], Awaitable[T]]) 
             await db.dispose()
 
     return asyncio.run(run())
+
+
+def prepare_database(settings: Settings, *, create: bool) -> None:
+    """Bring the configured database to the newest schema, or say in one line why not:
+    it cannot be reached or opened, or (unless ``create``) it has not been made yet, which
+    in the wrong folder would otherwise leave an empty ``linli.db`` behind."""
+    import sqlite3
+
+    from sqlalchemy import make_url
+    from sqlalchemy.exc import DBAPIError
+
+    from bot.i18n import text
+    from storage import migrate
+    from storage.db import sqlite_file
+
+    url, language = settings.database.url, settings.default_language
+    file = sqlite_file(url)
+    place = str(file) if file else make_url(url).render_as_string(hide_password=True)
+    missing = CommandError(text(language, "shell.no_database", place=place))
+    if file and not create and not file.exists():
+        raise missing
+    try:
+        if file:
+            # Tried without the async driver first: aiosqlite's thread reports a failed
+            # open to an event loop already closed, with a traceback of its own.
+            mode = "rwc" if create else "rw"
+            sqlite3.connect(f"{file.as_uri()}?mode={mode}", uri=True).close()
+        revision = migrate.current_revision(url)
+    except (OSError, DBAPIError, sqlite3.Error) as error:
+        reason = str(getattr(error, "orig", None) or error).splitlines()[0]
+        raise CommandError(
+            text(language, "shell.database_unreachable", place=place, reason=reason)
+        ) from None
+    if revision is None and not create:
+        raise missing
+    if revision != migrate.newest_revision():
+        migrate.upgrade(url)
 
 
 def local_time(settings: Settings, typed: str) -> datetime:

@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from bot.cli.base import app, reach_bot_api, settings_of, with_database
+from bot.cli.base import app, prepare_database, reach_bot_api, settings_of, with_database
 
 db_app = typer.Typer(help="The database.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
@@ -22,7 +22,6 @@ def run(context: typer.Context) -> None:
 
     from bot.app import build_application
     from bot.config import SettingsError, require_token
-    from storage import migrate
 
     settings = settings_of(context)
     require_token(settings)
@@ -31,7 +30,7 @@ def run(context: typer.Context) -> None:
         raise SettingsError("setting telegram.webhook_url is required when mode is webhook")
     if telegram.mode == "webhook" and telegram.webhook_secret is None:
         raise SettingsError("setting telegram.webhook_secret is required when mode is webhook")
-    migrate.upgrade_if_behind(settings.database.url)
+    prepare_database(settings, create=True)
     asyncio.run(reach_bot_api(settings))
     logging.basicConfig(
         format="%(asctime)s %(levelname)s %(name)s: %(message)s", level=logging.INFO
@@ -55,10 +54,7 @@ def run(context: typer.Context) -> None:
 @db_app.command("upgrade")
 def db_upgrade(context: typer.Context) -> None:
     """Create the database or bring it to the newest schema."""
-    from storage import migrate
-
-    settings = settings_of(context)
-    migrate.upgrade(settings.database.url)
+    prepare_database(settings_of(context), create=True)
     typer.echo("database is up to date")
 
 

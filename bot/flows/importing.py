@@ -8,6 +8,8 @@ same file again changes nothing.
 from __future__ import annotations
 
 import re
+import unicodedata
+from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -42,11 +44,25 @@ HOUSEHOLD_HEADERS = {
 _AREA = re.compile(r"(\d{1,6})(?:\.(\d{1,2}))?\s*(?:㎡|m2|m²|平方米|平米)?")
 _YES = {"yes", "y", "true", "1", "是", "有", "已建"}
 _NO = {"no", "n", "false", "0", "否", "无", "未建", ""}
-_SUFFIXES = {
-    "building": re.compile(r"(号楼|幢|栋|楼)$"),
-    "unit": re.compile(r"单元$"),
-    "room": re.compile(r"(室|号)$"),
+# How people write a building, unit or room: "第三幢", "3座", "3#", "3号楼", "一单元", "101室".
+_ADDRESS = {
+    "building": re.compile(r"第?(?P<number>.+?)(?:号楼|号幢|幢|栋|座|楼|号|#)?"),
+    "unit": re.compile(r"第?(?P<number>.+?)(?:单元)?"),
+    "room": re.compile(r"(?P<number>.+?)(?:室|号)?"),
 }
+_CHINESE_NUMBER = re.compile(r"[零〇一二两三四五六七八九十百]+")
+# The spelling the bot itself writes ("3幢", "1单元", "101室"): read as its number unremarked.
+_PLAIN_SUFFIX = {"building": "幢", "unit": "单元", "room": "室"}
+
+
+@dataclass(frozen=True)
+class Reading:
+    """A spelling of a building, unit or room that the import read as a number."""
+
+    column: str
+    typed: str
+    read_as: str
+    rows: int
 
 
 @dataclass(frozen=True)
@@ -54,6 +70,7 @@ class ImportResult:
     created: int
     updated: int
     unchanged: int
+    readings: tuple[Reading, ...] = ()
 
 
 def _year(path: Path, row: Row, column: str) -> int | None:
@@ -84,7 +101,7 @@ def _required(path: Path, row: Row, column: str, limit: int) -> str:
 
 
 def _address_part(path: Path, row: Row, column: str, limit: int) -> str:
-    """A building, unit or room number without its Chinese suffix (3幢 -> 3)."""
+    """A building, unit or room as the registry keeps it (三幢 -> 3)."""
     text = row.values.get(column, "")
     if column != "unit":
         text = _required(path, row, column, limit)
@@ -94,8 +111,34 @@ def _address_part(path: Path, row: Row, column: str, limit: int) -> str:
 
 
 def bare(column: str, text: str) -> str:
-    """A building, unit or room number as the registry keeps it: 3幢 -> 3, 1单元 -> 1."""
-    return _SUFFIXES[column].sub("", text) or text
+    """A building, unit or room number as the registry keeps it, however it was written:
+    三幢, 3座, 3#, 3号楼, ３ and 03幢 are building 3; 一单元 and 1单元 unit 1; 101室 room 101.
+    A name that is no number (A座 -> A) keeps its letters; rooms keep their digits as typed."""
+    # NFKC turns full-width ３ and ＃ into 3 and #.
+    typed = unicodedata.normalize("NFKC", text).strip()
+    found = _ADDRESS[column].fullmatch(typed)
+    number = found["number"].strip() if found else typed
+    if _CHINESE_NUMBER.fullmatch(number):
+        import cn2an  # type: ignore[import-untyped]  # the numerals of 三幢, 十二栋; imported only where they are read
+
+        try:
+            number = str(cn2an.cn2an(number, "strict"))
+        except ValueError:  # not a well-formed numeral: kept as written
+            return number
+    if column != "room" and number.isdigit():
+        number = str(int(number))
+    return number
+
+
+def _readings(spellings: dict[tuple[str, str], int]) -> tuple[Reading, ...]:
+    """The spellings read as something else than they say, with the rows they were on;
+    plain numbers and the bot's own "3幢", "1单元", "101室" go unremarked."""
+    readings = []
+    for (column, typed), rows in sorted(spellings.items()):
+        read_as = bare(column, typed)
+        if typed not in (read_as, read_as + _PLAIN_SUFFIX[column]):
+            readings.append(Reading(column, typed, read_as, rows))
+    return tuple(readings)
 
 
 def _area(path: Path, row: Row) -> int | None:
@@ -134,7 +177,15 @@ async def import_communities(session: AsyncSession, path: Path, actor: Actor) ->
                 setattr(community, key, value)
             updated += 1
     result = ImportResult(created, updated, len(wanted) - created - updated)
-    record(session, actor, "import/communities", path.name, **vars(result))
+    record(
+        session,
+        actor,
+        "import/communities",
+        path.name,
+        created=result.created,
+        updated=result.updated,
+        unchanged=result.unchanged,
+    )
     return result
 
 
@@ -145,6 +196,7 @@ async def import_households(session: AsyncSession, path: Path, actor: Actor) -> 
     }
     wanted: dict[tuple[int, str, str, str], int] = {}  # address -> line
     areas: dict[tuple[int, str, str, str], int | None] = {}
+    spellings: Counter[tuple[str, str]] = Counter()  # (column, as typed) -> rows
     for row in rows:
         name = _required(path, row, "community", 100)
         if name not in communities:
@@ -161,6 +213,7 @@ async def import_households(session: AsyncSession, path: Path, actor: Actor) -> 
             raise TableError(path, row.line, "room", f"same household as line {wanted[key]}")
         wanted[key] = row.line
         areas[key] = _area(path, row)
+        spellings.update((column, row.values.get(column, "")) for column in _PLAIN_SUFFIX)
 
     buildings = {
         (community_id, name): id_
@@ -201,7 +254,12 @@ async def import_households(session: AsyncSession, path: Path, actor: Actor) -> 
         if existing is not None and area is not None and existing.floor_area_dm2 != area:
             existing.floor_area_dm2 = area
             updated += 1
-    result = ImportResult(len(new_households), updated, len(wanted) - len(new_households) - updated)
+    result = ImportResult(
+        len(new_households),
+        updated,
+        len(wanted) - len(new_households) - updated,
+        _readings(spellings),
+    )
     record(
         session,
         actor,

@@ -13,10 +13,12 @@ from storage.models import (
     Building,
     Community,
     Household,
+    InviteCode,
     Resident,
     Role,
     Staff,
     StaffCommunity,
+    User,
 )
 
 
@@ -79,6 +81,10 @@ async def community_or_none(session: AsyncSession, name: str) -> Community | Non
     return (await session.exec(select(Community).where(Community.name == name))).first()
 
 
+async def community_names(session: AsyncSession) -> list[str]:
+    return list(await session.exec(select(Community.name).order_by(Community.name)))
+
+
 async def communities_served(session: AsyncSession, member: StaffMember) -> list[Community]:
     """The communities a staff member serves (every one, for an admin), by name."""
     statement = select(Community).order_by(Community.name)
@@ -98,6 +104,75 @@ async def building_ids(session: AsyncSession, community_id: int, names: list[str
 async def residents_of(session: AsyncSession, household_id: int) -> int:
     statement = select(func.count()).where(Resident.household_id == household_id)
     return (await session.exec(statement)).one()
+
+
+@dataclass(frozen=True)
+class StaffListing:
+    """A staff member or admin as the shell lists them."""
+
+    telegram_id: int
+    name: str  # their Telegram first name, empty until they write to the bot
+    role: Role
+    communities: tuple[str, ...]
+
+
+async def staff_listing(session: AsyncSession) -> list[StaffListing]:
+    """Everyone with a role, admins first, with the communities they were named for."""
+    named: dict[int, list[str]] = {}
+    served = select(StaffCommunity.staff_telegram_id, Community.name).join(
+        Community, col(StaffCommunity.community_id) == col(Community.id)
+    )
+    for telegram_id, community in await session.exec(served.order_by(Community.name)):
+        named.setdefault(telegram_id, []).append(community)
+    rows = await session.exec(
+        select(Staff.telegram_id, Staff.role, User.first_name)
+        .join(User, col(Staff.telegram_id) == col(User.telegram_id), isouter=True)
+        .order_by(col(Staff.role), col(Staff.telegram_id))
+    )
+    return [
+        StaffListing(telegram_id, name or "", Role(role), tuple(named.get(telegram_id, ())))
+        for telegram_id, role, name in rows
+    ]
+
+
+@dataclass(frozen=True)
+class HouseholdListing:
+    """A household as the shell lists it: who is bound, whether a code can still bind."""
+
+    address: Address
+    residents: int
+    active_code: bool
+
+
+def _in_community(statement, table: type[Resident] | type[InviteCode], community_id: int):
+    """``statement`` over ``table``'s rows of the households of a community."""
+    return (
+        statement.join(Household, col(table.household_id) == col(Household.id))
+        .join(Building, col(Household.building_id) == col(Building.id))
+        .where(Building.community_id == community_id)
+    )
+
+
+async def household_listing(session: AsyncSession, community_id: int) -> list[HouseholdListing]:
+    """The community's households in address order."""
+    addresses = await addresses_in(session, community_id)
+    counted = await session.exec(
+        _in_community(select(Resident.household_id, func.count()), Resident, community_id).group_by(
+            Resident.household_id
+        )
+    )
+    residents = dict(counted.all())  # the Result itself would pass for a mapping
+    with_code = set(
+        await session.exec(
+            _in_community(select(InviteCode.household_id), InviteCode, community_id).where(
+                col(InviteCode.revoked_at).is_(None)
+            )
+        )
+    )
+    return [
+        HouseholdListing(a, residents.get(a.household_id, 0), a.household_id in with_code)
+        for a in addresses
+    ]
 
 
 async def staff_member(session: AsyncSession, telegram_id: int) -> StaffMember | None:

@@ -7,10 +7,10 @@ Placeholders use ``str.format`` names: ``{address}``.
 
 from __future__ import annotations
 
+import os
+import tomllib
 from functools import cache
 from pathlib import Path
-
-from babel.messages.pofile import read_po
 
 LANGUAGES = ("zh_Hans", "en")
 DEFAULT_LANGUAGE = "zh_Hans"
@@ -20,6 +20,8 @@ _HERE = Path(__file__).parent
 @cache
 def catalogue(language: str) -> dict[str, str]:
     """Every message of ``language``, id to text."""
+    from babel.messages.pofile import read_po  # imported when a text is wanted, not for --help
+
     with open(_HERE / language / "LC_MESSAGES" / "linli.po", "rb") as po:
         return {
             message.id: message.string for message in read_po(po) if message.id and message.string
@@ -39,3 +41,17 @@ def language_of(telegram_code: str | None, chosen: str | None, default: str) -> 
     if telegram_code and telegram_code.lower().startswith("en"):
         return "en"
     return default
+
+
+def configured_language(config_file: Path | None) -> str:
+    """The ``default_language`` setting, read without the settings' machinery (pydantic),
+    so that ``linli --help`` stays quick and a broken setting can be told in it:
+    ``LINLI_DEFAULT_LANGUAGE``, else the TOML file's (or ./config.toml's), else Chinese."""
+    chosen = os.environ.get("LINLI_DEFAULT_LANGUAGE")
+    file = config_file or Path("config.toml")
+    if chosen is None and file.is_file():
+        try:
+            chosen = tomllib.loads(file.read_text(encoding="utf-8")).get("default_language")
+        except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
+            chosen = None  # the settings themselves will say what is wrong with the file
+    return chosen if chosen in LANGUAGES else DEFAULT_LANGUAGE
