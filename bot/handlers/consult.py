@@ -16,6 +16,7 @@ from bot.flows import (
     dialogues,
     exports,
     registry,
+    round1_results,
     round2,
     turnout,
 )
@@ -35,7 +36,8 @@ from bot.flows.callback_data import (
 )
 from bot.flows.consultation import ConsultationError, Tally
 from bot.flows.registry import StaffMember
-from bot.handlers import offline, plan
+from bot.flows.round1_results import Round1Results
+from bot.handlers import plan
 from bot.handlers.buttons import ButtonHandler
 from bot.handlers.common import (
     accept_button,
@@ -55,7 +57,7 @@ from bot.handlers.staff import (
     staff_of,
     staff_press,
 )
-from storage.models import Community, Consultation, Dialogue, Role
+from storage.models import Channel, Community, Consultation, Dialogue, Role
 
 OPEN_DIALOGUE = "consult_open"
 TITLE_LIMIT, QUESTION_LIMIT = 200, 2000
@@ -413,18 +415,32 @@ def tally_line(context: LinliContext, tally: Tally) -> str:
     )
 
 
-async def civil_code_lines(context: LinliContext, consultation_id: int) -> list[str]:
-    """The Civil Code's double tally, when asked for and the floor areas are registered."""
-    settings = context.settings.consultation
-    if not settings.double_tally:
-        return []
-    async with context.session() as session:
-        found = await session.get(Consultation, consultation_id)
-        result = await civil_code.double_tally(session, found, *settings.double_tally_shares)
-    if result is None:
-        return [context.t("civil.no_areas")]
-    verdict = context.t("civil.reached" if result.reached else "civil.below")
-    return [context.t("civil.line", verdict=verdict, **civil_code.values(result))]
+def result_lines(context: LinliContext, result: Round1Results) -> list[str]:
+    """A round's line, its answers by channel and turnout by building, and the Civil
+    Code's double tally when asked for."""
+    channels = result.channels
+    lines = [
+        tally_line(context, result.tally),
+        context.t(
+            "offline.by_channel",
+            bot=channels.get(Channel.BOT, 0),
+            paper=channels.get(Channel.PAPER, 0),
+            proxy=channels.get(Channel.PROXY, 0),
+        ),
+    ]
+    lines += [
+        context.t(
+            "offline.by_building", building=b.building, answered=b.answered, total=b.households
+        )
+        for b in result.buildings
+    ]
+    if not context.settings.consultation.double_tally:
+        return lines
+    double = result.double_tally
+    if double is None:
+        return [*lines, context.t("civil.no_areas")]
+    verdict = context.t("civil.reached" if double.reached else "civil.below")
+    return [*lines, context.t("civil.line", verdict=verdict, **civil_code.values(double))]
 
 
 def chart_labels(context: LinliContext, title_key: str) -> dict[str, str]:
@@ -438,14 +454,24 @@ def chart_labels(context: LinliContext, title_key: str) -> dict[str, str]:
 
 
 async def send_results(update: Update, context: LinliContext, tallies: list[Tally]) -> None:
-    lines = []
-    for tally in tallies:
-        lines.append(tally_line(context, tally))
-        lines += await offline.turnout_lines(context, tally.consultation_id)
-        lines += await civil_code_lines(context, tally.consultation_id)
-    await send_lines(update, context, lines)
+    """The rounds' figures, their chart, and the spreadsheet with every building."""
+    settings = context.settings.consultation
+    shares = settings.double_tally_shares if settings.double_tally else None
+    async with context.session() as session:
+        results = await round1_results.results_of(session, tallies, shares)
+    await send_lines(update, context, [line for r in results for line in result_lines(context, r)])
+    chat = update.effective_chat.id
     chart = charts.round1_chart(tallies, chart_labels(context, "results.chart_title"))
-    await context.bot.send_photo(update.effective_chat.id, chart)
+    await context.bot.send_photo(chat, chart)
+    table = io.BytesIO()
+    exports.write_xlsx(table, *exports.results_tables(results, context.settings.zone))
+    if len(tallies) == 1:
+        name = document_name(
+            context, "file.results", community=tallies[0].community, month=local_month(context)
+        )
+    else:
+        name = document_name(context, "file.all_results", month=local_month(context))
+    await context.bot.send_document(chat, InputFile(table.getvalue(), filename=name))
 
 
 async def results(update: Update, context: LinliContext) -> None:

@@ -456,29 +456,6 @@ async def missing(update: Update, context: LinliContext) -> None:
             await context.bot.send_document(chat, InputFile(pdf.read_bytes(), filename=pdf.name))
 
 
-async def turnout_lines(context: LinliContext, consultation_id: int) -> list[str]:
-    """Turnout by building and the split of answers by channel, for the results."""
-    async with context.session() as session:
-        found = await session.get(Consultation, consultation_id)
-        buildings = await turnout.by_building(session, found)
-        channels = await turnout.by_channel(session, consultation_id)
-    lines = [
-        context.t(
-            "offline.by_channel",
-            bot=channels.get(Channel.BOT, 0),
-            paper=channels.get(Channel.PAPER, 0),
-            proxy=channels.get(Channel.PROXY, 0),
-        )
-    ]
-    lines += [
-        context.t(
-            "offline.by_building", building=b.building, answered=b.answered, total=b.households
-        )
-        for b in buildings
-    ]
-    return lines
-
-
 def handlers() -> list[BaseHandler]:
     return [
         CommandHandler("missing", missing),

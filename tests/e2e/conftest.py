@@ -123,6 +123,11 @@ class Person:
         return answer
 
 
+def has(part: str) -> Callable[[JSON], bool]:
+    """For ``wait_for``: a bot message with this part (``"document"``, ``"photo"``)."""
+    return lambda event: part in event["message"]
+
+
 def buttons(message: dict) -> dict[str, str]:
     """A message's inline buttons: label -> callback data."""
     rows = message.get("reply_markup", {}).get("inline_keyboard", [])

@@ -19,7 +19,7 @@ from bot.i18n import text
 from storage.models import Ballot, Role
 from storage.types import utcnow
 from tests import test_cli
-from tests.e2e.conftest import buttons
+from tests.e2e.conftest import buttons, has
 from tests.e2e.test_bad_input import PNG
 from tests.e2e.test_round1 import ADMIN, import_city, next_message
 from tests.registry import import_sample_registry, issue_codes
@@ -131,10 +131,16 @@ async def test_ten_households_on_every_channel_pass_with_exactly_eight(
 
     # Results: 8 of 10 agree, whatever the channel; turnout by building and by channel.
     admin = person(ADMIN, "管理员")
-    answer = await admin.send("/results", replies=2)
+    before = await telegram.last_seq()
+    answer = await admin.send("/results", replies=3)
     assert "同意比例 80.0%" in answer[0]
     assert "答复渠道：机器人 4，纸质表 3，工作人员代登记 2" in answer[0]
     assert "1幢：已答复 9/10 户" in answer[0]
+    sent = (await telegram.wait_for(ADMIN, after=before, predicate=has("document")))["message"]
+    workbook = load_workbook(io.BytesIO(await telegram.file_bytes(sent["document"]["file_id"])))
+    results, buildings = workbook.worksheets
+    assert [c.value for c in results[2]][11:15] == [0.9, 4, 3, 2]  # turnout, by channel
+    assert [c.value for c in buildings[2]] == ["解放新村", "1", 10, 9, 0.9]
 
     # Who is missing: exactly 1-1-110, with no resident bound, in the chat and in XLSX.
     listing = await worker.send("/missing", replies=3)

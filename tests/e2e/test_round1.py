@@ -12,7 +12,7 @@ from bot.flows import consultation, importing, registry
 from bot.flows.audit import CLI, Actor
 from storage.models import Role
 from storage.types import utcnow
-from tests.e2e.conftest import buttons, ticks
+from tests.e2e.conftest import buttons, has, ticks
 from tests.registry import issue_codes
 from tests.sheets import first_sheet
 
@@ -114,10 +114,17 @@ async def test_ten_households_reach_exactly_eighty_percent(db, tmp_path, person,
     assert "您的住户：同意" in (await changer.press(question, buttons(question)["同意"]))[0]
     # residents[9] stays silent.
 
-    answer = await admin.send("/results", replies=2)
+    before = await telegram.last_seq()
+    answer = await admin.send("/results", replies=3)
     assert "解放新村" in answer[0] and "同意比例 80.0%" in answer[0]
-    chart = (await admin.last_message())["photo"][-1]
-    assert (await telegram.file_bytes(chart["file_id"])).startswith(b"\x89PNG")
+    chart = (await telegram.wait_for(ADMIN, after=before, predicate=has("photo")))["message"]
+    sheet = (await telegram.wait_for(ADMIN, after=before, predicate=has("document")))["message"]
+    assert (await telegram.file_bytes(chart["photo"][-1]["file_id"])).startswith(b"\x89PNG")
+    month = datetime.now(ZoneInfo("Asia/Shanghai")).strftime("%Y-%m")
+    assert sheet["document"]["file_name"] == f"改造意愿征询结果-{month}.xlsx"
+    rows = first_sheet(await telegram.file_bytes(sheet["document"]["file_id"])).iter_rows(min_row=2)
+    jiefang = next([c.value for c in row] for row in rows if row[0].value == "解放新村")
+    assert jiefang[3:8] == [10, 8, 1, 1, 0.8]  # households, agree, disagree, silent, approval
 
     # The admin closes it; everybody hears the outcome with the figures.
     await admin.say("/staff")
