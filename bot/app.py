@@ -49,10 +49,12 @@ async def on_error(update: object, context: LinliContext) -> None:
     """A refusal no handler answered is answered here, in the user's words. A failed try
     is tried again; after the last one the update is logged once, recorded as skipped
     unless part of it was stored, and the user told something went wrong."""
-    if isinstance(context.error, Refusal) and isinstance(update, Update):
-        await refuse(update, context, context.error)
-        return
     work = unit_of_work.current()
+    # Answered in the user's language: the update's own context knows it.
+    answering = work.context if work is not None and work.context is not None else context
+    if isinstance(context.error, Refusal) and isinstance(update, Update):
+        await refuse(update, answering, context.error)
+        return
     if work is not None:
         work.failure = context.error
         if work.may_try_again:
@@ -69,7 +71,7 @@ async def on_error(update: object, context: LinliContext) -> None:
                 session, update.update_id, reason, update.to_dict(), work.tries
             )
     if update.effective_chat is not None:
-        await context.bot.send_message(update.effective_chat.id, context.t("error.internal"))
+        await context.bot.send_message(update.effective_chat.id, answering.t("error.internal"))
 
 
 async def _index_faq(db: Database) -> None:

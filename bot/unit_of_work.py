@@ -14,6 +14,7 @@ import contextlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from contextvars import ContextVar
+from typing import Any
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -36,6 +37,9 @@ class UnitOfWork:
         self.attempt, self.tries = attempt, tries
         self.failure: BaseException | None = None
         self.committed = False  # something of this try is stored: trying again would repeat it
+        # The handlers' context of the update (its user's language and principal), for the
+        # error handler, which PTB gives a fresh one.
+        self.context: Any = None
         self._session: AsyncSession | None = None
         self._turn: contextlib.AbstractAsyncContextManager | None = None
 

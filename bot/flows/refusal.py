@@ -3,9 +3,15 @@
 from __future__ import annotations
 
 
+class Words(str):
+    """A refusal's value that is itself a catalogue key (a state's name, say): shown in
+    the reader's language, not as the key."""
+
+
 class Refusal(Exception):
     """Refused, and nothing of the request changed; ``reason`` is a catalogue key and
-    ``values`` fill its placeholders. Each flow refuses with a subclass of its own."""
+    ``values`` fill its placeholders (``Words`` among them looked up too). Each flow
+    refuses with a subclass of its own."""
 
     def __init__(self, reason: str, **values: object) -> None:
         super().__init__(reason)

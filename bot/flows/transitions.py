@@ -23,6 +23,8 @@ from typing import Any
 from sqlalchemy import update
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from bot.flows.refusal import Words
+
 
 class Party(StrEnum):
     """Who makes a move: staff (by hand, from the command line or by schedule) or a resident."""
@@ -122,8 +124,10 @@ class Machine:
             if (t.source, t.target, t.party) == (state, to, party) and action in (None, t.action)
         ]
         if not moves:
+            if self.state_label == "{}":
+                raise self.refusal(self.not_allowed, state=state, to=to)
             named = self.state_label.format
-            raise self.refusal(self.not_allowed, state=named(state), to=named(to))
+            raise self.refusal(self.not_allowed, state=Words(named(state)), to=Words(named(to)))
         allowed = next((t for t in moves if t.allows(row)), None)
         if allowed is None:
             raise self.refusal(moves[0].guard.refusal)

@@ -29,7 +29,7 @@ from bot.flows.callback_data import (
 from bot.flows.registry import StaffMember
 from bot.handlers import fallback
 from bot.handlers.buttons import ButtonHandler
-from bot.handlers.common import accept_button, local_time, reply, send_lines
+from bot.handlers.common import accept_button, local_time, refuse, reply, send_lines
 from bot.handlers.context import LinliContext
 from bot.handlers.dialogue_router import Otherwise
 from bot.handlers.staff import staff_of, staff_press
@@ -44,14 +44,6 @@ def button(context: LinliContext, key: str, data: CallbackData) -> InlineKeyboar
     return InlineKeyboardButton(context.t(key), callback_data=data.pack())
 
 
-async def _refuse(update: Update, context: LinliContext, refusal: AskError) -> None:
-    text = context.t(refusal.reason, **refusal.values)
-    if update.callback_query is not None:
-        await update.callback_query.answer(text, show_alert=True)
-    else:
-        await context.bot.send_message(update.effective_chat.id, text)
-
-
 async def ask_command(update: Update, context: LinliContext) -> None:
     text = " ".join(context.args or [])
     if text:
@@ -62,7 +54,7 @@ async def ask_command(update: Update, context: LinliContext) -> None:
             await ask.community_of_resident(session, update.effective_user.id)
             await dialogues.start(session, update.effective_user.id, ASK_DIALOGUE)
     except AskError as refusal:  # who cannot ask is told before typing a question
-        await _refuse(update, context, refusal)
+        await refuse(update, context, refusal)
         return
     await reply(update, context, "ask.what")
 
@@ -130,7 +122,7 @@ async def take_question(
         if refusal.reason == "ask.unbound" and unbound is not None:
             await unbound(update, context)
         else:
-            await _refuse(update, context, refusal)
+            await refuse(update, context, refusal)
         return
     if asked.sounds_like_repair:
         markup = InlineKeyboardMarkup(
@@ -192,28 +184,22 @@ async def show_entry(update: Update, context: LinliContext, question_id: int, en
 
 async def ask_button(update: Update, context: LinliContext, button: CallbackData) -> None:
     query, user_id = update.callback_query, update.effective_user.id
-    try:
-        async with context.session() as session:
-            match button:
-                case AskNotRepair(question=question_id):
-                    asked = await ask.matches_of(
-                        session, question_id, user_id, context.language, context.actor
-                    )
-                case FaqPick(question=question_id, entry=entry_id):
-                    question = await ask.own_question(session, question_id, user_id)
-                    await ask.entry_for(session, question, entry_id)
-                case FaqHelped(question=question_id, entry=entry_id):
-                    await ask.answered_by_faq(
-                        session, question_id, user_id, entry_id, context.actor
-                    )
-                case AskStaff(question=question_id):
-                    await ask.to_staff(session, question_id, user_id, context.actor)
-                case AskMore(question=question_id):
-                    await ask.own_question(session, question_id, user_id)
-                    await dialogues.start(session, user_id, REPLY_DIALOGUE, question=question_id)
-    except AskError as refusal:
-        await _refuse(update, context, refusal)
-        return
+    async with context.session() as session:
+        match button:
+            case AskNotRepair(question=question_id):
+                asked = await ask.matches_of(
+                    session, question_id, user_id, context.language, context.actor
+                )
+            case FaqPick(question=question_id, entry=entry_id):
+                question = await ask.own_question(session, question_id, user_id)
+                await ask.entry_for(session, question, entry_id)
+            case FaqHelped(question=question_id, entry=entry_id):
+                await ask.answered_by_faq(session, question_id, user_id, entry_id, context.actor)
+            case AskStaff(question=question_id):
+                await ask.to_staff(session, question_id, user_id, context.actor)
+            case AskMore(question=question_id):
+                await ask.own_question(session, question_id, user_id)
+                await dialogues.start(session, user_id, REPLY_DIALOGUE, question=question_id)
     await accept_button(query)
     match button:
         case AskNotRepair():
@@ -248,7 +234,7 @@ async def _send_reply(update, context: LinliContext, dialogue: Dialogue, send, s
             )
             await dialogues.finish(session, user_id)
     except AskError as refusal:
-        await _refuse(update, context, refusal)
+        await refuse(update, context, refusal)
         return False
     return True
 
@@ -276,24 +262,18 @@ async def inbox_button(
     update: Update, context: LinliContext, member: StaffMember, button: QuestionButton
 ) -> None:
     query, question_id, user_id = update.callback_query, button.question, update.effective_user.id
-    try:
-        async with context.session() as session:
-            match button:
-                case InboxShow():
-                    question = await ask.served_question(session, question_id, member)
-                    messages = await ask.thread(session, question_id)
-                case InboxReply():
-                    await ask.served_question(session, question_id, member)
-                    await dialogues.start(
-                        session, user_id, STAFF_REPLY_DIALOGUE, question=question_id
-                    )
-                case InboxClose():
-                    await ask.close(session, question_id, member, context.actor)
-                case InboxToFaq():
-                    await ask.to_faq(session, question_id, member, context.actor)
-    except AskError as refusal:
-        await _refuse(update, context, refusal)
-        return
+    async with context.session() as session:
+        match button:
+            case InboxShow():
+                question = await ask.served_question(session, question_id, member)
+                messages = await ask.thread(session, question_id)
+            case InboxReply():
+                await ask.served_question(session, question_id, member)
+                await dialogues.start(session, user_id, STAFF_REPLY_DIALOGUE, question=question_id)
+            case InboxClose():
+                await ask.close(session, question_id, member, context.actor)
+            case InboxToFaq():
+                await ask.to_faq(session, question_id, member, context.actor)
     await query.answer()
     match button:
         case InboxShow():

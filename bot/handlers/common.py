@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 
 from telegram import CallbackQuery, InlineKeyboardMarkup, Update
 
-from bot.flows.refusal import Refusal
+from bot.flows.refusal import Refusal, Words
 from bot.flows.registry import Address
 from bot.handlers.context import LinliContext
 
@@ -57,9 +57,18 @@ def document_name(context: LinliContext, key: str, /, suffix: str = ".xlsx", **v
     return context.t(key, **values).replace("/", "-") + suffix
 
 
+def refusal_words(context: LinliContext, refusal: Refusal) -> str:
+    """What a flow's refusal says, in the user's language."""
+    values = {
+        name: context.t(value) if isinstance(value, Words) else value
+        for name, value in refusal.values.items()
+    }
+    return context.t(refusal.reason, **values)
+
+
 async def refuse(update: Update, context: LinliContext, refusal: Refusal) -> None:
     """A flow said no: tell the user why, as an alert on a pressed button or as a message."""
-    words = context.t(refusal.reason, **refusal.values)
+    words = refusal_words(context, refusal)
     if update.callback_query is not None:
         await update.callback_query.answer(words, show_alert=True)
     elif update.effective_chat is not None:

@@ -34,7 +34,7 @@ from bot.flows.callback_data import (
     RemindNow,
     ShowResults,
 )
-from bot.flows.consultation import ConsultationError, Tally
+from bot.flows.consultation import Tally
 from bot.flows.registry import StaffMember
 from bot.flows.round1_results import Round1Results
 from bot.handlers import plan
@@ -44,7 +44,6 @@ from bot.handlers.common import (
     document_name,
     local_month,
     local_time,
-    refuse,
     refuse_button,
     reply,
     send_lines,
@@ -263,36 +262,32 @@ async def confirm_opening(
     remind_before = timedelta(hours=reminder) if reminder else None
     opening = (data["community_id"], data["title"], data["question"])
     closes_at = datetime.fromisoformat(data["closes_at"])
-    try:
-        async with context.session() as session:
-            if data.get("round") == 2:
-                opened = await round2.open_round2(
-                    session,
-                    *opening,
-                    closes_at,
-                    context.actor,
-                    rules=round2.Rules(
-                        settings.menu_min_items,
-                        settings.menu_max_items,
-                        settings.menu_budget_fen,
-                    ),
-                    inclusion_percent=settings.menu_inclusion_percent,
-                    remind_before=remind_before,
-                )
-            else:
-                opened = await consultation.open_round1(
-                    session,
-                    *opening,
-                    closes_at,
-                    context.actor,
-                    threshold_percent=settings.threshold_percent,
-                    remind_before=remind_before,
-                )
-            recipients = len(await consultation.residents_in(session, data["community_id"]))
-            await dialogues.finish(session, user_id)
-    except ConsultationError as refusal:
-        await refuse(update, context, refusal)
-        return
+    async with context.session() as session:
+        if data.get("round") == 2:
+            opened = await round2.open_round2(
+                session,
+                *opening,
+                closes_at,
+                context.actor,
+                rules=round2.Rules(
+                    settings.menu_min_items,
+                    settings.menu_max_items,
+                    settings.menu_budget_fen,
+                ),
+                inclusion_percent=settings.menu_inclusion_percent,
+                remind_before=remind_before,
+            )
+        else:
+            opened = await consultation.open_round1(
+                session,
+                *opening,
+                closes_at,
+                context.actor,
+                threshold_percent=settings.threshold_percent,
+                remind_before=remind_before,
+            )
+        recipients = len(await consultation.residents_in(session, data["community_id"]))
+        await dialogues.finish(session, user_id)
     await accept_button(query)
     await reply(
         update,
@@ -359,12 +354,8 @@ async def show_results(update: Update, context: LinliContext, found: Consultatio
 
 
 async def remind_now(update: Update, context: LinliContext, found: Consultation) -> None:
-    try:
-        async with context.session() as session:
-            count = await consultation.remind(session, found.id, context.actor)
-    except ConsultationError as refusal:
-        await update.callback_query.answer(context.t(refusal.reason), show_alert=True)
-        return
+    async with context.session() as session:
+        count = await consultation.remind(session, found.id, context.actor)
     await update.callback_query.answer()
     await reply(update, context, "staff.reminded", count=count, title=found.title)
 
@@ -376,12 +367,8 @@ async def ask_close(update: Update, context: LinliContext, found: Consultation) 
 
 
 async def close_now(update: Update, context: LinliContext, found: Consultation) -> None:
-    try:
-        async with context.session() as session:
-            tally = await consultation.close(session, found.id, context.actor)
-    except ConsultationError as refusal:
-        await update.callback_query.answer(context.t(refusal.reason), show_alert=True)
-        return
+    async with context.session() as session:
+        tally = await consultation.close(session, found.id, context.actor)
     await accept_button(update.callback_query)
     await send_results(update, context, [tally])
 

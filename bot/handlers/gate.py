@@ -20,6 +20,7 @@ GROUP = -1
 
 async def admit(update: Update, context: LinliContext) -> None:
     user, chat = update.effective_user, update.effective_chat
+    context.work.context = context
     session = await context.work.session()
     if not await people.claim_update(session, update.update_id):
         raise ApplicationHandlerStop  # handled before: Telegram delivered it again

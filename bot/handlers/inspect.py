@@ -42,12 +42,8 @@ def button(
 
 
 async def inspect(update: Update, context: LinliContext) -> None:
-    try:
-        async with context.session() as session:
-            await supervision.start_inspection(session, update.effective_user.id)
-    except SupervisionError as refusal:
-        await reply(update, context, refusal.reason)
-        return
+    async with context.session() as session:
+        await supervision.start_inspection(session, update.effective_user.id)
     await ask_for(update, context, "category")
 
 
@@ -71,16 +67,12 @@ async def ask_for(update: Update, context: LinliContext, step: str) -> None:
 
 async def inspect_text(update: Update, context: LinliContext, dialogue: Dialogue) -> None:
     step, typed = dialogue.data.get("step"), update.effective_message.text
-    try:
-        async with context.session() as session:
-            if step not in ("place", "text"):
-                raise SupervisionError(f"supervision.expects_{step}")
-            following = await supervision.inspection_step(
-                session, update.effective_user.id, step, **{step: typed}
-            )
-    except SupervisionError as refusal:
-        await reply(update, context, refusal.reason)
-        return
+    async with context.session() as session:
+        if step not in ("place", "text"):
+            raise SupervisionError(f"supervision.expects_{step}")
+        following = await supervision.inspection_step(
+            session, update.effective_user.id, step, **{step: typed}
+        )
     await ask_for(update, context, following)
 
 
@@ -88,14 +80,10 @@ async def inspect_media(update: Update, context: LinliContext, dialogue: Dialogu
     message = update.effective_message
     photo = message.photo[-1].file_id if message.photo else None
     location = (message.location.latitude, message.location.longitude) if message.location else None
-    try:
-        async with context.session() as session:
-            if photo is None and location is None:
-                raise SupervisionError("supervision.expects_media")
-            data = await supervision.add_media(session, update.effective_user.id, photo, location)
-    except SupervisionError as refusal:
-        await reply(update, context, refusal.reason)
-        return
+    async with context.session() as session:
+        if photo is None and location is None:
+            raise SupervisionError("supervision.expects_media")
+        data = await supervision.add_media(session, update.effective_user.id, photo, location)
     if location is not None:
         await reply(update, context, "supervision.location_received")
     else:
@@ -106,10 +94,7 @@ def answered(press: Press[B]) -> Press[B]:
     """An observation's button whose refusal is told as an alert."""
 
     async def pressed(update: Update, context: LinliContext, button: B) -> None:
-        try:
-            await press(update, context, button)
-        except SupervisionError as refusal:
-            await update.callback_query.answer(context.t(refusal.reason), show_alert=True)
+        await press(update, context, button)
 
     return pressed
 
@@ -199,20 +184,16 @@ async def note_text(update: Update, context: LinliContext, dialogue: Dialogue) -
     if member is None:
         return
     action, observation_id = dialogue.data["action"], dialogue.data["observation"]
-    try:
-        async with context.session() as session:
-            observation = await supervision.move_observation(
-                session,
-                observation_id,
-                supervision.MACHINE.target_of(action, STAFF),
-                member,
-                context.actor,
-                update.effective_message.text,
-            )
-            await dialogues.finish(session, update.effective_user.id)
-    except SupervisionError as refusal:
-        await reply(update, context, refusal.reason)
-        return
+    async with context.session() as session:
+        observation = await supervision.move_observation(
+            session,
+            observation_id,
+            supervision.MACHINE.target_of(action, STAFF),
+            member,
+            context.actor,
+            update.effective_message.text,
+        )
+        await dialogues.finish(session, update.effective_user.id)
     await moved(update, context, observation)
 
 

@@ -32,10 +32,9 @@ from bot.flows.callback_data import (
     NoticeToUnanswered,
     NoticeWhen,
 )
-from bot.flows.notices import NoticeError
 from bot.flows.registry import StaffMember
 from bot.handlers.buttons import ButtonHandler, Press
-from bot.handlers.common import accept_button, local_time, refuse, refuse_button, reply
+from bot.handlers.common import accept_button, local_time, refuse_button, reply
 from bot.handlers.context import LinliContext
 from bot.handlers.staff import parse_local_time, staff_of, staff_press
 from storage.models import Broadcast, Dialogue, Role
@@ -208,12 +207,8 @@ def _moment(data: dict, field: str) -> datetime | None:
 
 
 async def preview(update: Update, context: LinliContext, data: dict) -> None:
-    try:
-        async with context.session() as session:
-            count = len(await notices.recipients(session, data["audience"]))
-    except NoticeError as refusal:
-        await reply(update, context, refusal.reason, **refusal.values)
-        return
+    async with context.session() as session:
+        count = len(await notices.recipients(session, data["audience"]))
     await save(context, update.effective_user.id, **data)
     at, until = _moment(data, "at"), _moment(data, "until")
     if data.get("repeat_days"):
@@ -311,25 +306,21 @@ async def send(update, context, member: StaffMember, data: dict, _: NoticeSend) 
         await refuse_button(query, context)
         return
     grace = timedelta(minutes=context.settings.scheduler.notice_grace_minutes)
-    try:
-        async with context.session() as session:
-            notice = await notices.create(
-                session,
-                context.actor,
-                data["body"],
-                data["audience"],
-                at=_moment(data, "at"),
-                repeat_days=data.get("repeat_days"),
-                until=_moment(data, "until"),
-                photo_file_id=data.get("photo_file_id"),
-                document_file_id=data.get("document_file_id"),
-            )
-            if data.get("at") is None:
-                await notices.fire(session, notice.id, grace, context.settings.zone)
-            await dialogues.finish(session, user_id)
-    except NoticeError as refusal:
-        await refuse(update, context, refusal)
-        return
+    async with context.session() as session:
+        notice = await notices.create(
+            session,
+            context.actor,
+            data["body"],
+            data["audience"],
+            at=_moment(data, "at"),
+            repeat_days=data.get("repeat_days"),
+            until=_moment(data, "until"),
+            photo_file_id=data.get("photo_file_id"),
+            document_file_id=data.get("document_file_id"),
+        )
+        if data.get("at") is None:
+            await notices.fire(session, notice.id, grace, context.settings.zone)
+        await dialogues.finish(session, user_id)
     await accept_button(query)
     if data.get("at") is None:
         await reply(update, context, "compose.sending")

@@ -40,7 +40,6 @@ from bot.handlers.common import (
     document_name,
     local_day,
     local_time,
-    refuse,
     refuse_button,
     reply,
     send_lines,
@@ -247,15 +246,11 @@ async def confirm(update: Update, context: LinliContext, found: Consultation, da
     evidence = data.get("evidence")
     entry = offline.with_evidence(Entry(by=user_id, reason=data.get("reason")), evidence)
     rule = Replace(context.settings.offline.staff_replaces_bot)
-    try:
-        async with context.session() as session:
-            result = await offline.record_answer(
-                session, found, data["household"], data["answer"], entry, context.actor, rule
-            )
-            address = await registry.address_of(session, data["household"])
-    except ConsultationError as refusal:
-        await refuse(update, context, refusal)
-        return
+    async with context.session() as session:
+        result = await offline.record_answer(
+            session, found, data["household"], data["answer"], entry, context.actor, rule
+        )
+        address = await registry.address_of(session, data["household"])
     await accept_button(query)
     await reply(
         update,
@@ -391,18 +386,14 @@ async def sent_media(update: Update, context: LinliContext, dialogue: Dialogue) 
         return
     message = update.effective_message
     limit = context.settings.offline.evidence_max_kb
-    try:
-        if message.photo:
-            upload = message.photo[-1]
-            check_upload(None, upload.file_size, limit)
-        elif message.document:
-            upload = message.document
-            check_upload(upload.mime_type or "", upload.file_size, limit)
-        else:
-            raise ConsultationError("offline.evidence_not_image")
-    except ConsultationError as refusal:
-        await reply(update, context, refusal.reason, **refusal.values)
-        return
+    if message.photo:
+        upload = message.photo[-1]
+        check_upload(None, upload.file_size, limit)
+    elif message.document:
+        upload = message.document
+        check_upload(upload.mime_type or "", upload.file_size, limit)
+    else:
+        raise ConsultationError("offline.evidence_not_image")
     await ask_confirm(update, context, {**data, "evidence": f"tg:{upload.file_id}"})
 
 

@@ -29,7 +29,7 @@ from bot.flows.consultation import ConsultationError, percent_text
 from bot.flows.registry import StaffMember
 from bot.flows.round2 import ItemCount, MenuTally
 from bot.handlers.buttons import ButtonHandler
-from bot.handlers.common import accept_button, document_name, local_month, refuse, reply, send_lines
+from bot.handlers.common import accept_button, document_name, local_month, reply, send_lines
 from bot.handlers.context import LinliContext
 from bot.handlers.staff import consultation_served, staff_of, staff_press
 from storage.models import Consultation, ConsultationStatus, Dialogue, ItemClass
@@ -178,10 +178,6 @@ def on_round2(act: Callable[..., Awaitable[None]]):
     return staff_press(pressed)
 
 
-async def _refused(update: Update, context: LinliContext, refusal: ConsultationError) -> None:
-    await refuse(update, context, refusal)
-
-
 async def show_results(update, context, member: StaffMember, found: Consultation, _: int) -> None:
     await update.callback_query.answer()
     async with context.session() as session:
@@ -198,12 +194,8 @@ async def ask_close(update, context, member: StaffMember, found: Consultation, _
 
 
 async def close_now(update, context, member: StaffMember, found: Consultation, _: int) -> None:
-    try:
-        async with context.session() as session:
-            result = await round2.close(session, found.id, context.actor)
-    except ConsultationError as refusal:
-        await _refused(update, context, refusal)
-        return
+    async with context.session() as session:
+        result = await round2.close(session, found.id, context.actor)
     await accept_button(update.callback_query)
     await send_plan(update, context, result)
 
@@ -276,15 +268,11 @@ async def reason_step(update: Update, context: LinliContext, dialogue: Dialogue)
 
 
 async def confirm(update, context, member: StaffMember, found: Consultation, _: int) -> None:
-    try:
-        async with context.session() as session:
-            # One picture for every resident: in the city's default language.
-            result = await round2.tally(session, found.id)
-            chart = charts.plan_chart(context.settings.default_language, result)
-            result = await round2.confirm_plan(session, found.id, context.actor, chart)
-    except ConsultationError as refusal:
-        await _refused(update, context, refusal)
-        return
+    async with context.session() as session:
+        # One picture for every resident: in the city's default language.
+        result = await round2.tally(session, found.id)
+        chart = charts.plan_chart(context.settings.default_language, result)
+        result = await round2.confirm_plan(session, found.id, context.actor, chart)
     await accept_button(update.callback_query)
     await reply(
         update,

@@ -7,7 +7,7 @@ from telegram.ext import BaseHandler, CommandHandler
 
 from bot.flows import people, project, registry
 from bot.flows.callback_data import NoticeSetting, ProjectAdvance, ProjectShow
-from bot.flows.project import Progress, ProjectError
+from bot.flows.project import Progress
 from bot.flows.registry import StaffMember
 from bot.handlers.buttons import ButtonHandler
 from bot.handlers.common import accept_button, local_time, refuse_button, reply
@@ -93,12 +93,8 @@ async def advance_press(
     if not member.serves(community_id):
         await refuse_button(query, context)
         return
-    try:
-        async with context.session() as session:
-            await project.advance(session, community_id, button.stage, context.actor)
-    except ProjectError as refusal:
-        await query.answer(context.t(refusal.reason), show_alert=True)
-        return
+    async with context.session() as session:
+        await project.advance(session, community_id, button.stage, context.actor)
     await accept_button(query)
     await show(update, context, community_id)
 

@@ -43,7 +43,7 @@ from bot.flows.transitions import Party
 from bot.handlers.buttons import B, ButtonHandler, Press
 from bot.handlers.common import accept_button, document_name, reply, send_lines
 from bot.handlers.context import LinliContext
-from bot.handlers.repair import card, history_lines, list_page, reasons, refusal_text
+from bot.handlers.repair import card, history_lines, list_page, reasons
 from bot.handlers.staff import StaffPress, staff_of, staff_press
 from storage.models import Community, Dialogue, RepairRequest, RepairRoute, RepairState, Role
 
@@ -214,29 +214,23 @@ async def words_text(update: Update, context: LinliContext, dialogue: Dialogue) 
     typed = update.effective_message.text
     action, request_id = dialogue.data["action"], dialogue.data["request"]
     user_id, actor, rules = update.effective_user.id, context.actor, context.settings.repair
-    try:
-        async with context.session() as session:
-            if action == "rej":
-                request = await repair.staff_move(
-                    session, request_id, S.REJECTED, member, actor, typed
-                )
-            elif action == "ask":
-                request = await repair.ask_resident(session, request_id, typed, member, actor)
-            elif action == "est":
-                fen = typed_amount(typed)
-                request = await repair.estimate(session, request_id, fen, member, actor, rules)
-            elif action == "fin":
-                fen = typed_amount(typed)
-                request = await repair.finish_fund_repair(
-                    session, request_id, fen, member, actor, rules
-                )
-            else:
-                route = RepairRoute.FUND if action == "fund" else RepairRoute.PROPERTY
-                request = await repair.reroute(session, request_id, route, typed, member, actor)
-            await dialogues.finish(session, user_id)
-    except RepairError as refusal:
-        await context.bot.send_message(update.effective_chat.id, refusal_text(context, refusal))
-        return
+    async with context.session() as session:
+        if action == "rej":
+            request = await repair.staff_move(session, request_id, S.REJECTED, member, actor, typed)
+        elif action == "ask":
+            request = await repair.ask_resident(session, request_id, typed, member, actor)
+        elif action == "est":
+            fen = typed_amount(typed)
+            request = await repair.estimate(session, request_id, fen, member, actor, rules)
+        elif action == "fin":
+            fen = typed_amount(typed)
+            request = await repair.finish_fund_repair(
+                session, request_id, fen, member, actor, rules
+            )
+        else:
+            route = RepairRoute.FUND if action == "fund" else RepairRoute.PROPERTY
+            request = await repair.reroute(session, request_id, route, typed, member, actor)
+        await dialogues.finish(session, user_id)
     await reply(
         update,
         context,
@@ -276,10 +270,7 @@ def on_queue(act: StaffPress[B]) -> Press[B]:
     """A button of the queue, for staff; a refusal is told as an alert."""
 
     async def pressed(update: Update, context: LinliContext, member: StaffMember, button: B):
-        try:
-            await act(update, context, member, button)
-        except RepairError as refusal:
-            await update.callback_query.answer(refusal_text(context, refusal), show_alert=True)
+        await act(update, context, member, button)
 
     return staff_press(pressed)
 
@@ -341,14 +332,8 @@ async def fund_report(update: Update, context: LinliContext) -> None:
         await reply(update, context, "queue.fund_usage", year=this_year)
         return
     first, last, community = period
-    try:
-        async with context.session() as session:
-            report = await repair.fund_report(
-                session, context.settings.zone, first, last, community
-            )
-    except RepairError as refusal:
-        await context.bot.send_message(update.effective_chat.id, refusal_text(context, refusal))
-        return
+    async with context.session() as session:
+        report = await repair.fund_report(session, context.settings.zone, first, last, community)
     where = community or context.t("queue.fund_everywhere")
     lines = [context.t("queue.fund_head", first=first, last=last, where=where, **amounts(report))]
     lines += [

@@ -43,7 +43,7 @@ from bot.flows.callback_data import (
 from bot.flows.repair import Draft, RepairError
 from bot.flows.transitions import Party
 from bot.handlers.buttons import B, ButtonHandler, Press
-from bot.handlers.common import accept_button, local_time, reply, send_lines
+from bot.handlers.common import accept_button, local_time, refuse, reply, send_lines
 from bot.handlers.context import LinliContext
 from storage.models import Community, Dialogue, RepairRequest, RepairState
 
@@ -62,14 +62,6 @@ def steering(context: LinliContext) -> list[InlineKeyboardButton]:
         button(context, "repair.back", RepairBack()),
         button(context, "repair.cancel", RepairCancel()),
     ]
-
-
-def refusal_text(context: LinliContext, refusal: RepairError) -> str:
-    values = {
-        name: context.t(value) if isinstance(value, str) and value.startswith("repair.") else value
-        for name, value in refusal.values.items()
-    }
-    return context.t(refusal.reason, **values)
 
 
 async def prompt(update: Update, context: LinliContext, draft: Draft) -> None:
@@ -136,12 +128,8 @@ def summary(context: LinliContext, data: dict) -> str:
 
 
 async def start_report(update: Update, context: LinliContext) -> None:
-    try:
-        async with context.session() as session:
-            draft = await repair.start_intake(session, update.effective_user.id)
-    except RepairError as refusal:
-        await context.bot.send_message(update.effective_chat.id, refusal_text(context, refusal))
-        return
+    async with context.session() as session:
+        draft = await repair.start_intake(session, update.effective_user.id)
     await prompt(update, context, draft)
 
 
@@ -149,17 +137,13 @@ async def intake_text(update: Update, context: LinliContext, dialogue: Dialogue)
     """Typed text during the intake: the spot, the description, or a nudge to the buttons."""
     user_id, typed = update.effective_user.id, update.effective_message.text
     step = dialogue.data.get("step")
-    try:
-        async with context.session() as session:
-            if step == "spot":
-                draft = await repair.set_spot(session, user_id, typed)
-            elif step == "description":
-                draft = await repair.set_description(session, user_id, typed)
-            else:
-                raise RepairError(f"repair.expects_{step}")
-    except RepairError as refusal:
-        await context.bot.send_message(update.effective_chat.id, refusal_text(context, refusal))
-        return
+    async with context.session() as session:
+        if step == "spot":
+            draft = await repair.set_spot(session, user_id, typed)
+        elif step == "description":
+            draft = await repair.set_description(session, user_id, typed)
+        else:
+            raise RepairError(f"repair.expects_{step}")
     await prompt(update, context, draft)
 
 
@@ -167,20 +151,16 @@ async def intake_media(update: Update, context: LinliContext, dialogue: Dialogue
     """A photo at the photo step, a location pin at the location step."""
     message, user_id = update.effective_message, update.effective_user.id
     step = dialogue.data.get("step")
-    try:
-        async with context.session() as session:
-            if step == "photos" and message.photo:
-                draft = await repair.add_photo(session, user_id, message.photo[-1].file_id)
-            elif step == "location" and message.location:
-                location = message.location
-                draft = await repair.set_location(
-                    session, user_id, location.latitude, location.longitude
-                )
-            else:
-                raise RepairError(f"repair.expects_{step}")
-    except RepairError as refusal:
-        await context.bot.send_message(update.effective_chat.id, refusal_text(context, refusal))
-        return
+    async with context.session() as session:
+        if step == "photos" and message.photo:
+            draft = await repair.add_photo(session, user_id, message.photo[-1].file_id)
+        elif step == "location" and message.location:
+            location = message.location
+            draft = await repair.set_location(
+                session, user_id, location.latitude, location.longitude
+            )
+        else:
+            raise RepairError(f"repair.expects_{step}")
     await prompt(update, context, draft)
 
 
@@ -291,10 +271,7 @@ async def list_page(
 
 async def my_requests(update: Update, context: LinliContext) -> None:
     """/myrequests: its first page."""
-    try:
-        await my_requests_page(update, context, 1)
-    except RepairError as refusal:
-        await context.bot.send_message(update.effective_chat.id, refusal_text(context, refusal))
+    await my_requests_page(update, context, 1)
 
 
 async def my_requests_page(update: Update, context: LinliContext, number: int) -> None:
@@ -419,35 +396,27 @@ async def ask_reason(update: Update, context: LinliContext, pressed: RequestButt
 
 async def reopen_text(update: Update, context: LinliContext, dialogue: Dialogue) -> None:
     user_id = update.effective_user.id
-    try:
-        async with context.session() as session:
-            await repair.resident_move(
-                session,
-                dialogue.data["request"],
-                RepairState.REOPENED,
-                user_id,
-                context.actor,
-                update.effective_message.text,
-            )
-            await dialogues.finish(session, user_id)
-    except RepairError as refusal:
-        await context.bot.send_message(update.effective_chat.id, refusal_text(context, refusal))
-        return
+    async with context.session() as session:
+        await repair.resident_move(
+            session,
+            dialogue.data["request"],
+            RepairState.REOPENED,
+            user_id,
+            context.actor,
+            update.effective_message.text,
+        )
+        await dialogues.finish(session, user_id)
 
 
 async def answer_text(update: Update, context: LinliContext, dialogue: Dialogue) -> None:
-    try:
-        async with context.session() as session:
-            request = await repair.answer(
-                session,
-                dialogue.data["request"],
-                update.effective_user.id,
-                update.effective_message.text,
-                context.actor,
-            )
-    except RepairError as refusal:
-        await context.bot.send_message(update.effective_chat.id, refusal_text(context, refusal))
-        return
+    async with context.session() as session:
+        request = await repair.answer(
+            session,
+            dialogue.data["request"],
+            update.effective_user.id,
+            update.effective_message.text,
+            context.actor,
+        )
     await reply(update, context, "repair.answer_sent", number=request.number)
 
 
@@ -459,7 +428,7 @@ def answered(press: Press[B]) -> Press[B]:
         try:
             await press(update, context, button)
         except RepairError as refusal:
-            await update.callback_query.answer(refusal_text(context, refusal), show_alert=True)
+            await refuse(update, context, refusal)
             if refusal.reason == "repair.wrong_step":
                 await show_current_step(update, context)
 

@@ -20,9 +20,8 @@ from bot.flows.callback_data import (
     TelegramId,
 )
 from bot.flows.registry import StaffMember
-from bot.flows.supervision import SupervisionError
 from bot.handlers.buttons import ButtonHandler
-from bot.handlers.common import accept_button, address_text, refuse, reply
+from bot.handlers.common import accept_button, address_text, reply
 from bot.handlers.context import LinliContext
 from bot.handlers.help import refresh_commands
 from bot.handlers.staff import served, staff_of, staff_press
@@ -80,19 +79,15 @@ async def supervisors_button(
     if not member.serves(community_id):
         await query.answer(context.t("button.stale"), show_alert=True)
         return
-    try:
-        async with context.session() as session:
-            community = await session.get(Community, community_id)
-            if isinstance(button, SupervisorAdd):
-                await supervision.require_under_renovation(session, community_id)
-                await dialogues.start(
-                    session, update.effective_user.id, DIALOGUE, community=community_id
-                )
-            else:
-                await supervision.dismiss(session, community_id, button.person, context.actor)
-    except SupervisionError as refusal:
-        await refuse(update, context, refusal)
-        return
+    async with context.session() as session:
+        community = await session.get(Community, community_id)
+        if isinstance(button, SupervisorAdd):
+            await supervision.require_under_renovation(session, community_id)
+            await dialogues.start(
+                session, update.effective_user.id, DIALOGUE, community=community_id
+            )
+        else:
+            await supervision.dismiss(session, community_id, button.person, context.actor)
     await accept_button(query)
     if isinstance(button, SupervisorAdd):
         await reply(update, context, "supervisors.ask_address", community=community.name)
@@ -116,17 +111,13 @@ async def address_text_step(update: Update, context: LinliContext, dialogue: Dia
     if len(parts) != 3:
         await reply(update, context, "supervisors.bad_address")
         return
-    try:
-        async with context.session() as session:
-            household_id = await supervision.household_at(session, community_id, *parts)
-            appointed = await supervision.appoint_household(
-                session, community_id, household_id, context.actor
-            )
-            address = await registry.address_of(session, household_id)
-            await dialogues.finish(session, update.effective_user.id)
-    except SupervisionError as refusal:
-        await reply(update, context, refusal.reason, **refusal.values)
-        return
+    async with context.session() as session:
+        household_id = await supervision.household_at(session, community_id, *parts)
+        appointed = await supervision.appoint_household(
+            session, community_id, household_id, context.actor
+        )
+        address = await registry.address_of(session, household_id)
+        await dialogues.finish(session, update.effective_user.id)
     await refresh_commands(context.application, *appointed)
     await reply(
         update,

@@ -136,7 +136,8 @@ async def test_ten_households_order_from_the_menu_and_get_the_plan(db, tmp_path,
     assert "绿化提升（1 项" in changed["text"]
 
     # Staff watch the tallies: round 1's table and chart, round 2's table, chart and sheet.
-    replies = await admin.send("/results", replies=5)
+    # Round 1's table, chart and sheet, then round 2's.
+    replies = await admin.send("/results", replies=6)
     table = next(text for text in replies if "绿化提升" in text)
     assert "总户数 10，已提交 10 户" in table
     assert "绿化提升：7 户（70.0% / 70.0%）" in table
