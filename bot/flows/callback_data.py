@@ -334,6 +334,16 @@ class OfflineAnswer(CallbackData, prefix="offl:a"):
     choice: Choice
 
 
+class OfflineItem(CallbackData, prefix="offl:item"):
+    """Round 2: an item of the household's paper selection, ticked or unticked."""
+
+    item: int
+
+
+class OfflineItemsDone(CallbackData, prefix="offl:items"):
+    pass
+
+
 class OfflineNoEvidence(CallbackData, prefix="offl:skip"):
     pass
 

@@ -18,19 +18,22 @@ from pathlib import Path
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, InputFile, Update
 from telegram.ext import BaseHandler, CommandHandler
 
-from bot.flows import dialogues, doorsheet, exports, offline, registry, turnout
+from bot.flows import dialogues, doorsheet, exports, offline, registry, round2, turnout
 from bot.flows.callback_data import (
     CallbackData,
     OfflineAnswer,
     OfflineConfirm,
     OfflineFinish,
     OfflineHousehold,
+    OfflineItem,
+    OfflineItemsDone,
     OfflineNoEvidence,
     OfflineRound,
     OfflineStart,
 )
 from bot.flows.consultation import Choice, ConsultationError, Entry, Replace, ballot_of
 from bot.flows.evidence import check_upload
+from bot.flows.menu import name_of
 from bot.flows.registry import StaffMember
 from bot.flows.round2 import ANSWERED
 from bot.handlers.buttons import ButtonHandler
@@ -46,7 +49,7 @@ from bot.handlers.common import (
 )
 from bot.handlers.context import LinliContext
 from bot.handlers.staff import staff_of, staff_press
-from storage.models import Channel, Consultation, ConsultationStatus, Dialogue, Role
+from storage.models import Channel, Consultation, ConsultationStatus, Dialogue, MenuItem, Role
 
 DIALOGUE = "offline"
 REASON_LIMIT = 500
@@ -170,13 +173,67 @@ async def choose_household(
             current=current,
         )
     else:
+        async with context.session() as session:
+            choosable = (await round2.menu_of(session, found.id)).choosable
         await reply(
             update,
             context,
             "offline.ask_items",
+            markup=items_keyboard(context, choosable, set()),
             address=address_text(context, address),
             current=current,
         )
+
+
+def items_keyboard(
+    context: LinliContext, choosable: list[MenuItem], picked: set[int]
+) -> InlineKeyboardMarkup:
+    """Round 2's choosable items to tick as the paper form shows them, two to a row, and Done."""
+    buttons = [
+        button(
+            context,
+            f"{'✅' if item.id in picked else '⬜'} {item.code} {name_of(item, context.language)}",
+            OfflineItem(item.id),
+        )
+        for item in choosable
+    ]
+    rows = [buttons[i : i + 2] for i in range(0, len(buttons), 2)]
+    rows.append([button(context, context.t("offline.items_done"), OfflineItemsDone())])
+    return InlineKeyboardMarkup(rows)
+
+
+async def tick_item(
+    update: Update, context: LinliContext, found: Consultation, data: dict, item_id: int
+) -> None:
+    """An item ticked or unticked: kept in the dialogue, the buttons redrawn in place."""
+    async with context.session() as session:
+        choosable = (await round2.menu_of(session, found.id)).choosable
+        if item_id not in {item.id for item in choosable}:
+            await refuse_button(update.callback_query, context)
+            return
+        picked = set(data.get("picked", [])) ^ {item_id}
+        await dialogues.start(
+            session, update.effective_user.id, DIALOGUE, **{**data, "picked": sorted(picked)}
+        )
+    await accept_button(update.callback_query)
+    await update.callback_query.edit_message_reply_markup(
+        items_keyboard(context, choosable, picked)
+    )
+
+
+async def items_done(
+    update: Update, context: LinliContext, found: Consultation, data: dict
+) -> None:
+    """The ticked items are the household's answer."""
+    async with context.session() as session:
+        choosable = (await round2.menu_of(session, found.id)).choosable
+    picked = set(data.get("picked", []))
+    codes = [item.code for item in choosable if item.id in picked]
+    if not codes:
+        await update.callback_query.answer(context.t("offline.items_none"), show_alert=True)
+        return
+    await accept_button(update.callback_query)
+    await after_answer(update, context, {**data, "answer": ",".join(codes)})
 
 
 def answer_text(context: LinliContext, answer: str) -> str:
@@ -311,6 +368,10 @@ async def pressed(
             return
         await accept_button(query)
         await after_answer(update, context, {**data, "answer": button.choice.value})
+    elif isinstance(button, OfflineItem) and step == "items":
+        await tick_item(update, context, found, data, button.item)
+    elif isinstance(button, OfflineItemsDone) and step == "items":
+        await items_done(update, context, found, data)
     elif isinstance(button, OfflineNoEvidence) and step == "evidence":
         await accept_button(query)
         await ask_confirm(update, context, {**data, "evidence": None})
@@ -458,6 +519,8 @@ def handlers() -> list[BaseHandler]:
                 OfflineRound,
                 OfflineHousehold,
                 OfflineAnswer,
+                OfflineItem,
+                OfflineItemsDone,
                 OfflineNoEvidence,
                 OfflineConfirm,
             )
