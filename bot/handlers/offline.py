@@ -15,7 +15,7 @@ import io
 import tempfile
 from pathlib import Path
 
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup, InputFile, Update
+from telegram import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, InputFile, Update
 from telegram.ext import BaseHandler, CommandHandler
 
 from bot.flows import dialogues, doorsheet, exports, offline, registry, round2, turnout
@@ -173,6 +173,7 @@ async def choose_household(
             current=current,
         )
     else:
+        assert found.id is not None  # a stored round
         async with context.session() as session:
             choosable = (await round2.menu_of(session, found.id)).choosable
         await reply(
@@ -203,36 +204,34 @@ def items_keyboard(
 
 
 async def tick_item(
-    update: Update, context: LinliContext, found: Consultation, data: dict, item_id: int
+    update: Update, context: LinliContext, query: CallbackQuery, data: dict, item_id: int
 ) -> None:
     """An item ticked or unticked: kept in the dialogue, the buttons redrawn in place."""
     async with context.session() as session:
-        choosable = (await round2.menu_of(session, found.id)).choosable
+        choosable = (await round2.menu_of(session, data["consultation"])).choosable
         if item_id not in {item.id for item in choosable}:
-            await refuse_button(update.callback_query, context)
+            await refuse_button(query, context)
             return
         picked = set(data.get("picked", [])) ^ {item_id}
         await dialogues.start(
-            session, update.effective_user.id, DIALOGUE, **{**data, "picked": sorted(picked)}
+            session, query.from_user.id, DIALOGUE, **{**data, "picked": sorted(picked)}
         )
-    await accept_button(update.callback_query)
-    await update.callback_query.edit_message_reply_markup(
-        items_keyboard(context, choosable, picked)
-    )
+    await accept_button(query)
+    await query.edit_message_reply_markup(items_keyboard(context, choosable, picked))
 
 
 async def items_done(
-    update: Update, context: LinliContext, found: Consultation, data: dict
+    update: Update, context: LinliContext, query: CallbackQuery, data: dict
 ) -> None:
     """The ticked items are the household's answer."""
     async with context.session() as session:
-        choosable = (await round2.menu_of(session, found.id)).choosable
+        choosable = (await round2.menu_of(session, data["consultation"])).choosable
     picked = set(data.get("picked", []))
     codes = [item.code for item in choosable if item.id in picked]
     if not codes:
-        await update.callback_query.answer(context.t("offline.items_none"), show_alert=True)
+        await query.answer(context.t("offline.items_none"), show_alert=True)
         return
-    await accept_button(update.callback_query)
+    await accept_button(query)
     await after_answer(update, context, {**data, "answer": ",".join(codes)})
 
 
@@ -326,6 +325,7 @@ async def pressed(
     update: Update, context: LinliContext, member: StaffMember, button: CallbackData
 ) -> None:
     query = update.callback_query
+    assert query is not None  # a ButtonHandler's update is a press
     if isinstance(button, OfflineStart):
         await accept_button(query)
         await start(update, context, member)
@@ -369,9 +369,9 @@ async def pressed(
         await accept_button(query)
         await after_answer(update, context, {**data, "answer": button.choice.value})
     elif isinstance(button, OfflineItem) and step == "items":
-        await tick_item(update, context, found, data, button.item)
+        await tick_item(update, context, query, data, button.item)
     elif isinstance(button, OfflineItemsDone) and step == "items":
-        await items_done(update, context, found, data)
+        await items_done(update, context, query, data)
     elif isinstance(button, OfflineNoEvidence) and step == "evidence":
         await accept_button(query)
         await ask_confirm(update, context, {**data, "evidence": None})
