@@ -27,13 +27,14 @@ async def seed_programme(db: Database) -> dict[str, int]:
     南溪小区's residents by household."""
     await import_sample_registry(db)
     residents = await passed_round1(db, "南溪小区")
-    opened = await open_menu(db, "南溪小区")
+    menu_id = (await open_menu(db, "南溪小区")).id
+    assert menu_id is not None
     for telegram_id in residents.values():
-        await choose(db, opened.id, telegram_id, "I01")
+        await choose(db, menu_id, telegram_id, "I01")
     async with db.session() as session:
-        await round2.close(session, opened.id, CLI)
+        await round2.close(session, menu_id, CLI)
     async with db.session() as session:
-        await round2.confirm_plan(session, opened.id, CLI)
+        await round2.confirm_plan(session, menu_id, CLI)
     await close_round1(db, "运南新村", agreeing=1)
     await seed_fund_year(db, 2025, 3, 300_000)
     await file(db, residents["1-1-101"])

@@ -88,8 +88,9 @@ async def _plans(session: AsyncSession) -> Table:
     """Each community's confirmed round 2 plan: the menu table, a community column first."""
     rows: list[list[Cell]] = []
     for community in await session.exec(select(Community).order_by(Community.name)):
+        assert community.id is not None  # a stored row
         newest = await round2.newest(session, community.id)
-        if newest is None or newest.plan_confirmed_at is None:
+        if newest is None or newest.id is None or newest.plan_confirmed_at is None:
             continue
         menu = exports.menu_table(await round2.tally(session, newest.id))
         rows += [[community.name, *row] for row in menu.rows]

@@ -18,8 +18,9 @@ async def login_link(update: Update, context: LinliContext) -> None:
     async with context.session() as session:
         token = await web_login.issue_link(session, member, minutes)
     url = f"{context.settings.web.public_url}/officials/login/{token}"
+    # To the member's own chat, also when asked in a group: the link is theirs alone.
     await context.bot.send_message(
-        update.effective_chat.id,
+        member.telegram_id,
         context.t("web.link", url=url, minutes=minutes),
         # A preview would have Telegram's servers fetch the link before its owner does.
         link_preview_options=LinkPreviewOptions(is_disabled=True),

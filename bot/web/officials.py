@@ -110,13 +110,15 @@ async def logged_in(request: web.Request, handler: Handler) -> web.StreamRespons
     """Every page but the login link's needs a live session of someone still on the staff."""
     if request.match_info.route.name in {"login", "use_login"}:
         return await handler(request)
-    session_id = request.cookies.get(COOKIE)
+    session_id = request.cookies.get(COOKIE, "")
     async with _database(request).session() as session:
         found = await web_login.session_of(session, session_id) if session_id else None
         member = await web_login.member_of(session, found) if found else None
     if found is None or member is None:
         return problem(request, 401, "web.no_session")
-    request[MEMBER], request[LANGUAGE], request[SESSION_ID] = member, found.language, session_id
+    request[MEMBER] = member
+    request[LANGUAGE] = found.language
+    request[SESSION_ID] = session_id
     try:
         return await handler(request)
     except web.HTTPNotFound:
@@ -270,20 +272,22 @@ async def community_file(request: web.Request) -> web.StreamResponse:
             community_id = _community_id(request)
             await pages.community_for(session, _member(request), community_id)
             if what == "round1":
-                shown = await pages.round1_of(session, settings, community_id)
+                round1 = await pages.round1_of(session, settings, community_id)
             else:
-                shown = await pages.menu_of(session, community_id)
+                tallied = await pages.menu_of(session, community_id)
     except pages.NotServed:
         return problem(request, 404, "web.not_found")
-    if shown is None:
-        return problem(request, 404, "web.nothing_yet")
     if what == "round1":
+        if round1 is None:
+            return problem(request, 404, "web.nothing_yet")
         if kind == "png":
-            return _png(pages.round1_chart(language, [shown.tally], "results.chart_title"))
-        return _xlsx(pages.xlsx(*exports.results_tables([shown], settings.zone)), "round1.xlsx")
+            return _png(pages.round1_chart(language, [round1.tally], "results.chart_title"))
+        return _xlsx(pages.xlsx(*exports.results_tables([round1], settings.zone)), "round1.xlsx")
+    if tallied is None:
+        return problem(request, 404, "web.nothing_yet")
     if kind == "png":
-        return _png(charts.plan_chart(language, shown))
-    return _xlsx(pages.xlsx(exports.menu_table(shown)), "menu.xlsx")
+        return _png(charts.plan_chart(language, tallied))
+    return _xlsx(pages.xlsx(exports.menu_table(tallied)), "menu.xlsx")
 
 
 def _year(request: web.Request) -> int | None:

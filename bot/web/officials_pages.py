@@ -91,7 +91,9 @@ async def round1_of(
 
 async def menu_of(session: AsyncSession, community_id: int) -> MenuTally | None:
     newest = await round2.newest(session, community_id)
-    return None if newest is None else await round2.tally(session, newest.id)
+    if newest is None or newest.id is None:
+        return None
+    return await round2.tally(session, newest.id)
 
 
 async def community_page(

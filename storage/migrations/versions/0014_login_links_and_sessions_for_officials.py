@@ -8,7 +8,6 @@ Create Date: 2026-12-03 12:15:27.658859
 from collections.abc import Sequence
 
 import sqlalchemy as sa
-import sqlmodel
 from alembic import op
 
 import storage.types
@@ -22,7 +21,7 @@ depends_on: str | Sequence[str] | None = None
 def upgrade() -> None:
     op.create_table(
         "weblogin",
-        sa.Column("token_hash", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
+        sa.Column("token_hash", sa.String(length=64), nullable=False),
         sa.Column("staff_telegram_id", sa.BigInteger(), nullable=False),
         sa.Column("created_at", storage.types.UTCDateTime(timezone=True), nullable=False),
         sa.Column("expires_at", storage.types.UTCDateTime(timezone=True), nullable=False),
@@ -42,9 +41,9 @@ def upgrade() -> None:
 
     op.create_table(
         "websession",
-        sa.Column("id_hash", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
+        sa.Column("id_hash", sa.String(length=64), nullable=False),
         sa.Column("staff_telegram_id", sa.BigInteger(), nullable=False),
-        sa.Column("language", sqlmodel.sql.sqltypes.AutoString(length=10), nullable=False),
+        sa.Column("language", sa.String(length=10), nullable=False),
         sa.Column("created_at", storage.types.UTCDateTime(timezone=True), nullable=False),
         sa.Column("expires_at", storage.types.UTCDateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
