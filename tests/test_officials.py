@@ -107,6 +107,9 @@ async def test_expired_unknown_and_missing_logins_are_told_apart(db, browser):
         assert (await http.get("/officials/")).status_code == 401
         english = await http.get("/officials/", params={"lang": "en"})
         assert english.status_code == 401 and "Please log in first" in english.text
+        await link_for(db, NANXI_STAFF)  # a new link clears the expired ones away
+        forgotten = await http.post(path)
+        assert forgotten.status_code == 404 and "/web" in forgotten.text
 
 
 async def test_staff_see_their_community_and_nothing_of_another(db, browser):

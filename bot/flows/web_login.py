@@ -38,6 +38,7 @@ def _hash(secret: str) -> str:
 
 async def issue_link(session: AsyncSession, member: StaffMember, minutes: int) -> str:
     """A new login token for a staff member, valid once within ``minutes``."""
+    await _forget_expired(session)
     token = secrets.token_urlsafe(32)
     session.add(
         WebLogin(
@@ -47,6 +48,13 @@ async def issue_link(session: AsyncSession, member: StaffMember, minutes: int) -
         )
     )
     return token
+
+
+async def _forget_expired(session: AsyncSession) -> None:
+    """Links and sessions past their time open nothing; they go, so the tables stay small."""
+    now = utcnow()
+    await session.exec(delete(WebLogin).where(col(WebLogin.expires_at) <= now))
+    await session.exec(delete(WebSession).where(col(WebSession.expires_at) <= now))
 
 
 async def check_link(session: AsyncSession, token: str) -> WebLogin:
