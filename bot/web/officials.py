@@ -58,7 +58,7 @@ def _settings(request: web.Request) -> Settings:
 
 
 def render(request: web.Request, template: str, status: int = 200, **values) -> web.Response:
-    language = request.get(LANGUAGE) or _asked_language(request)
+    language = _language(request)
     page = (
         templates()
         .get_template(template)
@@ -70,9 +70,7 @@ def render(request: web.Request, template: str, status: int = 200, **values) -> 
             path=request.path_qs,
             prefix=PREFIX,
             percent=consultation.percent_text,
-            share=lambda part, whole: (
-                consultation.percent_text(Fraction(part, whole)) if whole else "—"
-            ),
+            share=_share_text,
             yuan=repair.yuan,
             local=lambda moment: _local(request, moment),
             **values,
@@ -94,6 +92,10 @@ def _asked_language(request: web.Request) -> str:
     """Before logging in: ``?lang=en`` when the switch was pressed, else the default."""
     asked = request.query.get("lang")
     return asked if asked in LANGUAGES else _settings(request).default_language
+
+
+def _share_text(part: int, whole: int) -> str:
+    return consultation.percent_text(Fraction(part, whole)) if whole else "—"
 
 
 def _local(request: web.Request, moment: datetime | None) -> str:
