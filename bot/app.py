@@ -32,6 +32,7 @@ from bot.handlers import (
     start,
     supervisors,
     vote,
+    web,
 )
 from bot.handlers.common import refuse
 from bot.handlers.context import LinliContext
@@ -171,6 +172,7 @@ def build_application(settings: Settings, db: Database | None = None) -> Applica
             *offline.handlers(),
             *notice.handlers(),
             *project.handlers(),
+            *web.handlers(),
             text_router(
                 steps={
                     **start.steps(),

@@ -148,6 +148,10 @@ class WebSettings(BaseModel):
     port: int = Field(8081, ge=1, le=65535)
     # Where people's browsers and city systems reach it (behind a proxy, HTTPS).
     public_url: str = "http://127.0.0.1:8081"
+    # The officials' pages: a login link the bot sends works once, within these minutes;
+    # the browser it logged in stays logged in for these hours.
+    login_link_minutes: int = Field(15, ge=1)
+    session_hours: int = Field(8, ge=1)
 
     @field_validator("public_url")
     @classmethod

@@ -596,3 +596,29 @@ class WeeklySummary(SQLModel, table=True):
     community_id: int = Field(foreign_key="community.id", primary_key=True)
     week: str = Field(max_length=10, primary_key=True)  # ISO week, e.g. 2026-W48
     sent_at: datetime = _created_at()
+
+
+class WebLogin(SQLModel, table=True):
+    """A one-time login link to the officials' pages, sent by the bot to a staff member.
+
+    Only the token's hash is kept: a leaked database opens no session."""
+
+    token_hash: str = Field(primary_key=True, max_length=64)
+    staff_telegram_id: int = _telegram_id(
+        ForeignKey("staff.telegram_id", ondelete="CASCADE"), nullable=False, index=True
+    )
+    created_at: datetime = _created_at()
+    expires_at: datetime = Field(sa_type=UTCDateTime, nullable=False)
+    used_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+class WebSession(SQLModel, table=True):
+    """A browser logged in to the officials' pages; its cookie holds the id, this its hash."""
+
+    id_hash: str = Field(primary_key=True, max_length=64)
+    staff_telegram_id: int = _telegram_id(
+        ForeignKey("staff.telegram_id", ondelete="CASCADE"), nullable=False, index=True
+    )
+    language: str = Field(max_length=10)
+    created_at: datetime = _created_at()
+    expires_at: datetime = Field(sa_type=UTCDateTime, nullable=False)

@@ -9,7 +9,7 @@ from pathlib import Path
 from bot.i18n import LANGUAGES, catalogue, language_of
 
 BOT = Path(__file__).parent.parent / "bot"
-FILE_NAMES = (".py", ".po", ".csv", ".xlsx", ".pdf", ".png", ".toml")
+FILE_NAMES = (".py", ".po", ".csv", ".xlsx", ".pdf", ".png", ".toml", ".html")
 KEY = re.compile(r"""["']([a-z_]+\.[a-z_]+)["']""")
 
 

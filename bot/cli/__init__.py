@@ -12,6 +12,7 @@ import typer.main
 from bot.cli import (  # noqa: F401  (registers)
     consult,
     demo,
+    export,
     faq,
     menu,
     notice,

@@ -24,7 +24,10 @@ from storage.models import Role
 log = logging.getLogger(__name__)
 
 START = ("start",)  # binds; for staff it only greets
-STAFF = ("staff", "queue", "inbox", "supervisors", "notice", "project", "results", "missing")
+STAFF = (
+    *("staff", "queue", "inbox", "supervisors", "notice", "project", "results", "missing"),
+    "web",
+)
 ADMIN = ("ranking", "fundreport")
 RESIDENT = ("vote", "repair", "myrequests", "ask", "progress", "settings", "unbind")
 SUPERVISOR = ("inspect",)

@@ -11,13 +11,16 @@ from collections.abc import Callable
 from aiohttp import web
 
 from bot.config import Settings
+from bot.web import officials
 from storage.db import Database
 
 DATABASE = web.AppKey("database", Database)
 SETTINGS = web.AppKey("settings", Settings)
 
 # (prefix, the part's application): each part adds its line.
-PARTS: list[tuple[str, Callable[[], web.Application]]] = []
+PARTS: list[tuple[str, Callable[[], web.Application]]] = [
+    ("/officials", officials.app),
+]
 
 
 def build(db: Database, settings: Settings) -> web.Application:

@@ -21,7 +21,10 @@ RESIDENT = [
     *("vote", "repair", "myrequests", "ask", "progress", "settings", "unbind"),
     *("me", "lang", "cancel", "help"),
 ]
-STAFF = ["staff", "queue", "inbox", "supervisors", "notice", "project", "results", "missing"]
+STAFF = [
+    *("staff", "queue", "inbox", "supervisors", "notice", "project", "results", "missing"),
+    "web",
+]
 ADMIN_ONLY = ["ranking", "fundreport"]
 EVERYONE = ["me", "lang", "cancel", "help"]
 
