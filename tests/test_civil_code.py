@@ -127,7 +127,7 @@ async def test_results_show_it_when_asked(db, tmp_path, linli):
     assert figures["民法典结果 Civil Code outcome"] == "达到 reached"
     assert results["H2"].number_format == "0.0%" and results["K2"].is_date
     assert [[cell.value for cell in line] for line in buildings.iter_rows(min_row=2)] == [
-        ["东栅小区", "1", 3, 2, 0.666]
+        ["东栅小区", "1", 3, 2, 0.666, 2, 0]
     ]
     refused = linli("consult", "results", "--out", "results.csv")
     assert refused.returncode != 0 and "write .xlsx" in refused.stderr

@@ -90,6 +90,9 @@ async def test_the_package_validates_and_holds_every_table(db, database_url, tmp
     assert "written:" in done.stdout
 
 
+FIGURES = ("总户数 households", "已答复 answered", "同意 agree", "不同意 disagree")
+
+
 async def test_nothing_goes_below_the_building_and_small_buildings_are_added_up(
     db, database_url, tmp_path
 ):
@@ -97,13 +100,20 @@ async def test_nothing_goes_below_the_building_and_small_buildings_are_added_up(
     assert export(database_url, tmp_path, "--out", "open").returncode == 0
     folder = tmp_path / "open"
     buildings = [
-        (r["小区 community"], r["楼栋 building"], r["总户数 households"], r["已答复 answered"])
+        tuple(r[column] for column in ("小区 community", "楼栋 building", *FIGURES))
         for r in rows(folder, "round1-buildings")
     ]
     assert buildings == [
-        ("南溪小区", "1", "6", "6"),
-        ("南溪小区", "2", "6", "6"),
-        ("运南新村", "少于5户的楼栋合计 buildings under 5 households, together", "3", "1"),
+        ("南溪小区", "1", "6", "6", "6", "0"),
+        ("南溪小区", "2", "6", "6", "6", "0"),
+        (
+            "运南新村",
+            "少于5户的楼栋合计 buildings under 5 households, together",
+            "3",
+            "1",
+            "1",
+            "0",
+        ),
     ]
     every_cell = "".join(path.read_text(encoding="utf-8-sig") for path in folder.glob("*.csv"))
     for private in ("101", "单元", "1-1-101"):  # rooms, units, residents (named by address)

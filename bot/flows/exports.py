@@ -353,7 +353,7 @@ CIVIL_CODE_HEADERS = [
     "民法典结果 Civil Code outcome",
 ]
 STATUS_LABELS = {"open": "进行中 open", "closed": "已结束 closed"}
-BUILDING_HEADERS = ["小区 community", *TURNOUT_HEADERS]
+BUILDING_HEADERS = ["小区 community", *TURNOUT_HEADERS, "同意 agree", "不同意 disagree"]
 
 
 def results_tables(results: Sequence[Round1Results], zone: tzinfo) -> list[Table]:
@@ -389,6 +389,8 @@ def results_tables(results: Sequence[Round1Results], zone: tzinfo) -> list[Table
             b.households,
             b.answered,
             _share(b.answered, b.households),
+            b.agree,
+            b.disagree,
         ]
         for result in results
         for b in result.buildings

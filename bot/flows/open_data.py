@@ -79,6 +79,8 @@ def _small_buildings_together(result: Round1Results, min_households: int) -> Rou
                 SMALL_BUILDINGS.format(n=min_households),
                 sum(b.households for b in small),
                 sum(b.answered for b in small),
+                sum(b.agree for b in small),
+                sum(b.disagree for b in small),
             )
         )
     return replace(result, buildings=kept)

@@ -6,6 +6,7 @@ household with no bound resident will only answer if someone knocks.
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass
 
 from sqlmodel import col, func, select
@@ -13,6 +14,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.flows import registry
 from bot.flows.registry import Address
+from storage.choices import Choice
 from storage.models import Ballot, Building, Consultation, Household, Resident
 
 
@@ -27,6 +29,8 @@ class BuildingTurnout:
     building: str
     households: int
     answered: int
+    agree: int = 0  # round 1's answers; round 2 has only answered
+    disagree: int = 0
 
 
 async def registered_later(session: AsyncSession, consultation: Consultation) -> set[int]:
@@ -72,17 +76,25 @@ async def missing(session: AsyncSession, consultation: Consultation) -> list[Mis
 
 
 async def by_building(session: AsyncSession, consultation: Consultation) -> list[BuildingTurnout]:
-    """Per building: the round's households and how many of them have answered."""
-    answered = await answered_ids(session, consultation.id)
+    """Per building: the round's households, how many of them have answered, and how."""
+    statement = select(Ballot.household_id, Ballot.choice).where(
+        Ballot.consultation_id == consultation.id
+    )
+    choices = dict((await session.exec(statement)).all())
     later = await registered_later(session, consultation)
-    counts: dict[str, list[int]] = {}
+    counts: dict[str, Counter[str]] = {}
     for address in await registry.addresses_in(session, consultation.community_id):
         if address.household_id in later:
             continue
-        count = counts.setdefault(address.building, [0, 0])
-        count[0] += 1
-        count[1] += address.household_id in answered
-    return [BuildingTurnout(name, total, done) for name, (total, done) in counts.items()]
+        count = counts.setdefault(address.building, Counter())
+        count["households"] += 1
+        if address.household_id in choices:
+            count["answered"] += 1
+            count[choices[address.household_id]] += 1
+    return [
+        BuildingTurnout(name, c["households"], c["answered"], c[Choice.AGREE], c[Choice.DISAGREE])
+        for name, c in counts.items()
+    ]
 
 
 async def by_channel(session: AsyncSession, consultation_id: int) -> dict[str, int]:

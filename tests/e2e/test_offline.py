@@ -140,7 +140,7 @@ async def test_ten_households_on_every_channel_pass_with_exactly_eight(
     workbook = load_workbook(io.BytesIO(await telegram.file_bytes(sent["document"]["file_id"])))
     results, buildings = workbook.worksheets
     assert [c.value for c in results[2]][11:15] == [0.9, 4, 3, 2]  # turnout, by channel
-    assert [c.value for c in buildings[2]] == ["解放新村", "1", 10, 9, 0.9]
+    assert [c.value for c in buildings[2]] == ["解放新村", "1", 10, 9, 0.9, 8, 1]
 
     # Who is missing: exactly 1-1-110, with no resident bound, in the chat and in XLSX.
     listing = await worker.send("/missing", replies=3)
