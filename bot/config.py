@@ -79,6 +79,7 @@ class BindingSettings(Section):
 class ConsultationSettings(Section):
     threshold_percent: int = Field(80, ge=1, le=100)
     reminder_hours_before: int = Field(48, ge=0)
+    reminder_quiet_minutes: int = Field(60, ge=0)
     menu_min_items: int | None = Field(None, ge=0)
     menu_max_items: int | None = Field(None, ge=1)
     menu_budget_yuan: int | None = Field(None, gt=0)

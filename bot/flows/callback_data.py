@@ -275,6 +275,18 @@ class CloseNow(ConsultationButton, prefix="cons:closeyes"):
     pass
 
 
+class KeepOpen(ConsultationButton, prefix="cons:keep"):
+    """The close confirmation's cancel: the round stays open."""
+
+
+class RemindAgain(ConsultationButton, prefix="cons:remindyes"):
+    """A reminder sent again within the quiet time, as staff confirmed."""
+
+
+class RemindNot(ConsultationButton, prefix="cons:remindno"):
+    pass
+
+
 # Staff settle round 2's plan
 
 

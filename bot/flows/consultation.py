@@ -29,6 +29,7 @@ from bot.flows.refusal import Refusal
 from bot.flows.transitions import Guard, Machine, Party, Transition
 from storage.choices import Choice
 from storage.models import (
+    AuditEvent,
     Ballot,
     Building,
     Channel,
@@ -604,6 +605,31 @@ async def unanswered_residents(session: AsyncSession, consultation: Consultation
         )
     )
     return list(await session.exec(statement))
+
+
+async def check_opening(session: AsyncSession, community: Community, round_: int) -> None:
+    """Refuse at once what opening would refuse as the community stands: a round of this
+    kind already open (the schema's rule, told before the staff member types it all)."""
+    statement = select(Consultation.id).where(
+        Consultation.community_id == community.id,
+        Consultation.round == round_,
+        Consultation.status == ConsultationStatus.OPEN,
+    )
+    if (await session.exec(statement)).first() is not None:
+        raise ConsultationError(ALREADY_OPEN_KEYS[round_], community=community.name)
+
+
+async def recent_reminder(
+    session: AsyncSession, consultation: Consultation, quiet: timedelta
+) -> datetime | None:
+    """When the round's latest reminder (by hand or by the schedule) was sent, if that
+    is less than ``quiet`` ago."""
+    statement = select(func.max(AuditEvent.at)).where(
+        AuditEvent.action == "consultation/remind",
+        AuditEvent.subject == f"consultation:{consultation.id}",
+    )
+    last = (await session.exec(statement)).first()
+    return last if last is not None and utcnow() - last < quiet else None
 
 
 async def remind(

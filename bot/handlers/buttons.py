@@ -34,6 +34,8 @@ class ButtonHandler(CallbackQueryHandler[LinliContext, None], Generic[B]):
         self, context: LinliContext, update: Update, application: Application, check_result: Any
     ) -> None:
         context.button = check_result
+        assert update.callback_query is not None  # checked by check_update
+        context.query = update.callback_query
 
     async def _pressed(self, update: Update, context: LinliContext) -> None:
         button = context.button

@@ -27,10 +27,13 @@ from bot.flows.callback_data import (
     CloseNow,
     ConfirmOpening,
     ConsultationButton,
+    KeepOpen,
     OfflineStart,
     OpeningCommunity,
     OpenRound1,
     OpenRound2,
+    RemindAgain,
+    RemindNot,
     RemindNow,
     ShowResults,
 )
@@ -157,9 +160,10 @@ async def choose_community(
         await reply(update, context, "open.unknown_community")
         return
     async with context.session() as session:
-        total = await consultation.households_in(session, community.id)
         pending = await dialogues.current(session, update.effective_user.id)
         round_ = pending.data.get("round", 1) if pending is not None else 1
+        await consultation.check_opening(session, community, round_)
+        total = await consultation.households_in(session, community.id)
         if total == 0:
             await dialogues.finish(session, update.effective_user.id)
         else:
@@ -329,8 +333,8 @@ async def opening_community(
     if pending is None or pending.kind != OPEN_DIALOGUE or pending.data.get("step") != "community":
         await refuse_button(query, context)
         return
+    await choose_community(update, context, member, community)  # a refusal is its alert
     await accept_button(query)
-    await choose_community(update, context, member, community)
 
 
 def on_consultation(act: Callable[[Update, LinliContext, Consultation], Awaitable[None]]):
@@ -354,6 +358,29 @@ async def show_results(update: Update, context: LinliContext, found: Consultatio
 
 
 async def remind_now(update: Update, context: LinliContext, found: Consultation) -> None:
+    """Remind the silent households, unless a reminder went out within the quiet time:
+    then ask first, so a second press does not send the same reminder again."""
+    quiet = timedelta(minutes=context.settings.consultation.reminder_quiet_minutes)
+    async with context.session() as session:
+        last = await consultation.recent_reminder(session, found, quiet)
+    if last is not None:
+        await context.query.answer()
+        markup = InlineKeyboardMarkup(
+            [
+                [
+                    button(context, "staff.remind_again", RemindAgain(found.id)),
+                    button(context, "staff.remind_not", RemindNot(found.id)),
+                ]
+            ]
+        )
+        await reply(
+            update, context, "staff.reminded_recently", markup=markup, at=local_time(context, last)
+        )
+        return
+    await send_reminder(update, context, found)
+
+
+async def send_reminder(update: Update, context: LinliContext, found: Consultation) -> None:
     async with context.session() as session:
         count = await consultation.remind(session, found.id, context.actor)
     await update.callback_query.answer()
@@ -362,8 +389,22 @@ async def remind_now(update: Update, context: LinliContext, found: Consultation)
 
 async def ask_close(update: Update, context: LinliContext, found: Consultation) -> None:
     await update.callback_query.answer()
-    markup = InlineKeyboardMarkup([[button(context, "staff.close_yes", CloseNow(found.id))]])
+    markup = InlineKeyboardMarkup(
+        [
+            [
+                button(context, "staff.close_yes", CloseNow(found.id)),
+                button(context, "staff.close_no", KeepOpen(found.id)),
+            ]
+        ]
+    )
     await reply(update, context, "staff.close_confirm", markup=markup, title=found.title)
+
+
+async def not_now(update: Update, context: LinliContext, found: Consultation) -> None:
+    """A confirmation answered No: the question (and its buttons) becomes the answer,
+    nothing else changes."""
+    await context.query.answer()
+    await context.query.edit_message_text(context.t("staff.nothing_done", title=found.title))
 
 
 async def close_now(update: Update, context: LinliContext, found: Consultation) -> None:
@@ -376,8 +417,11 @@ async def close_now(update: Update, context: LinliContext, found: Consultation) 
 PANEL_ACTIONS: dict[type[ConsultationButton], Callable] = {
     ShowResults: show_results,
     RemindNow: remind_now,
+    RemindAgain: send_reminder,
+    RemindNot: not_now,
     AskClose: ask_close,
     CloseNow: close_now,
+    KeepOpen: not_now,
 }
 
 

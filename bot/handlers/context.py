@@ -5,6 +5,7 @@ from __future__ import annotations
 from contextlib import AbstractAsyncContextManager
 
 from sqlmodel.ext.asyncio.session import AsyncSession
+from telegram import CallbackQuery
 from telegram.ext import Application, CallbackContext
 
 from bot import unit_of_work
@@ -34,6 +35,7 @@ class LinliContext(CallbackContext[LinliBot, dict, dict, dict]):
         # The sender's open dialogue when a message arrived, for routing it.
         self.dialogue: Dialogue | None = None
         self._principal: Principal | None = None
+        self._query: CallbackQuery | None = None
 
     @property
     def principal(self) -> Principal:
@@ -45,6 +47,17 @@ class LinliContext(CallbackContext[LinliBot, dict, dict, dict]):
     @principal.setter
     def principal(self, principal: Principal) -> None:
         self._principal = principal
+
+    @property
+    def query(self) -> CallbackQuery:
+        """The pressed button's query, in a ButtonHandler's callback."""
+        if self._query is None:
+            raise RuntimeError("no button was pressed")
+        return self._query
+
+    @query.setter
+    def query(self, query: CallbackQuery) -> None:
+        self._query = query
         # The pressed button, unpacked by its ButtonHandler.
         self.button: CallbackData | None = None
 

@@ -165,7 +165,7 @@ async def test_staff_act_only_for_their_communities(db, person):
     assert "南溪小区" in panel[0] and "运南新村" not in panel[0]
     message = await staff.last_message()
     assert set(buttons(message)) >= {"结果 南溪小区", "提醒 南溪小区", "结束 南溪小区"}
-    for action in ("results", "remind", "close", "closeyes"):
+    for action in ("results", "remind", "remindyes", "remindno", "close", "closeyes", "keep"):
         refused = await staff.press_answer(message, f"v1:cons:{action}:{foreign.id}")
         assert "按钮已失效" in refused["text"]
     async with db.session() as session:
@@ -178,3 +178,45 @@ async def test_staff_act_only_for_their_communities(db, person):
     assert "只供管理员" in await staff.say("/ranking")
     refused = await resident.press_answer(message, f"v1:cons:closeyes:{own.id}")
     assert "按钮已失效" in refused["text"]
+
+
+async def test_staff_are_stopped_before_the_work_not_after(db, person):
+    """A round already open is said at the first step; a second reminder within the quiet
+    time is asked about; closing can be called off."""
+    await import_sample_registry(db)
+    async with db.session() as session:
+        await registry.add_staff(session, 6200, registry.Role.STAFF, ["南溪小区"], CLI)
+    opened = await open_round(db, "南溪小区")
+    staff = person(6200, "南溪社工")
+    await staff.send("/staff")
+    panel = await staff.last_message()
+    (pick,) = await staff.press(panel, buttons(panel)["发起第一轮征询"])
+    assert "请选择要征询的小区" in pick
+    picker = await staff.last_message()
+    refused = await staff.press_answer(picker, buttons(picker)["南溪小区"])
+    assert "南溪小区 已经有一个进行中的第一轮征询" in refused["text"] and refused["show_alert"]
+
+    (sent,) = await staff.press(panel, buttons(panel)["提醒 南溪小区"])
+    assert "发送提醒" in sent
+    assert await audit_rows(db, "consultation/remind") == 1
+    (asked,) = await staff.press(panel, buttons(panel)["提醒 南溪小区"])
+    assert "发送过提醒" in asked and "再次提醒" in asked
+    question = await staff.last_message()
+    (kept,) = await staff.press(question, buttons(question)["不发送"], kind="edit")
+    assert "未作改动" in kept
+    assert await audit_rows(db, "consultation/remind") == 1  # nothing sent
+    await staff.press(panel, buttons(panel)["提醒 南溪小区"])
+    question = await staff.last_message()
+    (again,) = await staff.press(question, buttons(question)["仍然再次提醒"])
+    assert "发送提醒" in again
+    assert await audit_rows(db, "consultation/remind") == 2
+
+    (confirm,) = await staff.press(panel, buttons(panel)["结束 南溪小区"])
+    assert "确定现在结束" in confirm
+    question = await staff.last_message()
+    assert set(buttons(question)) == {"确定结束", "不，继续征询"}
+    (kept,) = await staff.press(question, buttons(question)["不，继续征询"], kind="edit")
+    assert "未作改动" in kept
+    assert opened.id is not None
+    async with db.session() as session:
+        assert (await consultation.tally(session, opened.id)).status == "open"
