@@ -36,6 +36,8 @@ class LinliContext(CallbackContext[LinliBot, dict, dict, dict]):
         self.dialogue: Dialogue | None = None
         self._principal: Principal | None = None
         self._query: CallbackQuery | None = None
+        # The pressed button, unpacked by its ButtonHandler.
+        self.button: CallbackData | None = None
 
     @property
     def principal(self) -> Principal:
@@ -58,8 +60,6 @@ class LinliContext(CallbackContext[LinliBot, dict, dict, dict]):
     @query.setter
     def query(self, query: CallbackQuery) -> None:
         self._query = query
-        # The pressed button, unpacked by its ButtonHandler.
-        self.button: CallbackData | None = None
 
     @property
     def db(self) -> Database:
