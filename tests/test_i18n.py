@@ -49,3 +49,31 @@ def test_language_choice():
     assert language_of(None, None, "zh_Hans") == "zh_Hans"
     assert language_of("ru", None, "zh_Hans") == "zh_Hans"
     assert language_of("en", "zh_Hans", "zh_Hans") == "zh_Hans"  # /lang wins
+
+
+CJK = "[\u3000-\u303f\u3400-\u4dbf\u4e00-\u9fff\uff00-\uffef]"  # Han, CJK and full-width marks
+PLACEHOLDER = r"[#¥]?\{[^{}]*\}%?"  # with the sign or unit written next to it
+PADDING = re.compile(rf"(?:{CJK}|{PLACEHOLDER}) +(?={CJK})|{CJK} +(?={PLACEHOLDER})")
+# Spaces that are meant: a command's arguments, as typed.
+SPACES_MEANT = {("queue.fund_usage", "{year} 南溪小区")}
+
+
+def test_chinese_words_and_placeholders_are_not_padded_with_spaces():
+    """「运南新村 的」 reads as a typo: Chinese puts no space between words, nor around the
+    values that fill a placeholder."""
+    padded = [
+        (key, match.group(0))
+        for key, template in catalogue("zh_Hans").items()
+        for match in PADDING.finditer(template)
+        if not any(key == k and match.group(0) in meant for k, meant in SPACES_MEANT)
+    ]
+    assert not padded
+
+
+def test_a_resident_is_told_about_their_household_as_您家():
+    """住户 said to a resident (您的住户) reads like "your tenants"."""
+    assert not [
+        key
+        for key, template in catalogue("zh_Hans").items()
+        if re.search("您的?住户|绑定住户", template)
+    ]

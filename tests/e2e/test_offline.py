@@ -86,7 +86,7 @@ async def test_ten_households_on_every_channel_pass_with_exactly_eight(
     for resident, choice in zip(residents, ["不同意"] + ["同意"] * 4, strict=True):
         question = await next_message(telegram, resident.id, seq, "改造意愿征询")
         (recorded,) = await resident.press(question, buttons(question)[choice])
-        assert f"您的住户：{choice}" in recorded
+        assert f"您家的答复：{choice}" in recorded
 
     # The grid worker records three more in the chat, door after door.
     worker = person(GRID, "网格员")
@@ -132,14 +132,14 @@ async def test_ten_households_on_every_channel_pass_with_exactly_eight(
     # Results: 8 of 10 agree, whatever the channel; turnout by building and by channel.
     admin = person(ADMIN, "管理员")
     answer = await admin.send("/results", replies=2)
-    assert "同意比例 80.0%" in answer[0]
-    assert "答复渠道：机器人 4，纸质表 3，工作人员代登记 2" in answer[0]
-    assert "1幢：已答复 9/10 户" in answer[0]
+    assert "同意比例80.0%" in answer[0]
+    assert "答复渠道：机器人4，纸质表3，工作人员代登记2" in answer[0]
+    assert "1幢：已答复9/10户" in answer[0]
 
     # Who is missing: exactly 1-1-110, with no resident bound, in the chat and in XLSX.
     listing = await worker.send("/missing", replies=3)
-    assert "1/10 户尚未答复" in listing[0]
-    assert "1幢1单元110室 · 已绑定 0 人 · 需上门" in listing[0]
+    assert "1/10户尚未答复" in listing[0]
+    assert "1幢1单元110室 · 已绑定0人 · 需上门" in listing[0]
     assert listing[0].count("室") == 1
     history = [m for m in await telegram.history(GRID) if m["from_bot"]]
     sheet, pdf = history[-2]["document"], history[-1]["document"]
@@ -184,7 +184,7 @@ async def test_ten_households_on_every_channel_pass_with_exactly_eight(
     assert "所选项目 I01,U01" in recorded
     told = await next_message(telegram, residents[2].id, seq, "点菜选择：I01, U01")
     listing = await worker.send("/missing", replies=3)
-    assert "第2轮：8/10 户尚未答复" in listing[0]
+    assert "第2轮：8/10户尚未答复" in listing[0]
     assert "102室" not in listing[0] and "103室" not in listing[0]
 
 

@@ -106,7 +106,7 @@ async def test_forged_and_foreign_vote_buttons_are_refused(db, person):
     refused = await stranger.press_answer(
         await stranger.last_message(), f"v1:vote:{foreign.id}:agree"
     )
-    assert "还没有绑定住户" in refused["text"]
+    assert "还没有绑定您家" in refused["text"]
     async with db.session() as session:
         assert (await session.exec(select(func.count()).select_from(Ballot))).one() == 0
     assert yunnan  # the foreign community's households exist but nobody voted
@@ -164,7 +164,7 @@ async def test_staff_act_only_for_their_communities(db, person):
     panel = await staff.send("/staff")
     assert "南溪小区" in panel[0] and "运南新村" not in panel[0]
     message = await staff.last_message()
-    assert set(buttons(message)) >= {"结果 南溪小区", "提醒 南溪小区", "结束 南溪小区"}
+    assert set(buttons(message)) >= {"结果：南溪小区", "提醒：南溪小区", "结束：南溪小区"}
     for action in ("results", "remind", "close", "closeyes"):
         refused = await staff.press_answer(message, f"v1:cons:{action}:{foreign.id}")
         assert "按钮已失效" in refused["text"]
