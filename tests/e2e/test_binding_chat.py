@@ -138,6 +138,14 @@ async def test_wrong_codes_lock_out_after_five_tries(db, person):
     assert binds == 0
 
 
+async def test_english_counts_its_last_try_in_the_singular(db, person):
+    await import_sample_registry(db)
+    guesser = person(1010, "Guess", language_code="en")
+    for left in (4, 3, 2):
+        assert f"{left} tries left." in await guesser.say(f"/start 7KQ2M9XD4HTR{left}")
+    assert (await guesser.say("/start 7KQ2M9XD4HTR1")).endswith("1 try left.")
+
+
 def chat_menu(menus: list[dict], telegram_id: int) -> dict[str, str]:
     (menu,) = [m for m in menus if m["scope"] == {"type": "chat", "chat_id": telegram_id}]
     return {c["command"]: c["description"] for c in menu["commands"]}
