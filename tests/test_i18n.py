@@ -91,8 +91,19 @@ def test_english_counts_agree_with_their_nouns():
     )
 
 
-MENU_PAGE = ("title", "question", "basic", "rules", "count", "total", "warning", "status")
-MENU_PAGE += ("page", "pages", "closes")
+MENU_PAGE = [
+    "title",
+    "question",
+    "basic",
+    "rules",
+    "count",
+    "total",
+    "warning",
+    "status",
+    "page",
+    "pages",
+    "closes",
+]
 
 
 def test_count_phrases_have_every_plural_form_of_their_language():

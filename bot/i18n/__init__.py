@@ -47,7 +47,7 @@ def counts(language: str) -> dict[str, tuple[str, ...]]:
     return {
         message.id[0]: tuple(message.string)
         for message in _read(language)
-        if message.pluralizable and all(message.string)
+        if isinstance(message.string, tuple) and all(message.string)
     }
 
 
@@ -64,7 +64,7 @@ class _Wording(string.Formatter):
 
     def format_field(self, value: object, format_spec: str) -> str:
         forms = counts(self.language).get(COUNT + format_spec)
-        if forms is None:
+        if forms is None or not isinstance(value, int):
             return super().format_field(value, format_spec)
         return forms[_plural_form(self.language)(value)].format(n=value)
 

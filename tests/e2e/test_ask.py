@@ -114,11 +114,11 @@ async def test_with_staff_waiting_on_two_requests_the_resident_chooses_which(db,
     assert "请选择您要回复的一件" in await wang.say("明天上午在家")
     choice = await wang.last_message()
     labels = list(buttons(choice))
-    assert labels == [f"{roof.number}屋面哪一块在漏？", f"{flat.number}家里什么时候有人？"]
+    assert labels == [f"{roof.number} 屋面哪一块在漏？", f"{flat.number} 家里什么时候有人？"]
     (prompt,) = await wang.press(choice, buttons(choice)[labels[1]])
     assert "家里什么时候有人？" in prompt
     seq = await telegram.last_seq()
-    assert f"已把您的回复加入 {flat.number}" in await wang.say("明天上午在家")
+    assert f"已把您的回复加入{flat.number}" in await wang.say("明天上午在家")
     told = await next_message(telegram, STAFF, seq, "住户回复")
     assert told["text"] == f"报修{flat.number}的住户回复：明天上午在家"
     assert await questions(db) == 0

@@ -53,7 +53,12 @@ async def registry(db):
 @pytest.mark.parametrize(
     ("message", "fields", "zh", "en"),
     [
-        ("/frobnicate now", {}, "我不认识命令 /frobnicate", "I don't know the command /frobnicate"),
+        (
+            "/frobnicate now",
+            {},
+            "我不认识命令「/frobnicate」",
+            "I don't know the command /frobnicate",
+        ),
         ("你好，我家漏水了", {}, "还没有绑定您家", "not bound to a household"),
         (None, {"sticker": {"emoji": "😀"}}, "只能读取文字", "only read text"),
         (None, {"photo_b64": PNG}, "只能读取文字", "only read text"),

@@ -46,12 +46,12 @@ async def test_an_unbound_person_sees_how_to_bind_not_what_needs_a_household(db,
     wang = person(1001, "王芳")
     answer = await wang.say("/help")
     assert "邀请码" in answer and listed(answer) == UNBOUND
-    assert "/start — 开始，绑定住户" in answer
+    assert "/start — 开始，绑定您家" in answer
     assert list(await menu(telegram, 1001)) == UNBOUND
 
     li = person(1002, "李强")  # their first /start sets the menu, before any /help
     await li.say("/start")
-    assert (await menu(telegram, 1002))["start"] == "开始，绑定住户"
+    assert (await menu(telegram, 1002))["start"] == "开始，绑定您家"
     assert list(await menu(telegram, 1002)) == UNBOUND
 
 

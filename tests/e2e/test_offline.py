@@ -92,7 +92,7 @@ async def test_ten_households_on_every_channel_pass_with_exactly_eight(
     worker = person(GRID, "网格员")
     await worker.say("/staff")
     assert "为哪一轮征询" in (await press(worker, "登记线下答复（纸质/上门）"))[0]
-    assert "还有 5 户未答复" in (await press(worker, "解放新村 · 第1轮"))[0]
+    assert "还有5户未答复" in (await press(worker, "解放新村 · 第1轮"))[0]
     await grid_worker_records(worker, "1-1-106", "同意", photo=False)
     await grid_worker_records(worker, None, "同意", photo=True)  # 1-1-107, offered next
     await grid_worker_records(worker, "1幢-1单元-108室", "同意", photo=False)
@@ -181,7 +181,7 @@ async def test_ten_households_on_every_channel_pass_with_exactly_eight(
     assert "签字的纸质征询表照片" in await worker.say("I01、U01")
     await press(worker, "不附照片")
     recorded, _ = await press(worker, "确认登记", replies=2)
-    assert "所选项目 I01,U01" in recorded
+    assert "所选项目：I01,U01" in recorded
     told = await next_message(telegram, residents[2].id, seq, "点菜选择：I01, U01")
     listing = await worker.send("/missing", replies=3)
     assert "第2轮：8/10户尚未答复" in listing[0]

@@ -90,7 +90,7 @@ async def told(telegram, chat_id: int, contains: str) -> int:
 
 def number_in(filed: str) -> str:
     """The request number in the bot's "报修已提交，编号 JX-2026-000001。" answer."""
-    return filed.split("编号 ")[1].split("。")[0]
+    return filed.split("编号")[1].split("。")[0]
 
 
 # 1. The resident's report, killed after any answer

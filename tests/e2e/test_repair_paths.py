@@ -59,7 +59,7 @@ async def test_staff_reject_with_a_reason_and_the_household_is_told_why(db, pers
     (why,) = await press(staff, "不受理")
     assert f"请写明不受理{number}的理由" in why
     seq = await telegram.last_seq()
-    assert f"{number} 已不受理，已通知住户" in await staff.say("户内水管属于自用部分，请自行维修")
+    assert f"{number}已不受理，已通知住户" in await staff.say("户内水管属于自用部分，请自行维修")
     told = await next_message(telegram, wang.id, seq, number)
     assert told["text"] == f"报修{number}未被受理，原因：户内水管属于自用部分，请自行维修"
 
@@ -126,14 +126,14 @@ async def test_staff_ask_and_the_households_answer_reaches_the_requests_history(
     (what,) = await press(staff, "请住户补充")
     assert f"要请{number}的住户补充什么" in what
     seq = await telegram.last_seq()
-    assert f"已向 {number} 的住户提问" in await staff.say("漏水点在哪个房间上方？")
+    assert f"已向{number}的住户提问" in await staff.say("漏水点在哪个房间上方？")
     asked = await next_message(telegram, wang.id, seq, "工作人员想了解")
     assert asked["text"] == f"关于您的报修{number}，工作人员想了解：漏水点在哪个房间上方？"
 
     (prompt,) = await wang.press(asked, buttons(asked)["回复工作人员"])
     assert "漏水点在哪个房间上方？" in prompt
     seq = await telegram.last_seq()
-    assert f"已把您的回复加入 {number}" in await wang.say("在 602 室卧室上方")
+    assert f"已把您的回复加入{number}" in await wang.say("在 602 室卧室上方")
     told = await next_message(telegram, STAFF, seq, "住户回复")
     assert told["text"] == f"报修{number}的住户回复：在 602 室卧室上方"
 
