@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.flows import charts
+from bot.flows import charts, fonts
 from bot.flows.repair import FundLine, FundReport
 from bot.flows.round2 import ItemCount, MenuTally
 from storage.models import Consultation, ItemClass, MenuItem
@@ -198,3 +198,13 @@ def menu_figure(result: MenuTally):
     texts = ("南溪小区各改造项目的选择户数", "列入方案", "未列入", "列入门槛：50%")
     names = [row.item.name_zh for row in result.items]
     return charts.menu_figure(result, names, dict(zip(labels, texts, strict=True)))
+
+
+def test_the_fonts_the_pictures_need_are_named_by_their_packages(monkeypatch):
+    assert fonts.missing_font_packages() == []  # installed here, as .ci/run does
+    monkeypatch.setenv("PATH", "")  # no fontconfig: nothing can be vouched for
+    assert fonts.missing_font_packages() == [
+        "fonts-noto-cjk",
+        "fonts-noto-color-emoji",
+        "fonts-symbola",
+    ]

@@ -10,12 +10,20 @@ colour bitmaps, only outlines like Symbola's.)
 
 from __future__ import annotations
 
+import shutil
+import subprocess
 from functools import cache
 from importlib.resources import files
 from pathlib import Path
 
 A4_INCHES = (8.27, 11.69)
 EMOJI_FONT_FILE = "Symbola"  # Symbola.ttf, or Symbola_hint.ttf as Debian ships it
+# What the pictures need, by Debian package, with a family each brings as fontconfig names it.
+PICTURE_FONTS = {
+    "fonts-noto-cjk": "Noto Sans CJK SC",  # the chat page's Chinese
+    "fonts-noto-color-emoji": "Noto Color Emoji",  # the chat page's ✅ ⬜ ℹ️
+    "fonts-symbola": "Symbola",  # the same marks in charts
+}
 
 
 @cache
@@ -48,3 +56,13 @@ def chart_font_families() -> list[str]:
     """Chinese first, then the emoji marks, then matplotlib's own font for the rest."""
     emoji = emoji_font_family()
     return [cjk_font_family(), *([emoji] if emoji else []), "DejaVu Sans"]
+
+
+def missing_font_packages() -> list[str]:
+    """The packages of ``PICTURE_FONTS`` whose family fontconfig lacks (all, without it)."""
+    fc_list = shutil.which("fc-list")
+    return [
+        package
+        for package, family in PICTURE_FONTS.items()
+        if fc_list is None or subprocess.run([fc_list, "-q", family], check=False).returncode
+    ]

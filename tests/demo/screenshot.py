@@ -4,7 +4,8 @@
     .venv/bin/python -m tests.demo.screenshot OTHER.png
 
 It runs ``linli demo``'s seeded programme in a temporary folder, opens the chat page in
-Debian's Chromium (fonts-noto-cjk draws the Chinese) and plays the scene below: 王芳
+Debian's Chromium (fonts-noto-cjk draws the Chinese, fonts-noto-color-emoji the ✅ ⬜ ℹ️
+of the menu) and plays the scene below: 王芳
 agrees in 运南新村's round 1, then starts a repair request. The browser tests play the
 same scene and open the page the same way, so this keeps working.
 """
@@ -77,7 +78,10 @@ async def take(settings: Settings, folder: Path, path: Path) -> None:
 def main(path: Path) -> None:
     """Seed a fresh demo in a temporary folder and take its picture."""
     if CHROMIUM is None:
-        raise SystemExit("needs Chromium (Debian: apt-get install chromium fonts-noto-cjk)")
+        raise SystemExit(
+            "needs Chromium and its fonts"
+            " (Debian: apt-get install chromium fonts-noto-cjk fonts-noto-color-emoji)"
+        )
     with tempfile.TemporaryDirectory(prefix="linli-demo-") as folder:
         settings = demo.demo_settings(Settings(), Path(folder))
         migrate.upgrade(settings.database.url)
