@@ -148,6 +148,11 @@ def test_fund_chart_shows_both_parts_of_every_month_and_its_legend_covers_none(c
         assert width < axes.get_window_extent(renderer).width / 4
 
 
+def test_a_period_without_uses_is_an_empty_chart_not_an_error():
+    for figure, _ in looked_at("fund_none", lambda: charts.fund_figure("zh_Hans", FundReport([]))):
+        assert not bars_of(figure.axes[0]) and figure.legends
+
+
 @pytest.mark.parametrize("case", MENU_CASES)
 def test_menu_chart_shows_shares_of_answering_households_and_the_inclusion_line(case):
     result = MENU_CASES[case]

@@ -186,7 +186,7 @@ def fund_figure(language: str, report: FundReport) -> Figure:
             color=GOVERNMENT,
             label=text(language, "fund.government"),
         )
-        every = math.ceil(len(names) / MOST_MONTH_LABELS)
+        every = max(1, math.ceil(len(names) / MOST_MONTH_LABELS))
         axes.set_xticks(places[::every], names[::every], rotation=45, ha="right")
         # A month or two stay bars, not a wall: the axis is at least a few months wide.
         margin = max(0.0, (FEWEST_MONTH_PLACES - len(names)) / 2)
