@@ -164,7 +164,8 @@ def fund_figure(language: str, report: FundReport) -> Figure:
     """The fund's money by month: the owners' and the government's parts, stacked, in
     colours of their own, with the legend below the months (never over a bar)."""
     pyplot = pyplot_loaded()
-    from matplotlib.ticker import StrMethodFormatter
+    from matplotlib.patches import Patch
+    from matplotlib.ticker import MaxNLocator, StrMethodFormatter
 
     months: dict[str, list[int]] = {}
     for line in report.lines:
@@ -177,24 +178,28 @@ def fund_figure(language: str, report: FundReport) -> Figure:
     with pyplot.rc_context({"font.family": chart_font_families()}):
         figure, axes = pyplot.subplots(figsize=(8, 3.8), layout="constrained")
         places = range(len(names))
-        axes.bar(places, owners, width=0.7, color=OWNERS, label=text(language, "fund.owners"))
-        axes.bar(
-            places,
-            government,
-            width=0.7,
-            bottom=owners,
-            color=GOVERNMENT,
-            label=text(language, "fund.government"),
-        )
+        parts = [
+            (OWNERS, text(language, "fund.owners")),
+            (GOVERNMENT, text(language, "fund.government")),
+        ]
+        axes.bar(places, owners, width=0.7, color=OWNERS)
+        axes.bar(places, government, width=0.7, bottom=owners, color=GOVERNMENT)
         every = max(1, math.ceil(len(names) / MOST_MONTH_LABELS))
         axes.set_xticks(places[::every], names[::every], rotation=45, ha="right")
         # A month or two stay bars, not a wall: the axis is at least a few months wide.
         margin = max(0.0, (FEWEST_MONTH_PLACES - len(names)) / 2)
         axes.set_xlim(-0.5 - margin, len(names) - 0.5 + margin)
+        axes.set_ylim(0, None if any(owners + government) else 1)  # no money: no ticks of 0.01
+        axes.yaxis.set_major_locator(MaxNLocator(integer=True))
         axes.yaxis.set_major_formatter(StrMethodFormatter("{x:,.0f}"))
         axes.set_ylabel(text(language, "fund.yuan"))
         axes.set_title(text(language, "fund.chart_title"))
-        figure.legend(loc="outside lower center", ncol=2, frameon=False)
+        figure.legend(
+            handles=[Patch(color=colour, label=label) for colour, label in parts],
+            loc="outside lower center",
+            ncol=2,
+            frameon=False,
+        )
     return figure
 
 
