@@ -178,7 +178,7 @@ def fund_figure(language: str, report: FundReport) -> Figure:
     with pyplot.rc_context({"font.family": chart_font_families()}):
         figure, axes = pyplot.subplots(figsize=(8, 3.8), layout="constrained")
         places = range(len(names))
-        parts = [
+        series = [
             (OWNERS, text(language, "fund.owners")),
             (GOVERNMENT, text(language, "fund.government")),
         ]
@@ -195,7 +195,7 @@ def fund_figure(language: str, report: FundReport) -> Figure:
         axes.set_ylabel(text(language, "fund.yuan"))
         axes.set_title(text(language, "fund.chart_title"))
         figure.legend(
-            handles=[Patch(color=colour, label=label) for colour, label in parts],
+            handles=[Patch(color=colour, label=label) for colour, label in series],
             loc="outside lower center",
             ncol=2,
             frameon=False,
