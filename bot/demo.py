@@ -29,6 +29,7 @@ from bot.config import Settings
 from bot.flows import (
     binding,
     consultation,
+    fonts,
     importing,
     invites,
     menu,
@@ -333,6 +334,8 @@ async def _serve(settings: Settings, folder: Path, host: str, port: int) -> None
     async with running_demo(settings, folder, host, port) as sandbox:
         print(f"linli demo: open {sandbox.base_url}/chat in a browser", flush=True)
         print(f"  database and registry files in {folder}", flush=True)
+        if missing := fonts.missing_font_packages():
+            print(f"  pictures need fonts: apt-get install {' '.join(missing)}", flush=True)
         print("  Ctrl-C stops it", flush=True)
         await stop.wait()
         log.info("stopping the demo")

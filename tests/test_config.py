@@ -72,7 +72,7 @@ def test_invalid_setting_is_one_line_naming_it(tmp_path, monkeypatch, toml, env,
         (
             '[database]\nurll = "sqlite+aiosqlite:///elsewhere.db"\n',
             {},
-            "{file}：没有设置项 database.urll（是否拼写有误？）；此处可用的设置项：url",
+            "{file}：没有设置项database.urll（是否拼写有误？）；此处可用的设置项：url",
         ),
         (
             "colour = 'red'\n",

@@ -194,7 +194,7 @@ async def test_the_weekly_summary_covers_last_week_and_goes_out_once_from_monday
             select(Broadcast).where(Broadcast.kind == "supervision/summary")
         )
     wording = text("zh_Hans", sent.message_key, **sent.values)
-    assert "2025-W10" in wording and "上周共收到监督意见 2 条" in wording
+    assert "2025-W10" in wording and "上周共收到监督意见2条" in wording
 
 
 async def test_two_staff_moving_one_observation_at_once_only_one_wins(db, monkeypatch):

@@ -122,17 +122,26 @@ async def _lockout_end(session: AsyncSession, telegram_id: int, limits: Limits) 
     return times[-1] + limits.wrong_code_window
 
 
-async def _wrong_try(session: AsyncSession, telegram_id: int, limits: Limits) -> int:
-    """Record a wrong code; returns the tries left before a lockout."""
+async def _wrong_try(
+    session: AsyncSession,
+    telegram_id: int,
+    limits: Limits,
+    outcome: type[WrongCodeGiven] | type[RevokedCode],
+) -> WrongCodeGiven | RevokedCode | LockedOut:
+    """Record a wrong code: the tries left, or, after the last one, until when the user is
+    locked out (not "0 tries left")."""
     session.add(WrongCode(telegram_id=telegram_id))
     await session.flush()
+    locked_until = await _lockout_end(session, telegram_id, limits)
+    if locked_until is not None:
+        return LockedOut(locked_until)
     since = utcnow() - limits.wrong_code_window
     count = (
         await session.exec(
             select(func.count()).where(WrongCode.telegram_id == telegram_id, WrongCode.at > since)
         )
     ).one()
-    return max(limits.wrong_codes_allowed - count, 0)
+    return outcome(limits.wrong_codes_allowed - count)
 
 
 async def _household_full(session: AsyncSession, household_id: int, limits: Limits) -> bool:
@@ -154,10 +163,10 @@ async def bind(
         return NotACode()
     found = await household_of_code(session, code)
     if found is None:
-        return WrongCodeGiven(await _wrong_try(session, telegram_id, limits))
+        return await _wrong_try(session, telegram_id, limits, WrongCodeGiven)
     household_id, active = found
     if not active:
-        return RevokedCode(await _wrong_try(session, telegram_id, limits))
+        return await _wrong_try(session, telegram_id, limits, RevokedCode)
 
     current = await household_of(session, telegram_id)
     new_address = await address_of(session, household_id)

@@ -137,28 +137,31 @@ def split(cost_fen: int, owners_percent: int) -> tuple[int, int]:
 @dataclass(frozen=True)
 class Routing:
     route: RepairRoute
-    reasons: list[str]  # catalogue keys, one per condition
+    reasons: list[str]  # catalogue keys, one per condition that decided it
 
 
 def route_for(
     community: Community, common_part: bool, urgent: bool, category: str, rules: RepairSettings
 ) -> Routing:
-    """Where a request goes, and why, condition by condition."""
+    """Where a request goes, and why: every condition of the fund when all are met,
+    else only those that are not (a met one is no reason against the fund)."""
     old = community.delivery_year is not None and (
         community.delivery_year < rules.fund_delivered_before
     )
-    no_fund = not community.has_maintenance_fund
-    emergency = urgent or category in rules.emergency_categories
-    reasons = [
-        "repair.why_old" if old else "repair.why_new",
-        "repair.why_no_fund" if no_fund else "repair.why_has_fund",
-        "repair.why_common" if common_part else "repair.why_own",
-        "repair.why_emergency" if emergency else "repair.why_not_emergency",
+    conditions = [  # (met, said when met, said when not)
+        (old, "repair.why_old", "repair.why_new"),
+        (not community.has_maintenance_fund, "repair.why_no_fund", "repair.why_has_fund"),
+        (common_part, "repair.why_common", "repair.why_own"),
+        (
+            urgent or category in rules.emergency_categories,
+            "repair.why_emergency",
+            "repair.why_not_emergency",
+        ),
     ]
-    if old and no_fund and common_part and emergency:
-        return Routing(RepairRoute.FUND, reasons)
+    if all(met for met, _, _ in conditions):
+        return Routing(RepairRoute.FUND, [when_met for _, when_met, _ in conditions])
     fallback = RepairRoute.PROPERTY if community.property_manager else RepairRoute.ORDINARY
-    return Routing(fallback, reasons)
+    return Routing(fallback, [when_not for met, _, when_not in conditions if not met])
 
 
 # Intake: a dialogue held in the database

@@ -2,36 +2,89 @@
 
 The catalogues are gettext ``.po`` files keyed by message id (``bind.welcome``),
 read with Babel at start-up; a translator edits them with any PO editor.
-Placeholders use ``str.format`` names: ``{address}``.
+Placeholders use ``str.format`` names: ``{address}``. A count that a noun follows
+names its phrase as the format spec: ``{total:households}`` is the plural entry
+``count.households`` (``1 household``, ``2 households``), its form chosen by the
+catalogue's Plural-Forms rule, as gettext's ngettext does.
 """
 
 from __future__ import annotations
 
+import gettext
 import os
+import string
 import tomllib
+from collections.abc import Callable
 from functools import cache
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from babel.messages.catalog import Catalog
 
 LANGUAGES = ("zh_Hans", "en")
 DEFAULT_LANGUAGE = "zh_Hans"
+COUNT = "count."
 _HERE = Path(__file__).parent
+
+
+@cache
+def _read(language: str) -> Catalog:
+    from babel.messages.pofile import read_po  # imported when a text is wanted, not for --help
+
+    with open(_HERE / language / "LC_MESSAGES" / "linli.po", "rb") as po:
+        return read_po(po)
 
 
 @cache
 def catalogue(language: str) -> dict[str, str]:
     """Every message of ``language``, id to text."""
-    from babel.messages.pofile import read_po  # imported when a text is wanted, not for --help
+    return {
+        message.id: message.string
+        for message in _read(language)
+        if isinstance(message.id, str) and message.id and message.string
+    }
 
-    with open(_HERE / language / "LC_MESSAGES" / "linli.po", "rb") as po:
-        return {
-            message.id: message.string for message in read_po(po) if message.id and message.string
-        }
+
+@cache
+def counts(language: str) -> dict[str, tuple[str, ...]]:
+    """Every count phrase of ``language``, id to its plural forms (each with ``{n}``)."""
+    return {
+        message.id[0]: tuple(message.string)
+        for message in _read(language)
+        if isinstance(message.string, tuple) and all(message.string)
+    }
+
+
+@cache
+def _plural_form(language: str) -> Callable[[int], int]:
+    return gettext.c2py(_read(language).plural_expr)
+
+
+class _Wording(string.Formatter):
+    """``str.format`` that words ``{value:phrase}`` as the count phrase ``count.phrase``."""
+
+    def __init__(self, language: str) -> None:
+        self.language = language
+
+    def format_field(self, value: object, format_spec: str) -> str:
+        forms = counts(self.language).get(COUNT + format_spec)
+        if forms is None or not isinstance(value, int):
+            return super().format_field(value, format_spec)
+        return forms[_plural_form(self.language)(value)].format(n=value)
+
+
+@cache
+def _wording(language: str) -> _Wording:
+    return _Wording(language)
 
 
 def text(language: str, key: str, /, **values: object) -> str:
     """The message ``key`` in ``language``, with ``values`` filled in."""
-    template = catalogue(language).get(key) or catalogue(DEFAULT_LANGUAGE)[key]
-    return template.format(**values) if values else template
+    if key not in catalogue(language):
+        language = DEFAULT_LANGUAGE
+    template = catalogue(language)[key]
+    return _wording(language).format(template, **values) if values else template
 
 
 def language_of(telegram_code: str | None, chosen: str | None, default: str) -> str:

@@ -4,7 +4,8 @@
     .venv/bin/python -m tests.demo.screenshot OTHER.png
 
 It runs ``linli demo``'s seeded programme in a temporary folder, opens the chat page in
-Debian's Chromium (fonts-noto-cjk draws the Chinese) and plays the scene below: 王芳
+Debian's Chromium (fonts-noto-cjk draws the Chinese, fonts-noto-color-emoji the ✅ ⬜ ℹ️
+of the menu) and plays the scene below: 王芳
 agrees in 运南新村's round 1, then starts a repair request. The browser tests play the
 same scene and open the page the same way, so this keeps working.
 """
@@ -56,7 +57,7 @@ async def a_resident_votes_then_reports_a_repair(page) -> None:
     await page.locator("#personas li", has_text="王芳").click()
     question = page.locator(".bubble.bot", has_text="运南新村改造意愿征询").first
     await question.get_by_role("button", name="同意", exact=True).click()
-    await expect(page.locator(".bubble.bot").last).to_contain_text("您的住户：同意")
+    await expect(page.locator(".bubble.bot").last).to_contain_text("您家的答复：同意")
     await page.fill("#text", "/repair")
     await page.keyboard.press("Enter")
     await expect(page.locator(".bubble.bot").last).to_contain_text("报修：是什么问题？")
@@ -77,7 +78,10 @@ async def take(settings: Settings, folder: Path, path: Path) -> None:
 def main(path: Path) -> None:
     """Seed a fresh demo in a temporary folder and take its picture."""
     if CHROMIUM is None:
-        raise SystemExit("needs Chromium (Debian: apt-get install chromium fonts-noto-cjk)")
+        raise SystemExit(
+            "needs Chromium and its fonts"
+            " (Debian: apt-get install chromium fonts-noto-cjk fonts-noto-color-emoji)"
+        )
     with tempfile.TemporaryDirectory(prefix="linli-demo-") as folder:
         settings = demo.demo_settings(Settings(), Path(folder))
         migrate.upgrade(settings.database.url)

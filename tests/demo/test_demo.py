@@ -103,7 +103,7 @@ async def test_a_seeded_resident_votes_through_the_page_api(running):
         ) as response:
             assert response.status == 200
         answered = await _wait_for(
-            http, wang["id"], lambda ms: "您的住户：同意" in ms[-1].get("text", "")
+            http, wang["id"], lambda ms: "您家的答复：同意" in ms[-1].get("text", "")
         )
         assert answered[-1]["from_bot"]
 
@@ -187,7 +187,7 @@ async def test_a_newcomer_binds_and_votes_and_the_admin_sees_the_chart(browser_p
     await page.keyboard.press("Enter")
     agree = page.locator(".bubble.bot .inline-keyboard button", has_text="同意").first
     await agree.click()
-    await expect(page.locator(".bubble.bot").last).to_contain_text("您的住户：同意")
+    await expect(page.locator(".bubble.bot").last).to_contain_text("您家的答复：同意")
 
     await page.locator("#personas li", has_text="陈主任").click()
     await page.fill("#text", "/results")
@@ -243,7 +243,7 @@ async def test_the_menu_is_toggled_in_place(browser_page):
     bubbles = await page.locator(".bubble").count()
     await menu.locator("button", has_text="绿化提升").click()
     edited = page.locator(".bubble.bot", has_text="✅ 绿化提升")
-    await expect(edited).to_contain_text("已选 1 项")
+    await expect(edited).to_contain_text("已选1项")
     await expect(edited.locator(".meta")).to_contain_text("✎")
     assert await page.locator(".bubble").count() == bubbles
 

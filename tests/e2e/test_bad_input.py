@@ -53,8 +53,13 @@ async def registry(db):
 @pytest.mark.parametrize(
     ("message", "fields", "zh", "en"),
     [
-        ("/frobnicate now", {}, "我不认识命令 /frobnicate", "I don't know the command /frobnicate"),
-        ("你好，我家漏水了", {}, "还没有绑定住户", "not bound to a household"),
+        (
+            "/frobnicate now",
+            {},
+            "我不认识命令「/frobnicate」",
+            "I don't know the command /frobnicate",
+        ),
+        ("你好，我家漏水了", {}, "还没有绑定您家", "not bound to a household"),
         (None, {"sticker": {"emoji": "😀"}}, "只能读取文字", "only read text"),
         (None, {"photo_b64": PNG}, "只能读取文字", "only read text"),
         (
@@ -63,8 +68,8 @@ async def registry(db):
             "只能读取文字",
             "only read text",
         ),
-        ("ABCDEF0123456789ABCDEF0123456789", {}, "还没有绑定住户", "not bound to a household"),
-        ("'; DROP TABLE resident; --", {}, "还没有绑定住户", "not bound to a household"),
+        ("ABCDEF0123456789ABCDEF0123456789", {}, "还没有绑定您家", "not bound to a household"),
+        ("'; DROP TABLE resident; --", {}, "还没有绑定您家", "not bound to a household"),
         ("漏\x00水", {}, "无法处理的字符", "cannot be processed"),
     ],
 )

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import re
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
 from sqlmodel import func, select
 
 from bot.flows.audit import CLI
@@ -10,6 +14,8 @@ from bot.handlers import help
 from storage.models import AuditEvent, Resident, Role
 from tests.e2e.conftest import buttons
 from tests.registry import import_sample_registry, issue_codes
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
 
 
 async def residents(db) -> list[tuple[int, int]]:
@@ -58,13 +64,13 @@ async def test_moving_to_another_household_is_confirmed_first(db, person):
     assert await residents(db) == before  # nothing moves until confirmed
     message = await wang.last_message()
     choices = buttons(message)
-    assert set(choices) == {"改绑到新住户", "保持原绑定"}
-    (moved,) = await wang.press(message, choices["改绑到新住户"])
+    assert set(choices) == {"改绑到这一户", "保持原绑定"}
+    (moved,) = await wang.press(message, choices["改绑到这一户"])
     assert "1幢1单元102室" in moved
     assert "102室" in await wang.say("/me")
 
     # The same button again, or a forged one, changes nothing.
-    answer = await wang.press_answer(message, choices["改绑到新住户"])
+    answer = await wang.press_answer(message, choices["改绑到这一户"])
     assert answer["text"] == "这个按钮已失效，请重新操作。"
 
 
@@ -112,16 +118,32 @@ async def test_wrong_codes_lock_out_after_five_tries(db, person):
     await import_sample_registry(db)
     codes = await issue_codes(db, "运南新村")
     guesser = person(1009, "猜")
-    for left in (4, 3, 2, 1, 0):
-        assert f"还可以再试 {left} 次" in await guesser.say(f"/start 7KQ2M9XD4HTR{left}")
+    first_try = datetime.now(SHANGHAI)
+    for left in (4, 3, 2, 1):
+        assert f"还可以再试{left}次" in await guesser.say(f"/start 7KQ2M9XD4HTR{left}")
+    # The fifth wrong code says until when the lock lasts: an hour after the first.
+    locked = await guesser.say("/start 7KQ2M9XD4HTR0")
+    assert "次数太多" in locked and "0次" not in locked
+    shown = re.search(r"请在(\d{4}-\d\d-\d\d \d\d:\d\d)之后再试", locked)
+    assert shown, locked
+    until = datetime.strptime(shown[1], "%Y-%m-%d %H:%M").replace(tzinfo=SHANGHAI)
+    assert timedelta(minutes=58) < until - first_try < timedelta(minutes=61)
     answer = await guesser.say(f"/start {codes['5--101']}")
-    assert "次数太多" in answer
+    assert answer == locked
     assert await residents(db) == []
     async with db.session() as session:
         binds = (
             await session.exec(select(func.count()).where(AuditEvent.action == "resident/bind"))
         ).one()
     assert binds == 0
+
+
+async def test_english_counts_its_last_try_in_the_singular(db, person):
+    await import_sample_registry(db)
+    guesser = person(1010, "Guess", language_code="en")
+    for left in (4, 3, 2):
+        assert f"{left} tries left." in await guesser.say(f"/start 7KQ2M9XD4HTR{left}")
+    assert (await guesser.say("/start 7KQ2M9XD4HTR1")).endswith("1 try left.")
 
 
 def chat_menu(menus: list[dict], telegram_id: int) -> dict[str, str]:

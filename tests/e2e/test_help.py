@@ -49,12 +49,12 @@ async def test_an_unbound_person_sees_how_to_bind_not_what_needs_a_household(db,
     wang = person(1001, "王芳")
     answer = await wang.say("/help")
     assert "邀请码" in answer and listed(answer) == UNBOUND
-    assert "/start — 开始，绑定住户" in answer
+    assert "/start — 开始，绑定您家" in answer
     assert list(await menu(telegram, 1001)) == UNBOUND
 
     li = person(1002, "李强")  # their first /start sets the menu, before any /help
     await li.say("/start")
-    assert (await menu(telegram, 1002))["start"] == "开始，绑定住户"
+    assert (await menu(telegram, 1002))["start"] == "开始，绑定您家"
     assert list(await menu(telegram, 1002)) == UNBOUND
 
 
@@ -89,7 +89,7 @@ async def test_a_supervisor_gets_inspect_while_appointed(db, person, telegram):
 
     await staff.say("/supervisors")
     panel = await staff.last_message()
-    await staff.press(panel, buttons(panel)["免去 王芳"])
+    await staff.press(panel, buttons(panel)["免去王芳"])
     assert await menu(telegram, 1001) is None
     assert "inspect" not in listed(await wang.say("/help"))
 

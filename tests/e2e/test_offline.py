@@ -86,13 +86,13 @@ async def test_ten_households_on_every_channel_pass_with_exactly_eight(
     for resident, choice in zip(residents, ["不同意"] + ["同意"] * 4, strict=True):
         question = await next_message(telegram, resident.id, seq, "改造意愿征询")
         (recorded,) = await resident.press(question, buttons(question)[choice])
-        assert f"您的住户：{choice}" in recorded
+        assert f"您家的答复：{choice}" in recorded
 
     # The grid worker records three more in the chat, door after door.
     worker = person(GRID, "网格员")
     await worker.say("/staff")
     assert "为哪一轮征询" in (await press(worker, "登记线下答复（纸质/上门）"))[0]
-    assert "还有 5 户未答复" in (await press(worker, "解放新村 · 第1轮"))[0]
+    assert "还有5户未答复" in (await press(worker, "解放新村 · 第1轮"))[0]
     await grid_worker_records(worker, "1-1-106", "同意", photo=False)
     await grid_worker_records(worker, None, "同意", photo=True)  # 1-1-107, offered next
     await grid_worker_records(worker, "1幢-1单元-108室", "同意", photo=False)
@@ -133,9 +133,9 @@ async def test_ten_households_on_every_channel_pass_with_exactly_eight(
     admin = person(ADMIN, "管理员")
     before = await telegram.last_seq()
     answer = await admin.send("/results", replies=3)
-    assert "同意比例 80.0%" in answer[0]
-    assert "答复渠道：机器人 4，纸质表 3，工作人员代登记 2" in answer[0]
-    assert "1幢：已答复 9/10 户" in answer[0]
+    assert "同意比例80.0%" in answer[0]
+    assert "答复渠道：机器人4，纸质表3，工作人员代登记2" in answer[0]
+    assert "1幢：已答复9/10户" in answer[0]
     sent = (await telegram.wait_for(ADMIN, after=before, predicate=has("document")))["message"]
     workbook = load_workbook(io.BytesIO(await telegram.file_bytes(sent["document"]["file_id"])))
     results, buildings = workbook.worksheets
@@ -144,8 +144,8 @@ async def test_ten_households_on_every_channel_pass_with_exactly_eight(
 
     # Who is missing: exactly 1-1-110, with no resident bound, in the chat and in XLSX.
     listing = await worker.send("/missing", replies=3)
-    assert "1/10 户尚未答复" in listing[0]
-    assert "1幢1单元110室 · 已绑定 0 人 · 需上门" in listing[0]
+    assert "1/10户尚未答复" in listing[0]
+    assert "1幢1单元110室 · 已绑定0人 · 需上门" in listing[0]
     assert listing[0].count("室") == 1
     history = [m for m in await telegram.history(GRID) if m["from_bot"]]
     sheet, pdf = history[-2]["document"], history[-1]["document"]
@@ -187,7 +187,7 @@ async def test_ten_households_on_every_channel_pass_with_exactly_eight(
     assert "签字的纸质征询表照片" in await worker.say("I01、U01")
     await press(worker, "不附照片")
     recorded, _ = await press(worker, "确认登记", replies=2)
-    assert "所选项目 I01,U01" in recorded
+    assert "所选项目：I01,U01" in recorded
     told = await next_message(telegram, residents[2].id, seq, "点菜选择：I01, U01")
     # Or ticked on the list of the menu's items: Done with nothing ticked is refused.
     assert "点选这户在纸质表上选的项目" in await worker.say("1-1-104")
@@ -203,9 +203,9 @@ async def test_ten_households_on_every_channel_pass_with_exactly_eight(
     assert "签字的纸质征询表照片" in (await press(worker, "✔️ 完成"))[0]
     await press(worker, "不附照片")
     recorded, _ = await press(worker, "确认登记", replies=2)
-    assert "所选项目 U01,U02" in recorded
+    assert "所选项目：U01,U02" in recorded
     listing = await worker.send("/missing", replies=3)
-    assert "第2轮：7/10 户尚未答复" in listing[0]
+    assert "第2轮：7/10户尚未答复" in listing[0]
     assert all(f"{room}室" not in listing[0] for room in (102, 103, 104))
 
 

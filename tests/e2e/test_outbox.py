@@ -148,7 +148,7 @@ async def test_a_resident_is_answered_while_a_big_broadcast_goes_out(
     await telegram.wait_for(residents[0], after=0)  # the broadcast has begun
     resident = person(residents[5000], "居民")
     answer = await resident.say("/me")
-    assert "您绑定的住户" in answer
+    assert "您家：" in answer
     async with db.session() as session:
         pending = (
             await session.exec(select(Delivery.id).where(Delivery.state == DeliveryState.PENDING))

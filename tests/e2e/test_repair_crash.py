@@ -90,7 +90,7 @@ async def told(telegram, chat_id: int, contains: str) -> int:
 
 def number_in(filed: str) -> str:
     """The request number in the bot's "报修已提交，编号 JX-2026-000001。" answer."""
-    return filed.split("编号 ")[1].split("。")[0]
+    return filed.split("编号")[1].split("。")[0]
 
 
 # 1. The resident's report, killed after any answer
@@ -112,7 +112,7 @@ INTAKE = [
     Answer("spot", "是否紧急", fields={"text": SPOT}),
     Answer("urgent", "请描述问题", button="紧急，现在有危险"),
     Answer("description", "可以发送照片", fields={"text": DESCRIPTION}),
-    Answer("photo", "已收到 1 张", fields={"photo_b64": PNG}),  # a photo at the photos step
+    Answer("photo", "已收到1张", fields={"photo_b64": PNG}),  # a photo at the photos step
     Answer("photos", "可以发送位置", button="照片发完了"),
     Answer("location", "请核对", fields={"location": PIN}),
     Answer("confirm", "报修已提交", button="提交"),
@@ -200,14 +200,14 @@ class Move:
 
 MOVES = [
     Move("受理", RepairState.TRIAGED, "现在是「已受理」", "已受理"),
-    Move("填写估价", RepairState.ESTIMATED, "估价 ¥3,217.47", "已估价：¥3,217.47", "3217.47"),
+    Move("填写估价", RepairState.ESTIMATED, "估价¥3,217.47", "已估价：¥3,217.47", "3217.47"),
     Move("批准资金", RepairState.APPROVED, "现在是「资金已批准」", "的维修资金已批准"),
     Move("开始维修", RepairState.IN_PROGRESS, "现在是「维修中」", "已开始维修"),
     Move(
         "已完工，填写决算",
         RepairState.DONE,
-        "已完工，决算 ¥3,300.00",
-        "已完工，决算 ¥3,300.00",
+        "已完工，决算¥3,300.00",
+        "已完工，决算¥3,300.00",
         "3,300.00",
     ),
 ]
@@ -293,8 +293,8 @@ async def test_triage_deadlines_that_pass_while_down_are_kept_once(db, bot, tele
     monkeypatch.setenv("LINLI_SCHEDULER__SWEEP_SECONDS", "0.2")
     codes = await prepare(db, telegram)
     wang, li = Person(telegram, WANG, "王芳"), Person(telegram, LI, "李明")
-    reminded = f"紧急报修 {{number}} 已超过 {REMIND_AFTER} 小时未受理，请尽快处理"
-    escalated = f"紧急报修 {{number}} 已超过 {ESCALATE_AFTER} 小时未受理，已上报管理员"
+    reminded = f"紧急报修{{number}}已超过{REMIND_AFTER}小时未受理，请尽快处理"
+    escalated = f"紧急报修{{number}}已超过{ESCALATE_AFTER}小时未受理，已上报管理员"
 
     await bot.start()
     await wang.say(f"/start {codes['1-1-101']}")

@@ -57,11 +57,11 @@ async def test_staff_reject_with_a_reason_and_the_household_is_told_why(db, pers
     await wait_until_delivered(db)  # staff's news of it, before they open the queue
     await open_in_queue(staff, number)
     (why,) = await press(staff, "不受理")
-    assert f"请写明不受理 {number} 的理由" in why
+    assert f"请写明不受理{number}的理由" in why
     seq = await telegram.last_seq()
-    assert f"{number} 已不受理，已通知住户" in await staff.say("户内水管属于自用部分，请自行维修")
+    assert f"{number}已不受理，已通知住户" in await staff.say("户内水管属于自用部分，请自行维修")
     told = await next_message(telegram, wang.id, seq, number)
-    assert told["text"] == f"报修 {number} 未被受理，原因：户内水管属于自用部分，请自行维修"
+    assert told["text"] == f"报修{number}未被受理，原因：户内水管属于自用部分，请自行维修"
 
     await wang.say("/myrequests")
     listed = await newest_with_button(wang, number)
@@ -87,9 +87,9 @@ async def test_staff_close_a_done_repair_the_household_did_not_confirm(db, perso
     await open_in_queue(staff, number)
     seq = await telegram.last_seq()
     (closed,) = await press(staff, "关闭")
-    assert closed == f"{number} 现在是「已关闭」，已通知住户。"
+    assert closed == f"{number}现在是「已关闭」，已通知住户。"
     told = await next_message(telegram, wang.id, seq, number)
-    assert told["text"] == f"报修 {number} 已关闭。"
+    assert told["text"] == f"报修{number}已关闭。"
     assert await state_of(db, request.id) == RepairState.CLOSED
     assert "没有待处理的报修" in await staff.say("/queue")
 
@@ -108,7 +108,7 @@ async def test_the_household_withdraws_a_request(db, person, telegram):
     assert card.startswith(f"{number} · 已提交")
     assert "撤回报修" in buttons(await wang.last_message())
     (told,) = await press(wang, "撤回报修")  # the household hears it through the outbox
-    assert told == f"报修 {number} 已撤回。"
+    assert told == f"报修{number}已撤回。"
     assert await state_of(db, request.id) == RepairState.WITHDRAWN
     (page,) = await open_in_my_requests(wang, number)  # nothing left to offer
     assert page.startswith(f"{number} · 已撤回")
@@ -124,18 +124,18 @@ async def test_staff_ask_and_the_households_answer_reaches_the_requests_history(
     await wait_until_delivered(db)
     await open_in_queue(staff, number)
     (what,) = await press(staff, "请住户补充")
-    assert f"要请 {number} 的住户补充什么" in what
+    assert f"要请{number}的住户补充什么" in what
     seq = await telegram.last_seq()
-    assert f"已向 {number} 的住户提问" in await staff.say("漏水点在哪个房间上方？")
+    assert f"已向{number}的住户提问" in await staff.say("漏水点在哪个房间上方？")
     asked = await next_message(telegram, wang.id, seq, "工作人员想了解")
-    assert asked["text"] == f"关于您的报修 {number}，工作人员想了解：漏水点在哪个房间上方？"
+    assert asked["text"] == f"关于您的报修{number}，工作人员想了解：漏水点在哪个房间上方？"
 
     (prompt,) = await wang.press(asked, buttons(asked)["回复工作人员"])
     assert "漏水点在哪个房间上方？" in prompt
     seq = await telegram.last_seq()
-    assert f"已把您的回复加入 {number}" in await wang.say("在 602 室卧室上方")
+    assert f"已把您的回复加入{number}" in await wang.say("在 602 室卧室上方")
     told = await next_message(telegram, STAFF, seq, "住户回复")
-    assert told["text"] == f"报修 {number} 的住户回复：在 602 室卧室上方"
+    assert told["text"] == f"报修{number}的住户回复：在 602 室卧室上方"
 
     # Staff open it from that message: the question and the answer are in its history.
     (card, _) = await staff.press(told, buttons(told)["查看报修"], replies=2)
@@ -161,17 +161,17 @@ async def test_staff_revise_the_estimate_and_the_household_hears_the_new_split(
     offered = buttons(await staff.last_message())
     assert "批准资金" in offered and "修改估价" in offered
     (ask,) = await press(staff, "修改估价")
-    assert f"{number} 现在的估价是 ¥3,217.47" in ask
+    assert f"{number}现在的估价是¥3,217.47" in ask
     same = await staff.say("3217.47")  # no new amount: refused, and nothing changes
-    assert same == "估价已经是 ¥3,217.47。要修改，请输入新的金额（元），或发送 /cancel。"
+    assert same == "估价已经是¥3,217.47。要修改，请输入新的金额（元），或发送 /cancel。"
     assert "请输入金额" in await staff.say("三千五")
     seq = await telegram.last_seq()
     revised = await staff.say("3500.03")
-    assert revised == f"{number} 估价 ¥3,500.03：业主及公共收益 ¥700.01，政府补助 ¥2,800.02。"
+    assert revised == f"{number}估价¥3,500.03：业主及公共收益¥700.01，政府补助¥2,800.02。"
     told = await next_message(telegram, wang.id, seq, "调整为")
     assert told["text"] == (
-        f"您的报修 {number} 的估价由 ¥3,217.47 调整为 ¥3,500.03，"
-        "其中业主及公共收益承担 ¥700.01，政府补助 ¥2,800.02。"
+        f"您的报修{number}的估价由¥3,217.47调整为¥3,500.03，"
+        "其中业主及公共收益承担¥700.01，政府补助¥2,800.02。"
     )
     async with db.session() as session:
         after = await session.get(RepairRequest, request.id)
@@ -214,14 +214,14 @@ async def test_more_than_a_page_of_requests_is_reached_through_the_pages(db, per
     await wait_until_delivered(db)
 
     queue_text = await staff.say("/queue")
-    assert queue_text.endswith("第 1/2 页")
+    assert queue_text.endswith("第1/2页")
     first = await staff.last_message()
     labels = list(buttons(first))
     assert labels[-1] == NEXT and PREVIOUS not in labels
     assert [label.split()[1] for label in labels[:-1]] == [r.number for r in in_order[:20]]
 
     (second,) = await staff.press(first, buttons(first)[NEXT], kind="edit")  # in place
-    assert second.endswith("第 2/2 页")
+    assert second.endswith("第2/2页")
     labels = await labels_now(staff, first)
     assert labels[-1] == PREVIOUS and NEXT not in labels
     assert [label.split()[1] for label in labels[:-1]] == [r.number for r in in_order[20:]]
@@ -239,7 +239,7 @@ async def test_more_than_a_page_of_requests_is_reached_through_the_pages(db, per
     await wait_until_delivered(db)  # the household hears of each before it writes again
     shown = await labels_now(staff, first)
     outgrown = await staff.press_answer(first, buttons(first)[NEXT])
-    assert outgrown["text"] == "列表已经变了，现在只有 1 页。请重新打开列表。"
+    assert outgrown["text"] == "列表已经变了，现在只有1页。请重新打开列表。"
     assert outgrown["show_alert"] and await labels_now(staff, first) == shown
     for data, said in [
         ("v1:rq:page:0", outgrown["text"]),
@@ -255,15 +255,15 @@ async def test_more_than_a_page_of_requests_is_reached_through_the_pages(db, per
 
     # The household's own list: all 25, newest first, the rejected ones among them.
     listed_text = await wang.say("/myrequests")
-    assert listed_text.endswith("第 1/2 页")
+    assert listed_text.endswith("第1/2页")
     mine = await wang.last_message()
     (page_two,) = await wang.press(mine, buttons(mine)[NEXT], kind="edit")
-    assert page_two.endswith("第 2/2 页")
+    assert page_two.endswith("第2/2页")
     labels = await labels_now(wang, mine)
     assert [label.split()[0] for label in labels[:-1]] == [r.number for r in filed[4::-1]]
     assert labels[-1] == PREVIOUS and all(label.endswith("未受理") for label in labels[:-1])
     gone = await wang.press_answer(mine, "v1:rep:page:3")
-    assert gone["text"] == "列表已经变了，现在只有 2 页。请重新打开列表。" and gone["show_alert"]
+    assert gone["text"] == "列表已经变了，现在只有2页。请重新打开列表。" and gone["show_alert"]
 
     # Another household presses a page button: its own (empty) list, nobody else's.
     li = person(LI, "李强")

@@ -96,7 +96,7 @@ async def test_ten_households_reach_exactly_eighty_percent(db, tmp_path, person,
     assert "截止时间" in await admin.say("您是否同意本小区实施老旧小区改造？")
     closes = (utcnow() + timedelta(days=3)).astimezone(SHANGHAI).strftime("%Y-%m-%d %H:%M")
     preview = await admin.say(closes)
-    assert "总户数 10" in preview and "10 位已绑定的居民" in preview
+    assert "总户数10" in preview and "10位已绑定的居民" in preview
     seq = await telegram.last_seq()
     preview_message = await admin.last_message()
     (opened,) = await admin.press(preview_message, buttons(preview_message)["发出征询"])
@@ -108,15 +108,15 @@ async def test_ten_households_reach_exactly_eighty_percent(db, tmp_path, person,
     for resident, question, choice in zip(residents, questions, choices, strict=False):
         data = buttons(question)["同意" if choice == "agree" else "不同意"]
         (recorded,) = await resident.press(question, data)
-        assert ("您的住户：同意" if choice == "agree" else "您的住户：不同意") in recorded
+        assert ("您家的答复：同意" if choice == "agree" else "您家的答复：不同意") in recorded
     changer, question = residents[0], questions[0]
     assert "不同意" in (await changer.press(question, buttons(question)["不同意"]))[0]
-    assert "您的住户：同意" in (await changer.press(question, buttons(question)["同意"]))[0]
+    assert "您家的答复：同意" in (await changer.press(question, buttons(question)["同意"]))[0]
     # residents[9] stays silent.
 
     before = await telegram.last_seq()
     answer = await admin.send("/results", replies=3)
-    assert "解放新村" in answer[0] and "同意比例 80.0%" in answer[0]
+    assert "解放新村" in answer[0] and "同意比例80.0%" in answer[0]
     chart = (await telegram.wait_for(ADMIN, after=before, predicate=has("photo")))["message"]
     sheet = (await telegram.wait_for(ADMIN, after=before, predicate=has("document")))["message"]
     assert (await telegram.file_bytes(chart["photo"][-1]["file_id"])).startswith(b"\x89PNG")
@@ -129,14 +129,14 @@ async def test_ten_households_reach_exactly_eighty_percent(db, tmp_path, person,
     # The admin closes it; everybody hears the outcome with the figures.
     await admin.say("/staff")
     panel = await admin.last_message()
-    await admin.press(panel, buttons(panel)["结束 解放新村"])
+    await admin.press(panel, buttons(panel)["结束：解放新村"])
     confirm = await admin.last_message()
     seq = await telegram.last_seq()
     closed = await admin.press(confirm, buttons(confirm)["确定结束"], replies=2)
-    assert "已结束" in closed[0] and "同意 8，不同意 1，未答复 1" in closed[0]
+    assert "已结束" in closed[0] and "同意8，不同意1，未答复1" in closed[0]
     for resident in residents:
         outcome = await next_message(telegram, resident.id, seq, "征询结果")
-        assert "同意比例 80.0%，达到 80% 的要求" in outcome["text"]
+        assert "同意比例80.0%，达到80%的要求" in outcome["text"]
 
     # A press after closing says so, shows the outcome and changes nothing.
     alert = await residents[9].press_answer(questions[9], buttons(questions[9])["同意"])

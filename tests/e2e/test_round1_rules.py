@@ -106,7 +106,7 @@ async def test_forged_and_foreign_vote_buttons_are_refused(db, person):
     refused = await stranger.press_answer(
         await stranger.last_message(), f"v1:vote:{foreign.id}:agree"
     )
-    assert "还没有绑定住户" in refused["text"]
+    assert "还没有绑定您家" in refused["text"]
     async with db.session() as session:
         assert (await session.exec(select(func.count()).select_from(Ballot))).one() == 0
     assert yunnan  # the foreign community's households exist but nobody voted
@@ -164,7 +164,7 @@ async def test_staff_act_only_for_their_communities(db, person):
     panel = await staff.send("/staff")
     assert "南溪小区" in panel[0] and "运南新村" not in panel[0]
     message = await staff.last_message()
-    assert set(buttons(message)) >= {"结果 南溪小区", "提醒 南溪小区", "结束 南溪小区"}
+    assert set(buttons(message)) >= {"结果：南溪小区", "提醒：南溪小区", "结束：南溪小区"}
     for action in ("results", "remind", "remindyes", "remindno", "close", "closeyes", "keep"):
         refused = await staff.press_answer(message, f"v1:cons:{action}:{foreign.id}")
         assert "按钮已失效" in refused["text"]
@@ -194,24 +194,24 @@ async def test_staff_are_stopped_before_the_work_not_after(db, person):
     assert "请选择要征询的小区" in pick
     picker = await staff.last_message()
     refused = await staff.press_answer(picker, buttons(picker)["南溪小区"])
-    assert "南溪小区 已经有一个进行中的第一轮征询" in refused["text"] and refused["show_alert"]
+    assert "南溪小区已经有一个进行中的第一轮征询" in refused["text"] and refused["show_alert"]
 
-    (sent,) = await staff.press(panel, buttons(panel)["提醒 南溪小区"])
+    (sent,) = await staff.press(panel, buttons(panel)["提醒：南溪小区"])
     assert "发送提醒" in sent
     assert await audit_rows(db, "consultation/remind") == 1
-    (asked,) = await staff.press(panel, buttons(panel)["提醒 南溪小区"])
+    (asked,) = await staff.press(panel, buttons(panel)["提醒：南溪小区"])
     assert "发送过提醒" in asked and "再次提醒" in asked
     question = await staff.last_message()
     (kept,) = await staff.press(question, buttons(question)["不发送"], kind="edit")
     assert "未作改动" in kept
     assert await audit_rows(db, "consultation/remind") == 1  # nothing sent
-    await staff.press(panel, buttons(panel)["提醒 南溪小区"])
+    await staff.press(panel, buttons(panel)["提醒：南溪小区"])
     question = await staff.last_message()
     (again,) = await staff.press(question, buttons(question)["仍然再次提醒"])
     assert "发送提醒" in again
     assert await audit_rows(db, "consultation/remind") == 2
 
-    (confirm,) = await staff.press(panel, buttons(panel)["结束 南溪小区"])
+    (confirm,) = await staff.press(panel, buttons(panel)["结束：南溪小区"])
     assert "确定现在结束" in confirm
     question = await staff.last_message()
     assert set(buttons(question)) == {"确定结束", "不，继续征询"}
