@@ -148,6 +148,13 @@ class WebSettings(BaseModel):
     port: int = Field(8081, ge=1, le=65535)
     # Where people's browsers and city systems reach it (behind a proxy, HTTPS).
     public_url: str = "http://127.0.0.1:8081"
+    # Open311 (/open311/v2): the most requests one answer holds (the spec's default limit),
+    # each key's calls a minute and at once, the largest request body, who to ask about it.
+    open311_page_size: int = Field(1000, ge=1)
+    open311_calls_per_minute: float = Field(60, gt=0)
+    open311_burst: int = Field(10, ge=1)
+    open311_max_body_kb: int = Field(16, ge=1)
+    open311_contact: str = ""
 
     @field_validator("public_url")
     @classmethod

@@ -8,7 +8,7 @@ import sys
 
 COMMANDS = [
     *("run", "demo", "db", "consult", "faq", "menu", "notice", "project"),
-    *("import", "households", "invites", "staff", "repair", "report", "web"),
+    *("import", "households", "invites", "staff", "repair", "report", "web", "api"),
 ]
 
 

@@ -11,13 +11,14 @@ from collections.abc import Callable
 from aiohttp import web
 
 from bot.config import Settings
+from bot.web import open311
+from bot.web.keys import DATABASE, SETTINGS
 from storage.db import Database
 
-DATABASE = web.AppKey("database", Database)
-SETTINGS = web.AppKey("settings", Settings)
-
 # (prefix, the part's application): each part adds its line.
-PARTS: list[tuple[str, Callable[[], web.Application]]] = []
+PARTS: list[tuple[str, Callable[[], web.Application]]] = [
+    ("/open311/v2", open311.app),
+]
 
 
 def build(db: Database, settings: Settings) -> web.Application:
