@@ -339,7 +339,8 @@ async def file_from(
     request = await repair.file_report(
         session, household_id, report, actor, context.rules, context.zone
     )
-    record(session, actor, "open311/filed", f"repair:{request.id}", api_key=caller.name)
+    # Under the key, not the request: the request's own history is its moves.
+    record(session, actor, "open311/filed", f"apikey:{caller.key_id}", number=request.number)
     agency = agency_of(request, community, context.language)
     return {
         "service_request_id": request.number,
