@@ -121,6 +121,12 @@ def xml_items(response: httpx.Response, root: str, item: str) -> list[dict]:
     return [{field.tag: field for field in child} for child in document]
 
 
+def child(element: ElementTree.Element, tag: str) -> ElementTree.Element:
+    found = element.find(tag)
+    assert found is not None, tag
+    return found
+
+
 def offset_time(typed: str) -> datetime:
     moment = datetime.fromisoformat(typed)
     assert moment.utcoffset() == timedelta(hours=8), typed  # Asia/Shanghai, with its offset
@@ -149,9 +155,9 @@ async def test_discovery_and_services_answer_with_the_specs_fields(city):
     assert set(endpoint["formats"]) == {"application/json", "text/xml"}
     xml_discovery = ElementTree.fromstring((await city.get("discovery.xml")).content)
     assert xml_discovery.tag == "discovery" and {f.tag for f in xml_discovery} == DISCOVERY
-    (xml_endpoint,) = xml_discovery.find("endpoints")
+    (xml_endpoint,) = child(xml_discovery, "endpoints")
     assert xml_endpoint.tag == "endpoint" and {f.tag for f in xml_endpoint} == ENDPOINT
-    assert [f.tag for f in xml_endpoint.find("formats")] == ["format", "format"]
+    assert [f.tag for f in child(xml_endpoint, "formats")] == ["format", "format"]
 
     services = (await city.get("services.json")).json()
     assert [s["service_code"] for s in services][:2] == ["roof_leak", "wall_seepage"]
@@ -183,12 +189,12 @@ async def test_discovery_and_services_answer_with_the_specs_fields(city):
     }
     xml_definition = ElementTree.fromstring((await city.get("services/roof_leak.xml")).content)
     assert xml_definition.tag == "service_definition"
-    xml_attributes = xml_definition.find("attributes")
+    xml_attributes = child(xml_definition, "attributes")
     assert len(xml_attributes) == len(attributes)
     for attribute in xml_attributes:
         assert attribute.tag == "attribute" and {f.tag for f in attribute} == ATTRIBUTE
         assert all(
-            v.tag == "value" and {f.tag for f in v} == VALUE for v in attribute.find("values")
+            v.tag == "value" and {f.tag for f in v} == VALUE for v in child(attribute, "values")
         )
 
 

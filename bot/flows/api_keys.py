@@ -69,8 +69,12 @@ async def add(session: AsyncSession, name: str, communities: list[str], actor: A
     else:
         row.key_hash, row.revoked_at, row.created_at = _digest(key), None, utcnow()
     await session.flush()
+    assert row.id is not None  # flushed
     await session.exec(delete(ApiKeyCommunity).where(col(ApiKeyCommunity.api_key_id) == row.id))
-    session.add_all(ApiKeyCommunity(api_key_id=row.id, community_id=c.id) for c in found)
+    session.add_all(
+        ApiKeyCommunity(api_key_id=row.id, community_id=community_id)
+        for community_id in {c.id for c in found if c.id is not None}
+    )
     record(session, actor, "apikey/add", f"apikey:{row.id}", name=name, communities=communities)
     return key
 
@@ -90,7 +94,7 @@ async def listing(session: AsyncSession) -> list[KeyListing]:
         .join(Community, col(Community.id) == ApiKeyCommunity.community_id)
         .order_by(col(Community.name))
     )
-    names: dict[int, list[str]] = {}
+    names: dict[int | None, list[str]] = {}
     for key_id, community in served:
         names.setdefault(key_id, []).append(community)
     return [
@@ -108,7 +112,7 @@ async def caller_of(session: AsyncSession, key: str) -> Caller | None:
         )
     ).first()
     # Found by its digest; compared in constant time too, so no timing tells how close.
-    if row is None or not hmac.compare_digest(row.key_hash, digest):
+    if row is None or row.id is None or not hmac.compare_digest(row.key_hash, digest):
         return None
     communities = await session.exec(
         select(ApiKeyCommunity.community_id).where(ApiKeyCommunity.api_key_id == row.id)

@@ -312,7 +312,7 @@ async def file_from(
     community = (
         await session.exec(select(Community).where(Community.name == community_name))
     ).first()
-    if community is None:
+    if community is None or community.id is None:
         raise CityError("open311.unknown_community", name=community_name)
     if not caller.may_file_for(community.id):
         raise CityError("open311.community_not_allowed", name=community_name)
@@ -321,8 +321,13 @@ async def file_from(
     if household_id is None:
         raise CityError("open311.unknown_household", typed=typed_household, name=community_name)
     common_part = _yes_no(form, "common_part")
-    household = await session.get(Household, household_id)
-    building = await session.get(Building, household.building_id)
+    household, building = (
+        await session.exec(
+            select(Household, Building)
+            .join(Building, col(Building.id) == Household.building_id)
+            .where(Household.id == household_id)
+        )
+    ).one()
     place = repair.place_of(building, household, common_part)
     if common_part and form.get("attribute[place]", "").strip():
         place = repair.checked_spot(form["attribute[place]"])

@@ -38,8 +38,8 @@ class Failure(Exception):
     """An answer of the spec's error format: the status and a catalogue key with values."""
 
     def __init__(
-        self, status: int, reason: str, headers: Mapping[str, str] | None = None, **values
-    ):
+        self, status: int, reason: str, headers: Mapping[str, str] | None = None, **values: object
+    ) -> None:
         super().__init__(reason)
         self.status, self.reason, self.values, self.headers = status, reason, values, headers
 
@@ -104,9 +104,8 @@ def endpoint(
                 call.language = _language(request.query.get("locale"), call.settings)
                 body = await handler(request, call)
             except Refusal as refusal:
-                failure = Failure(
-                    _status(refusal.reason, not_found), refusal.reason, **refusal.values
-                )
+                status = _status(refusal.reason, not_found)
+                failure = Failure(status, refusal.reason, None, **refusal.values)
                 return _error(call.suffix, call.language, failure)
             except Failure as failure:
                 return _error(call.suffix, call.language, failure)
