@@ -257,6 +257,7 @@ async def test_a_hotline_request_is_filed_into_the_repair_flow_and_listed(city, 
         (("service_code", "lift,gas"),): 0,
         (("start_date", today),): 2,
         (("end_date", "2020-01-01T00:00:00Z"),): 0,
+        (("start_date", "2020-01-01T00:00:00 08:00"),): 2,  # "+" sent unescaped
         # The first request's time, shown to the second, includes it (and any in that second).
         (("start_date", "2020-01-01T00:00:00+08:00"), ("end_date", record["requested_datetime"])): (
             sum(r["requested_datetime"] == record["requested_datetime"] for r in listed)

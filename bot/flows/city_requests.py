@@ -124,6 +124,8 @@ class Search:
 def moment(typed: str, zone: tzinfo) -> datetime:
     """A w3 datetime with its offset (``2026-12-01T00:00:00+08:00``, ``...Z``), or a day
     (its midnight on the city's clock)."""
+    # An offset's "+" left unescaped in a query string arrives as a space.
+    typed = typed.strip().replace(" ", "+")
     try:
         if len(typed) == 10:
             return datetime.combine(datetime.fromisoformat(typed).date(), time(), tzinfo=zone)
