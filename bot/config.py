@@ -153,6 +153,13 @@ class WebSettings(BaseModel):
     # the browser it logged in stays logged in for these hours.
     login_link_minutes: int = Field(15, ge=1)
     session_hours: int = Field(8, ge=1)
+    # Open311 (/open311/v2): the most requests one answer holds (the spec's default limit),
+    # each key's calls a minute and at once, the largest request body, who to ask about it.
+    open311_page_size: int = Field(1000, ge=1)
+    open311_calls_per_minute: float = Field(60, gt=0)
+    open311_burst: int = Field(10, ge=1)
+    open311_max_body_kb: int = Field(16, ge=1)
+    open311_contact: str = ""
 
     @field_validator("public_url")
     @classmethod

@@ -477,7 +477,8 @@ class RepairRequest(SQLModel, table=True):
     sequence: int
     household_id: int = Field(foreign_key="household.id", index=True)
     community_id: int = Field(foreign_key="community.id", index=True)
-    reporter_telegram_id: int = _telegram_id(nullable=False)
+    # None for a request a city system filed for the household (a hotline call).
+    reporter_telegram_id: int | None = _telegram_id(nullable=True)
     category: str = Field(max_length=30)
     common_part: bool  # a common part or facility, not the household's own flat
     place: str = Field(default="", max_length=200)  # building, unit, floor or spot
@@ -622,3 +623,22 @@ class WebSession(SQLModel, table=True):
     language: str = Field(max_length=10)
     created_at: datetime = _created_at()
     expires_at: datetime = Field(sa_type=UTCDateTime, nullable=False)
+
+
+class ApiKey(SQLModel, table=True):
+    """A city system's key to the Open311 API (a 12345 hotline): only its SHA-256 is kept.
+
+    Its communities (``ApiKeyCommunity``) are those it may file requests for; none: all.
+    A revoked key keeps its row, so the audit trail can still name it.
+    """
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(max_length=100, unique=True)
+    key_hash: str = Field(max_length=64, unique=True)
+    created_at: datetime = _created_at()
+    revoked_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+class ApiKeyCommunity(SQLModel, table=True):
+    api_key_id: int = Field(foreign_key="apikey.id", primary_key=True)
+    community_id: int = Field(foreign_key="community.id", primary_key=True)

@@ -8,7 +8,7 @@ import sys
 
 COMMANDS = [
     *("run", "demo", "db", "consult", "faq", "menu", "notice", "project"),
-    *("import", "households", "invites", "staff", "repair", "report", "web", "export"),
+    *("import", "households", "invites", "staff", "repair", "report", "web", "export", "api"),
 ]
 
 

@@ -10,6 +10,7 @@ import typer
 import typer.main
 
 from bot.cli import (  # noqa: F401  (registers)
+    api,
     consult,
     demo,
     export,

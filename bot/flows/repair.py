@@ -74,6 +74,7 @@ MAX_PHOTOS = 5
 DIALOGUE = "repair"
 # Two characters already say a lot in Chinese: 漏水, 停电.
 DESCRIPTION_LENGTH = (2, 2000)
+SPOT_LENGTH = 200
 ANSWER_DIALOGUE = "repair_answer"
 
 
@@ -236,14 +237,21 @@ async def choose_place(session: AsyncSession, telegram_id: int, common_part: boo
     """Their own flat, or a common part (where exactly comes next; default their building)."""
     household_id = await _household_of(session, telegram_id)
     building, household = await _building_of(session, household_id)
+    place = place_of(building, household, common_part)
+    if common_part:
+        return await _advance(session, telegram_id, "place", "spot", common_part=True, place=place)
+    return await _advance(session, telegram_id, "place", "urgent", common_part=False, place=place)
+
+
+def place_of(building: Building, household: Household, common_part: bool) -> str:
+    """Where a report is by default: the building for a common part, else the flat."""
     # The registry keeps "1" for "1幢"; the place is shown as people write it.
     name = f"{building.name}幢" if building.name.isdigit() else building.name
     if common_part:
-        return await _advance(session, telegram_id, "place", "spot", common_part=True, place=name)
-    own = (
+        return name
+    return (
         f"{name}{household.unit}-{household.room}" if household.unit else f"{name}{household.room}"
     )
-    return await _advance(session, telegram_id, "place", "urgent", common_part=False, place=own)
 
 
 async def set_spot(session: AsyncSession, telegram_id: int, spot: str | None) -> Draft:
@@ -251,11 +259,15 @@ async def set_spot(session: AsyncSession, telegram_id: int, spot: str | None) ->
     current = await draft_of(session, telegram_id)
     place = current.data.get("place", "")
     if spot is not None:
-        spot = spot.strip()
-        if not 0 < len(spot) <= 200:
-            raise RepairError("repair.spot_length", limit=200)
-        place = spot
+        place = checked_spot(spot)
     return await _advance(session, telegram_id, "spot", "urgent", place=place)
+
+
+def checked_spot(spot: str) -> str:
+    spot = spot.strip()
+    if not 0 < len(spot) <= SPOT_LENGTH:
+        raise RepairError("repair.spot_length", limit=SPOT_LENGTH)
+    return spot
 
 
 async def choose_urgency(session: AsyncSession, telegram_id: int, urgent: bool) -> Draft:
@@ -263,11 +275,16 @@ async def choose_urgency(session: AsyncSession, telegram_id: int, urgent: bool) 
 
 
 async def set_description(session: AsyncSession, telegram_id: int, text: str) -> Draft:
+    text = checked_description(text)
+    return await _advance(session, telegram_id, "description", "photos", description=text)
+
+
+def checked_description(text: str) -> str:
     text = text.strip()
     least, most = DESCRIPTION_LENGTH
     if not least <= len(text) <= most:
         raise RepairError("repair.description_length", least=least, most=most)
-    return await _advance(session, telegram_id, "description", "photos", description=text)
+    return text
 
 
 async def add_photo(session: AsyncSession, telegram_id: int, file_id: str) -> Draft:
@@ -327,10 +344,49 @@ async def submit(
     if current.step != "confirm":
         raise RepairError("repair.wrong_step")
     data = current.data
+    report = Report(
+        category=data["category"],
+        common_part=data["common_part"],
+        place=data.get("place", ""),
+        urgent=data["urgent"],
+        description=data["description"],
+        photos=data.get("photos", []),
+        latitude=data.get("latitude"),
+        longitude=data.get("longitude"),
+    )
     household_id = await _household_of(session, telegram_id)
+    request = await file_report(session, household_id, report, actor, rules, zone, telegram_id)
+    await dialogues.finish(session, telegram_id)
+    return request
+
+
+@dataclass(frozen=True)
+class Report:
+    """What a household reports, whichever door it came through: the bot, a city's hotline."""
+
+    category: str
+    common_part: bool
+    place: str
+    urgent: bool
+    description: str
+    photos: list[str] = field(default_factory=list)  # Telegram file ids
+    latitude: float | None = None
+    longitude: float | None = None
+
+
+async def file_report(
+    session: AsyncSession,
+    household_id: int,
+    report: Report,
+    actor: Actor,
+    rules: RepairSettings,
+    zone: tzinfo,
+    reporter_telegram_id: int | None = None,
+) -> RepairRequest:
+    """Number, route and file the household's report, and tell the community's staff."""
     building, _ = await _building_of(session, household_id)
     community = await session.get(Community, building.community_id)
-    routing = route_for(community, data["common_part"], data["urgent"], data["category"], rules)
+    routing = route_for(community, report.common_part, report.urgent, report.category, rules)
     now = utcnow()
     year = now.astimezone(zone).year
     sequence = await _next_number(session, year)
@@ -340,15 +396,15 @@ async def submit(
         sequence=sequence,
         household_id=household_id,
         community_id=community.id,
-        reporter_telegram_id=telegram_id,
-        category=data["category"],
-        common_part=data["common_part"],
-        place=data.get("place", ""),
-        urgent=data["urgent"],
-        description=data["description"],
-        photos=data.get("photos", []),
-        latitude=data.get("latitude"),
-        longitude=data.get("longitude"),
+        reporter_telegram_id=reporter_telegram_id,
+        category=report.category,
+        common_part=report.common_part,
+        place=report.place,
+        urgent=report.urgent,
+        description=report.description,
+        photos=report.photos,
+        latitude=report.latitude,
+        longitude=report.longitude,
         route=routing.route,
         route_reasons=routing.reasons,
     )
@@ -363,7 +419,6 @@ async def submit(
         route=request.route,
         reasons=routing.reasons,
     )
-    await dialogues.finish(session, telegram_id)
     await _tell_staff(session, request, "repair.new_for_staff")
     return request
 

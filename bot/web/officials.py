@@ -25,6 +25,7 @@ from bot.flows.repair import RepairError
 from bot.flows.web_login import LoginRefused
 from bot.i18n import LANGUAGES, text
 from bot.web import officials_pages as pages
+from bot.web.keys import DATABASE, SETTINGS
 from storage.choices import Role
 from storage.db import Database
 
@@ -46,14 +47,10 @@ def templates() -> jinja2.Environment:
 
 
 def _database(request: web.Request) -> Database:
-    from bot.web.server import DATABASE  # the server imports this module for its PARTS
-
     return request.config_dict[DATABASE]
 
 
 def _settings(request: web.Request) -> Settings:
-    from bot.web.server import SETTINGS
-
     return request.config_dict[SETTINGS]
 
 

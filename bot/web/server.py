@@ -11,15 +11,14 @@ from collections.abc import Callable
 from aiohttp import web
 
 from bot.config import Settings
-from bot.web import officials
+from bot.web import officials, open311
+from bot.web.keys import DATABASE, SETTINGS
 from storage.db import Database
-
-DATABASE = web.AppKey("database", Database)
-SETTINGS = web.AppKey("settings", Settings)
 
 # (prefix, the part's application): each part adds its line.
 PARTS: list[tuple[str, Callable[[], web.Application]]] = [
     ("/officials", officials.app),
+    ("/open311/v2", open311.app),
 ]
 
 
