@@ -11,11 +11,12 @@ from pathlib import Path
 import pytest
 from sqlmodel import func, select
 
-from bot.flows import charts, consultation, menu, round2
+from bot.flows import charts, consultation, menu, outbox, round2
 from bot.flows.audit import CLI, Actor
 from bot.flows.consultation import ConsultationError
 from bot.flows.registry import community_named
 from bot.flows.tables import TableError
+from bot.i18n import text
 from storage.db import is_sqlite
 from storage.models import AuditEvent, Ballot, Broadcast, MenuItem, Selection
 from storage.types import utcnow
@@ -443,3 +444,24 @@ async def test_round2_charts_render_chinese_without_missing_glyphs(db):
             warnings.simplefilter("error")  # matplotlib warns "Glyph ... missing" for empty boxes
             png = charts.plan_chart("zh_Hans", result)
         assert png.startswith(b"\x89PNG\r\n\x1a\n")
+
+
+async def test_the_plan_residents_read_names_what_was_taken_out_and_warns_of_low_turnout(db):
+    await import_sample_registry(db)
+    residents = list((await passed_round1(db)).values())
+    opened = await open_menu(db)
+    for telegram_id in residents[:3]:  # 3 of the 12 households choose
+        await choose(db, opened.id, telegram_id, "I01")
+    async with db.session() as session:
+        await round2.close(session, opened.id, CLI)
+    async with db.session() as session:
+        await round2.change_plan(session, opened.id, "I01", False, "与道路工程冲突", CLI)
+    async with db.session() as session:
+        result = await round2.confirm_plan(session, opened.id, CLI)
+        (plan,) = await session.exec(select(Broadcast).where(Broadcast.message_key == "menu.plan"))
+    assert result.low_turnout
+    chinese = text("zh_Hans", "menu.plan", **outbox.in_language(plan.values, "zh_Hans"))
+    assert "以下项目未列入方案：\n• " in chinese and "（与道路工程冲突）" in chinese
+    assert "只有3/12户参与了选择，不到一半" in chinese
+    english = text("en", "menu.plan", **outbox.in_language(plan.values, "en"))
+    assert "Not in the plan:" in english and "Only 3 of 12 households chose" in english

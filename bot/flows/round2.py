@@ -46,7 +46,7 @@ from bot.flows.consultation import (
     write_ballot,
 )
 from bot.flows.transitions import Party
-from bot.i18n import LANGUAGES
+from bot.i18n import LANGUAGES, text
 from storage.models import (
     Ballot,
     Building,
@@ -153,6 +153,9 @@ class ItemCount:
     plan_note: str | None
 
 
+LOW_TURNOUT = Fraction(1, 2)
+
+
 @dataclass(frozen=True)
 class MenuTally:
     consultation: Consultation
@@ -170,6 +173,16 @@ class MenuTally:
     @property
     def plan(self) -> list[ItemCount]:
         return [count for count in self.items if count.in_plan]
+
+    @property
+    def removed(self) -> list[ItemCount]:
+        """Items staff took out of the drawn plan, each with the reason they gave."""
+        return [count for count in self.items if count.in_plan is False and count.plan_note]
+
+    @property
+    def low_turnout(self) -> bool:
+        """Fewer than half of the households chose: the plan rests on few of them."""
+        return self.answered * LOW_TURNOUT.denominator < self.total * LOW_TURNOUT.numerator
 
 
 # Opening
@@ -716,6 +729,25 @@ async def confirm_plan(
     )
     result = await tally(session, consultation_id)
 
+    def removed(language: str) -> str:
+        if not result.removed:
+            return ""
+        lines = [
+            text(
+                language,
+                "menu.plan_removed_item",
+                name=menu.name_of(r.item, language),
+                reason=r.plan_note,
+            )
+            for r in result.removed
+        ]
+        return text(language, "menu.plan_removed", items="\n".join(lines))
+
+    def caution(language: str) -> str:
+        if not result.low_turnout:
+            return ""
+        return text(language, "menu.plan_low_turnout", answered=result.answered, total=result.total)
+
     def listing(language: str) -> str:
         return "\n".join(
             f"• {menu.name_of(row.item, language)}"
@@ -757,6 +789,8 @@ async def confirm_plan(
             "answered": result.answered,
             "total": result.total,
             "items": {language: listing(language) for language in LANGUAGES},
+            "removed": {language: removed(language) for language in LANGUAGES},
+            "caution": {language: caution(language) for language in LANGUAGES},
         },
     )
     return result

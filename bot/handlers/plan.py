@@ -109,6 +109,10 @@ def tally_lines(context: LinliContext, result: MenuTally) -> list[str]:
     lines = [head] + [item_line(context, result, row) for row in choosable]
     if basic:
         lines.append(context.t("plan.basic", items=basic_names))
+    if result.low_turnout:
+        lines.append(
+            context.t("menu.plan_low_turnout", answered=result.answered, total=result.total).strip()
+        )
     return lines
 
 
