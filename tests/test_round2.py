@@ -450,6 +450,7 @@ async def test_the_plan_residents_read_names_what_was_taken_out_and_warns_of_low
     await import_sample_registry(db)
     residents = list((await passed_round1(db)).values())
     opened = await open_menu(db)
+    assert opened.id is not None
     for telegram_id in residents[:3]:  # 3 of the 12 households choose
         await choose(db, opened.id, telegram_id, "I01")
     async with db.session() as session:
