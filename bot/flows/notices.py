@@ -108,6 +108,28 @@ async def audience_communities(session: AsyncSession, audience: dict[str, Any]) 
     return None
 
 
+async def audience_names(session: AsyncSession, audience: dict[str, Any]) -> list[tuple[str, str]]:
+    """What an audience names, for the author's preview, as (community, detail) pairs: its
+    communities (no detail), its buildings, or the round whose silent households it reaches."""
+    kind, ids = audience.get("kind"), list(audience.get("ids", []))
+    if kind in ("communities", "supervisors"):
+        statement = select(Community.name).where(col(Community.id).in_(ids))
+        return [(name, "") for name in sorted(await session.exec(statement))]
+    if kind == "buildings":
+        rows = await session.exec(
+            select(Community.name, Building.name)
+            .join(Community, col(Community.id) == Building.community_id)
+            .where(col(Building.id).in_(ids))
+            .order_by(Community.name, Building.name)
+        )
+        return [(community, building) for community, building in rows]
+    if kind == "unanswered":
+        found = await session.get(Consultation, ids[0]) if ids else None
+        community = await session.get(Community, found.community_id) if found else None
+        return [(community.name, found.title)] if found and community else []
+    return []
+
+
 async def community_ids_named(session: AsyncSession, names: list[str]) -> list[int]:
     found = dict(
         (

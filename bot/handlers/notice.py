@@ -15,6 +15,7 @@ from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram.constants import ParseMode
 from telegram.ext import BaseHandler, CommandHandler
 
 from bot import timetable
@@ -207,8 +208,11 @@ def _moment(data: dict, field: str) -> datetime | None:
 
 
 async def preview(update: Update, context: LinliContext, data: dict) -> None:
+    """The notice as residents will read it, then whom it reaches and when, to confirm."""
+    audience = data["audience"]
     async with context.session() as session:
-        count = len(await notices.recipients(session, data["audience"]))
+        count = len(await notices.recipients(session, audience))
+        names = await notices.audience_names(session, audience)
     await save(context, update.effective_user.id, **data)
     at, until = _moment(data, "at"), _moment(data, "until")
     if data.get("repeat_days"):
@@ -227,7 +231,36 @@ async def preview(update: Update, context: LinliContext, data: dict) -> None:
             ]
         ]
     )
-    await reply(update, context, "compose.preview", markup=markup, count=count, when=when)
+    await show_draft(update, context, data)
+    named = [
+        context.t("compose.building_name", community=community, building=detail)
+        if audience["kind"] == "buildings"
+        else context.t("compose.round_name", community=community, title=detail)
+        if detail
+        else community
+        for community, detail in names
+    ]
+    whom = context.t(
+        f"compose.audience_{audience['kind']}", names=context.t("menu.separator").join(named)
+    )
+    await reply(
+        update, context, "compose.preview", markup=markup, count=count, when=when, audience=whom
+    )
+
+
+async def show_draft(update: Update, context: LinliContext, data: dict) -> None:
+    """The notice as residents will read it: its text, or the photo or file with it."""
+    chat, words = update.effective_chat.id, context.t("notice.text", body=data["body"])
+    if data.get("photo_file_id"):
+        await context.bot.send_photo(
+            chat, data["photo_file_id"], caption=words, parse_mode=ParseMode.HTML
+        )
+    elif data.get("document_file_id"):
+        await context.bot.send_document(
+            chat, data["document_file_id"], caption=words, parse_mode=ParseMode.HTML
+        )
+    else:
+        await context.bot.send_message(chat, words, parse_mode=ParseMode.HTML)
 
 
 def in_step(step: str, act: Callable[..., Awaitable[None]]) -> Press:

@@ -203,12 +203,12 @@ async def test_a_half_written_notice_survives_kill_9(db, tmp_path, sandbox, tele
     second = await start_bot(sandbox, database_url, tmp_path)
     try:
         await choose(staff, "南溪小区")  # the audience step, as if nothing happened
-        (preview,) = await choose(staff, "立即发送")
+        _, preview = await choose(staff, "立即发送", replies=2)
         await choose(staff, "发送通知")
         await wait_until_delivered(db)
     finally:
         await stop(second, signal.SIGTERM)
-    assert "发给3位居民" in preview
+    assert "发给南溪小区，共3位居民" in preview
     got = await received(telegram, residents, "本周六上午检修水泵，停水两小时")
     assert got == dict.fromkeys(residents, 1)
 

@@ -48,8 +48,10 @@ async def test_an_immediate_notice_to_one_community_with_a_report(db, tmp_path, 
     await compose(staff, "周六 9:00 召开改造方案说明会 <地点：社区活动室>")
     assert "运南新村" not in buttons(await staff.last_message())
     await choose(staff, "南溪小区")
-    (preview,) = await choose(staff, "立即发送")
-    assert "发给12位居民" in preview
+    # The notice as residents will read it, then whom it reaches and when.
+    draft, preview = await choose(staff, "立即发送", replies=2)
+    assert draft.startswith("【社区通知】")
+    assert "发给南溪小区，共12位居民" in preview
     (sending,) = await choose(staff, "发送通知")
     assert "正在发送" in sending
     await wait_until_delivered(db)
@@ -77,8 +79,8 @@ async def test_a_photo_notice_to_households_that_have_not_answered(db, tmp_path,
     staff = person(STAFF, "社工")
     await compose(staff, photo_b64=PNG, caption="征询还有三天截止，请尽快投票")
     await choose(staff, "南溪小区：尚未答复征询的住户")
-    (preview,) = await choose(staff, "立即发送")
-    assert "发给3位居民" in preview
+    _, preview = await choose(staff, "立即发送", replies=2)
+    assert "发给南溪小区「改造意愿征询」尚未答复的住户，共3位居民" in preview
     await choose(staff, "发送通知")
     await wait_until_delivered(db)
     for resident in residents:
@@ -99,7 +101,7 @@ async def test_a_notice_at_a_time_reaches_its_community_only(db, tmp_path, teleg
     await compose(staff, "定时通知：明天检修水管")
     await choose(staff, "南溪小区")
     await choose(staff, "定时发送")
-    assert "发给3位居民" in await staff.say(tomorrow())
+    assert "发给南溪小区，共3位居民" in (await staff.send(tomorrow(), replies=2))[1]
     (scheduled,) = await choose(staff, "发送通知")
     assert "通知已安排" in scheduled
     await asyncio.sleep(1)  # sweeps pass: not yet its time
@@ -217,7 +219,10 @@ async def test_a_weekly_notice_goes_out_each_week_until_its_end(db, tmp_path, te
     first = utcnow().astimezone(SHANGHAI)
     assert "截止时间" in await staff.say(first.strftime("%Y-%m-%d %H:%M"))
     last = first + timedelta(days=15)
-    assert "发给3位居民" in await staff.say(last.strftime("%Y-%m-%d %H:%M"))
+    assert (
+        "发给南溪小区，共3位居民"
+        in (await staff.send(last.strftime("%Y-%m-%d %H:%M"), replies=2))[1]
+    )
     (scheduled,) = await choose(staff, "发送通知")
     assert "通知已安排" in scheduled
 
@@ -276,8 +281,8 @@ async def test_a_notice_to_several_communities_then_to_one_building(db, tmp_path
     await choose(staff, "几个小区……")
     assert "没有找到这些小区" in await staff.say("南溪小区、梅湾花园")  # not theirs
     await staff.say("南溪小区、运南新村")
-    (preview,) = await choose(staff, "立即发送")
-    assert "发给123位居民" in preview
+    _, preview = await choose(staff, "立即发送", replies=2)
+    assert "发给南溪小区、运南新村，共123位居民" in preview
     await choose(staff, "发送通知")
     await wait_until_delivered(db)
     everybody = nanxi + yunnan + meiwan
@@ -288,8 +293,8 @@ async def test_a_notice_to_several_communities_then_to_one_building(db, tmp_path
     await choose(staff, "按楼栋……")
     assert "没有找到这些楼栋" in await staff.say("梅湾花园 1")
     await staff.say("南溪小区 2")
-    (preview,) = await choose(staff, "立即发送")
-    assert "发给20位居民" in preview
+    _, preview = await choose(staff, "立即发送", replies=2)
+    assert "发给南溪小区2幢，共20位居民" in preview
     await choose(staff, "发送通知")
     await wait_until_delivered(db)
     assert await received(telegram, everybody, "2幢电梯周一检修") == dict.fromkeys(nanxi[100:], 1)
@@ -333,7 +338,12 @@ async def test_a_notice_to_unanswered_households_ends_when_the_consultation_clos
     await staff.send("Please vote by Friday")
     await choose(staff, "南溪小区: households that have not answered")
     await choose(staff, "At a time")
-    assert "goes to 3 residents" in await staff.say(tomorrow())
+    draft, preview = await staff.send(tomorrow(), replies=2)
+    assert draft == "[Community notice]\nPlease vote by Friday"
+    assert (
+        "goes to the households of 南溪小区 “改造意愿征询” that have not answered, 3 residents"
+        in preview
+    )
     (scheduled,) = await choose(staff, "Send the notice")
     assert "scheduled" in scheduled
     async with db.session() as session:
@@ -371,7 +381,10 @@ async def test_weekly_firings_missed_while_the_bot_was_down_go_out_once_or_are_r
     await choose(staff, "每周重复")
     assert "截止时间" in await staff.say(tomorrow())
     until = (utcnow() + timedelta(days=60)).astimezone(SHANGHAI)
-    assert "发给3位居民" in await staff.say(until.strftime("%Y-%m-%d %H:%M"))
+    assert (
+        "发给南溪小区，共3位居民"
+        in (await staff.send(until.strftime("%Y-%m-%d %H:%M"), replies=2))[1]
+    )
     await choose(staff, "发送通知")
     await shift_schedule(db, await due_in(db) + 2 * WEEK + late)
 

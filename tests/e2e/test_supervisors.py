@@ -78,8 +78,8 @@ async def test_supervisors_are_appointed_and_addressed_by_notices(db, person, te
 
     await compose(staff, "明天上午 9 点请监督员到 3 幢检查外墙保温施工")
     await choose(staff, "南溪小区：工程质量监督员")
-    (preview,) = await choose(staff, "立即发送")
-    assert "发给2位居民" in preview
+    _, preview = await choose(staff, "立即发送", replies=2)
+    assert "发给南溪小区的质量监督员，共2位居民" in preview
     await choose(staff, "发送通知")
     await wait_until_delivered(db)
     got = await received(telegram, [1001, 1002, 1003], "请监督员到 3 幢检查")
