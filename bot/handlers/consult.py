@@ -333,8 +333,13 @@ async def opening_community(
     if pending is None or pending.kind != OPEN_DIALOGUE or pending.data.get("step") != "community":
         await refuse_button(query, context)
         return
-    await choose_community(update, context, member, community)  # a refusal is its alert
+    if community is None or not member.serves(community.id):
+        await refuse_button(query, context)
+        return
+    async with context.session() as session:  # a round open already is the press's alert
+        await consultation.check_opening(session, community, pending.data.get("round", 1))
     await accept_button(query)
+    await choose_community(update, context, member, community)
 
 
 def on_consultation(act: Callable[[Update, LinliContext, Consultation], Awaitable[None]]):

@@ -250,7 +250,8 @@ async def preview(update: Update, context: LinliContext, data: dict) -> None:
 
 async def show_draft(update: Update, context: LinliContext, data: dict) -> None:
     """The notice as residents will read it: its text, or the photo or file with it."""
-    chat, words = update.effective_chat.id, context.t("notice.text", body=data["body"])
+    chat = context.principal.user.telegram_id  # a private chat: its id is the user's
+    words = context.t("notice.text", body=data["body"])
     if data.get("photo_file_id"):
         await context.bot.send_photo(
             chat, data["photo_file_id"], caption=words, parse_mode=ParseMode.HTML

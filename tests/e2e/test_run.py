@@ -153,6 +153,7 @@ async def test_invite_slips_without_a_reachable_bot_api_stop_with_one_line(tmp_p
     """The slips need the bot's username for their deep links: without ``bot_username`` it is
     asked of the Bot API, and when that cannot be reached the operator reads one line."""
     address = f"http://127.0.0.1:{free_port()}/bot"
+    assert (await linli_run(tmp_path, "db", "upgrade"))[0] == 0  # the registry's database
     code, output = await linli_run(
         tmp_path,
         "invites",
