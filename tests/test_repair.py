@@ -224,6 +224,38 @@ async def test_a_reopened_request_tells_the_communitys_staff_why(db):
     assert told.values == {"number": request.number, "reason": "楼梯间还在滴水"}
 
 
+async def test_a_community_without_staff_is_heard_by_the_admins(db):
+    """Nothing a resident sends waits for nobody: where a community has no staff of its
+    own, its new repairs reach the admins; once it has staff, only them."""
+    await import_sample_registry(db)
+    wang = (await bind_all(db, "南溪小区"))["1-1-101"]
+    async with db.session() as session:
+        await registry.add_staff(session, 9100, registry.Role.ADMIN, [], CLI)
+
+    async def told_of_new_repairs() -> list[list[int]]:
+        async with db.session() as session:
+            broadcasts = await session.exec(
+                select(Broadcast.id)
+                .where(Broadcast.kind == "repair/staff")
+                .order_by(col(Broadcast.id))
+            )
+            return [
+                list(
+                    await session.exec(
+                        select(Delivery.telegram_id).where(Delivery.broadcast_id == broadcast)
+                    )
+                )
+                for broadcast in broadcasts
+            ]
+
+    await file(db, wang)
+    assert await told_of_new_repairs() == [[9100]]
+    async with db.session() as session:
+        await registry.add_staff(session, 9101, registry.Role.STAFF, ["南溪小区"], CLI)
+    await file(db, wang, category="lift")
+    assert (await told_of_new_repairs())[1:] == [[9101]]
+
+
 @pytest.mark.parametrize("cost", [-1, 0, None])
 async def test_a_final_cost_that_is_no_amount_is_refused_and_changes_nothing(db, cost):
     request, _, member = await fund_request_in_progress(db)

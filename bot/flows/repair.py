@@ -673,10 +673,12 @@ async def _household_residents(session: AsyncSession, household_id: int) -> list
 
 
 async def staff_of_community(session: AsyncSession, community_id: int) -> list[int]:
+    """Who hears of a community's repairs, questions and observations: its staff, or the
+    admins where it has none, so that nothing a resident sends waits for nobody."""
     statement = select(StaffCommunity.staff_telegram_id).where(
         StaffCommunity.community_id == community_id
     )
-    return list(await session.exec(statement))
+    return list(await session.exec(statement)) or await admins(session)
 
 
 async def admins(session: AsyncSession) -> list[int]:

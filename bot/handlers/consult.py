@@ -326,14 +326,14 @@ async def cancel_opening(
 async def opening_community(
     update: Update, context: LinliContext, member: StaffMember, button: OpeningCommunity
 ) -> None:
-    query = update.callback_query
+    query = context.query
     async with context.session() as session:
-        pending = await dialogues.current(session, update.effective_user.id)
+        pending = await dialogues.current(session, member.telegram_id)
         community = await session.get(Community, button.community)
     if pending is None or pending.kind != OPEN_DIALOGUE or pending.data.get("step") != "community":
         await refuse_button(query, context)
         return
-    if community is None or not member.serves(community.id):
+    if community is None or not member.serves(button.community):
         await refuse_button(query, context)
         return
     async with context.session() as session:  # a round open already is the press's alert
