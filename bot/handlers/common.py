@@ -94,12 +94,11 @@ async def accept_button(query: CallbackQuery) -> None:
 
 
 async def show_in_place(
-    update: Update, context: LinliContext, text: str, markup: InlineKeyboardMarkup | None
+    context: LinliContext, text: str, markup: InlineKeyboardMarkup | None
 ) -> None:
     """Edit the message whose button was pressed to ``text``; send it anew when there is
     no such message to edit (Telegram no longer gives it)."""
-    query = update.callback_query
-    assert query is not None  # called for presses only
+    query = context.query
     if query.message is None:
         await context.bot.send_message(query.from_user.id, text, reply_markup=markup)
         return

@@ -104,7 +104,7 @@ async def _show(update: Update, context: LinliContext, draft: Draft, *, new: boo
     if new:
         await context.bot.send_message(update.effective_chat.id, text, reply_markup=markup)
     else:
-        await show_in_place(update, context, text, markup)
+        await show_in_place(context, text, markup)
 
 
 async def menu_button(update: Update, context: LinliContext, button: MenuPress) -> None:

@@ -77,7 +77,7 @@ async def vote(update: Update, context: LinliContext) -> None:
 
 
 async def vote_button(update: Update, context: LinliContext, button: Vote) -> None:
-    query = update.callback_query
+    query = context.query
     consultation_id, choice = button.consultation, button.choice
     try:
         async with context.session() as session:
@@ -94,7 +94,6 @@ async def vote_button(update: Update, context: LinliContext, button: Vote) -> No
     await query.answer(context.t(f"vote.recorded_{recorded.choice}"))
     item = recorded.consultation
     await show_in_place(
-        update,
         context,
         ballot_text(context, item, answered(context, recorded.choice, recorded.cast_at)),
         inline_keyboard(context.language, consultation.answer_buttons(item)),

@@ -69,13 +69,13 @@ async def test_the_ballot_message_shows_the_answer_and_is_edited_when_it_changes
     (edited,) = await wang.press(question, buttons(question)["同意"], kind="edit")
     toast = await telegram.wait_for(wang.id, after=seq, kind="callback_answer")
     assert toast["text"] == "已记录您家的答复：同意"
-    assert f"您家的答复：✅ 同意 · {await recorded_at(db, opened.id)} 记录" in edited
+    assert f"您家的答复：✅ 同意 · {await recorded_at(db, opened.id)}记录" in edited
     ballot = await wang.last_message()
     assert ballot["message_id"] == question["message_id"]  # the same message, no receipt
     assert "截止" in ballot["text"] and set(buttons(ballot)) == {"同意", "不同意"}
 
     (changed,) = await wang.press(ballot, buttons(ballot)["不同意"], kind="edit")
-    assert f"您家的答复：✅ 不同意 · {await recorded_at(db, opened.id)} 记录" in changed
+    assert f"您家的答复：✅ 不同意 · {await recorded_at(db, opened.id)}记录" in changed
     assert "✅ 同意" not in changed
 
     (shown,) = await wang.send("/vote")

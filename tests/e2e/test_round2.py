@@ -286,12 +286,12 @@ async def test_the_menu_message_shows_when_the_household_submitted(db, tmp_path,
     async with db.session() as session:
         ballot = (await session.exec(select(Ballot).where(Ballot.consultation_id == ours.id))).one()
     at = ballot.cast_at.astimezone(SHANGHAI).strftime("%Y-%m-%d %H:%M")
-    assert f"✅ 您家已提交 · {at} 记录" in submitted
+    assert f"✅ 您家已提交 · {at}记录" in submitted
 
     history = await telegram.history(wang.id)  # the menu message, above the confirmation
     shown = next(m for m in history if m["message_id"] == message["message_id"])
     (changed,) = await wang.press(shown, labelled(shown, "绿化提升"), kind="edit")
-    assert f"有改动尚未提交；您家于 {at} 提交的选择仍然有效。" in changed
+    assert f"有改动尚未提交；您家于{at}提交的选择仍然有效。" in changed
 
 
 async def test_an_items_picture_is_shown_on_request(db, tmp_path, person, telegram):
