@@ -27,6 +27,7 @@ from bot.flows.callback_data import MenuPress, Vote
 from bot.flows.outbox import Button
 from bot.flows.refusal import Refusal
 from bot.flows.transitions import Guard, Machine, Party, Transition
+from bot.i18n import LANGUAGES, text
 from storage.choices import Choice
 from storage.models import (
     AuditEvent,
@@ -39,6 +40,7 @@ from storage.models import (
     Household,
     Renovation,
     Resident,
+    User,
 )
 from storage.types import utcnow
 
@@ -464,9 +466,19 @@ async def answer(
             bound,
             f"vote.changed_{choice}",
             subject=f"consultation:{consultation_id}",
-            values={"title": consultation.title},
+            values={"name": await name_of(session, entry.by), "title": consultation.title},
+            buttons=vote_buttons(consultation_id),
         )
     return Recorded(consultation, Choice(choice), previous, now, bound, True)
+
+
+async def name_of(session: AsyncSession, telegram_id: int | None) -> str | dict[str, str]:
+    """How a housemate is named to the others: the first name Telegram gave us, or,
+    when there is none, words in each reader's language."""
+    user = await session.get(User, telegram_id) if telegram_id is not None else None
+    if user is not None and user.first_name.strip():
+        return user.first_name.strip()
+    return {language: text(language, "vote.a_housemate") for language in LANGUAGES}
 
 
 async def tally(session: AsyncSession, consultation_id: int) -> Tally:

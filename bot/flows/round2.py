@@ -16,6 +16,7 @@ reason, and confirm it; then the residents are told.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from fractions import Fraction
@@ -127,6 +128,7 @@ class Draft:
     chosen: frozenset[int]
     page: int
     submitted: frozenset[int] | None  # None: the household has not submitted yet
+    submitted_at: datetime | None = None
 
     @property
     def total_fen(self) -> int:
@@ -384,6 +386,7 @@ async def draft(
     menu_ = await menu_of(session, consultation_id)
     household_id = await _household(session, telegram_id, menu_, lock=False)
     submitted = await _submitted(session, consultation_id, household_id)
+    ballot = await ballot_of(session, consultation_id, household_id)
     dialogue = await dialogues.current(session, telegram_id)
     if (
         dialogue is not None
@@ -399,7 +402,13 @@ async def draft(
             raise ConsultationError("button.stale")
         current_page = page
     choosable = {item.id for item in menu_.choosable}
-    result = Draft(menu_, chosen & choosable, min(current_page, menu_.pages - 1), submitted)
+    result = Draft(
+        menu_,
+        chosen & choosable,
+        min(current_page, menu_.pages - 1),
+        submitted,
+        ballot.cast_at if ballot is not None else None,
+    )
     await _keep(session, telegram_id, result)
     return result
 
@@ -426,7 +435,7 @@ async def toggle(
     if item.item_class == ItemClass.BASIC:
         raise ConsultationError("menu.basic_fixed")
     chosen = current.chosen ^ {item_id}
-    changed = Draft(current.menu, chosen, current.page, current.submitted)
+    changed = dataclasses.replace(current, chosen=chosen)
     await _keep(session, telegram_id, changed)
     return changed
 
@@ -511,9 +520,9 @@ async def _put(
             return None
         return sorted(item.code for item in current.menu.items if item.id in ids)
 
-    done = Draft(current.menu, current.chosen, current.page, current.chosen)
     if not admit(ballot, entry, previous_ids == current.chosen, replace):
-        return Submitted(done, codes(previous_ids), ballot.cast_at, written=False)
+        kept = dataclasses.replace(current, submitted=current.chosen, submitted_at=ballot.cast_at)
+        return Submitted(kept, codes(previous_ids), ballot.cast_at, written=False)
     await session.exec(
         delete(Selection).where(
             col(Selection.consultation_id) == consultation_id,
@@ -538,6 +547,7 @@ async def _put(
         total_fen=current.total_fen,
         **entry_details(entry),
     )
+    done = dataclasses.replace(current, submitted=current.chosen, submitted_at=now)
     return Submitted(done, codes(previous_ids), now)
 
 

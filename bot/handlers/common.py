@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from telegram import CallbackQuery, InlineKeyboardMarkup, Update
+from telegram.error import BadRequest
 
 from bot.flows.refusal import Refusal, Words
 from bot.flows.registry import Address
@@ -20,9 +21,14 @@ async def reply(
     **values: object,
 ) -> None:
     """Answer the update's chat with the message ``key`` in the user's language."""
-    await context.bot.send_message(
-        update.effective_chat.id, context.t(key, **values), reply_markup=markup
-    )
+    await send(update, context, context.t(key, **values), markup)
+
+
+async def send(
+    update: Update, context: LinliContext, text: str, markup: InlineKeyboardMarkup | None = None
+) -> None:
+    """Answer the update's chat with ``text``."""
+    await context.bot.send_message(update.effective_chat.id, text, reply_markup=markup)
 
 
 def address_text(context: LinliContext, address: Address) -> str:
@@ -85,6 +91,22 @@ async def accept_button(query: CallbackQuery) -> None:
     await query.answer()
     if query.message is not None and query.message.reply_markup is not None:
         await query.edit_message_reply_markup(None)
+
+
+async def show_in_place(
+    context: LinliContext, text: str, markup: InlineKeyboardMarkup | None
+) -> None:
+    """Edit the message whose button was pressed to ``text``; send it anew when there is
+    no such message to edit (Telegram no longer gives it)."""
+    query = context.query
+    if query.message is None:
+        await context.bot.send_message(query.from_user.id, text, reply_markup=markup)
+        return
+    try:
+        await query.edit_message_text(text, reply_markup=markup)
+    except BadRequest as error:  # a repeated press: the message is already like this
+        if "not modified" not in error.message:
+            raise
 
 
 MESSAGE_LIMIT = 4000  # Telegram allows 4096 characters; keep a margin

@@ -9,7 +9,6 @@ is checked again by the flow; the draft lives in the database.
 from __future__ import annotations
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
-from telegram.error import BadRequest
 from telegram.ext import BaseHandler
 
 from bot.flows import menu, round2
@@ -18,7 +17,7 @@ from bot.flows.consultation import ConsultationError
 from bot.flows.notices import CAPTION_LIMIT
 from bot.flows.round2 import Draft
 from bot.handlers.buttons import ButtonHandler
-from bot.handlers.common import local_time
+from bot.handlers.common import local_time, show_in_place
 from bot.handlers.context import LinliContext
 from storage.models import MenuItem
 
@@ -53,12 +52,11 @@ def rules_text(context: LinliContext, rules: round2.Rules) -> str:
 def menu_text(context: LinliContext, draft: Draft) -> str:
     consultation = draft.menu.consultation
     basic = names(context, draft.menu.basic)
-    if draft.submitted is None:
+    if draft.submitted_at is None:
         status = context.t("menu.status_none")
-    elif draft.submitted == draft.chosen:
-        status = context.t("menu.status_submitted")
     else:
-        status = context.t("menu.status_changed")
+        key = "menu.status_submitted" if draft.submitted == draft.chosen else "menu.status_changed"
+        status = context.t(key, at=local_time(context, draft.submitted_at))
     broken = draft.broken_rule
     return context.t(
         "menu.page",
@@ -103,15 +101,10 @@ def menu_keyboard(context: LinliContext, draft: Draft) -> InlineKeyboardMarkup:
 
 async def _show(update: Update, context: LinliContext, draft: Draft, *, new: bool) -> None:
     text, markup = menu_text(context, draft), menu_keyboard(context, draft)
-    query = update.callback_query
-    if new or query.message is None:
+    if new:
         await context.bot.send_message(update.effective_chat.id, text, reply_markup=markup)
-        return
-    try:
-        await query.edit_message_text(text, reply_markup=markup)
-    except BadRequest as error:  # a repeated press: the message is already like this
-        if "not modified" not in error.message:
-            raise
+    else:
+        await show_in_place(context, text, markup)
 
 
 async def menu_button(update: Update, context: LinliContext, button: MenuPress) -> None:

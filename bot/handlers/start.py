@@ -22,6 +22,7 @@ from bot.handlers.buttons import ButtonHandler
 from bot.handlers.common import accept_button, address_text, local_time, refuse_button, reply
 from bot.handlers.context import LinliContext
 from bot.handlers.help import refresh_commands
+from bot.handlers.vote import send_ballots
 from storage.models import Dialogue
 
 AWAIT_CODE = "await_code"
@@ -64,6 +65,8 @@ async def tell(update: Update, context: LinliContext, outcome: object) -> None:
     match outcome:
         case Bound(address):
             await reply(update, context, "bind.done", address=address_text(context, address))
+            # A round already open is not missed: its question comes at once.
+            await send_ballots(update, context, address.household_id)
         case AlreadyBound(address):
             await reply(update, context, "bind.already", address=address_text(context, address))
         case ConfirmMove(current, new):

@@ -57,7 +57,7 @@ async def a_resident_votes_then_reports_a_repair(page) -> None:
     await page.locator("#personas li", has_text="王芳").click()
     question = page.locator(".bubble.bot", has_text="运南新村改造意愿征询").first
     await question.get_by_role("button", name="同意", exact=True).click()
-    await expect(page.locator(".bubble.bot").last).to_contain_text("您家的答复：同意")
+    await expect(page.locator(".bubble.bot", has_text="您家的答复：✅ 同意")).to_have_count(1)
     await page.fill("#text", "/repair")
     await page.keyboard.press("Enter")
     await expect(page.locator(".bubble.bot").last).to_contain_text("报修：是什么问题？")

@@ -279,8 +279,9 @@ async def world(db, person):
         ).first()
     code = next(iter((await issue_codes(db, "运南新村")).values()))
     people = {telegram_id: person(telegram_id, name) for telegram_id, name in ACTORS.items()}
-    assert "绑定成功" in await people[RESIDENT].say(f"/start {code}")
     resident = people[RESIDENT]
+    bound = await resident.send(f"/start {code}", replies=3)  # and both rounds' questions
+    assert "绑定成功" in bound[0]
     await resident.say("/repair")
     for label in ("屋面漏水", "自家房屋", "不紧急"):
         await resident.press(

@@ -13,6 +13,8 @@ from bot.flows.registry import add_staff
 from bot.handlers import help
 from storage.models import AuditEvent, Resident, Role
 from tests.e2e.conftest import buttons
+from tests.e2e.test_round1_rules import open_round
+from tests.e2e.test_round2 import open_menu
 from tests.registry import import_sample_registry, issue_codes
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -144,6 +146,32 @@ async def test_english_counts_its_last_try_in_the_singular(db, person):
     for left in (4, 3, 2):
         assert f"{left} tries left." in await guesser.say(f"/start 7KQ2M9XD4HTR{left}")
     assert (await guesser.say("/start 7KQ2M9XD4HTR1")).endswith("1 try left.")
+
+
+async def test_a_resident_who_binds_during_a_round_gets_its_question_at_once(db, person):
+    await import_sample_registry(db)
+    yunnan, nanxi = await issue_codes(db, "运南新村"), await issue_codes(db, "南溪小区")
+    await open_round(db, "运南新村")
+    await open_menu(db, "南溪小区", override_reason="试点")  # a pilot, before any round 1
+    wang = person(1001, "王芳")
+    bound, question = await wang.send(f"/start {yunnan['5--101']}", replies=2)
+    assert "绑定成功" in bound and "还没有答复" in question
+    ballot = await wang.last_message()
+    await wang.press(ballot, buttons(ballot)["同意"], kind="edit")
+
+    # Her husband binds later: the question comes with the household's answer so far.
+    husband = person(1002, "张伟")
+    bound, question = await husband.send(f"/start {yunnan['5--101']}", replies=2)
+    assert "绑定成功" in bound
+    assert "同意改造吗？" in question and "您家的答复：✅ 同意 · " in question
+    assert set(buttons(await husband.last_message())) == {"同意", "不同意"}
+
+    # In a community whose menu is open, the menu's question.
+    anna = person(1003, "Anna", language_code="en")
+    bound, question = await anna.send(f"/start {nanxi['1-1-101']}", replies=2)
+    assert "You are now bound" in bound
+    assert "请选择" in question and "Your household has not chosen yet." in question
+    assert set(buttons(await anna.last_message())) == {"Open the menu"}
 
 
 def chat_menu(menus: list[dict], telegram_id: int) -> dict[str, str]:

@@ -85,8 +85,8 @@ async def test_ten_households_on_every_channel_pass_with_exactly_eight(
     # Five households answer in the bot; 1-1-101 disagrees.
     for resident, choice in zip(residents, ["不同意"] + ["同意"] * 4, strict=True):
         question = await next_message(telegram, resident.id, seq, "改造意愿征询")
-        (recorded,) = await resident.press(question, buttons(question)[choice])
-        assert f"您家的答复：{choice}" in recorded
+        (recorded,) = await resident.press(question, buttons(question)[choice], kind="edit")
+        assert f"您家的答复：✅ {choice} · " in recorded
 
     # The grid worker records three more in the chat, door after door.
     worker = person(GRID, "网格员")

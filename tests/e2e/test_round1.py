@@ -106,12 +106,14 @@ async def test_ten_households_reach_exactly_eighty_percent(db, tmp_path, person,
     questions = [await next_message(telegram, r.id, seq, "改造意愿征询") for r in residents]
     choices = ["agree"] * 8 + ["disagree"]
     for resident, question, choice in zip(residents, questions, choices, strict=False):
-        data = buttons(question)["同意" if choice == "agree" else "不同意"]
-        (recorded,) = await resident.press(question, data)
-        assert ("您家的答复：同意" if choice == "agree" else "您家的答复：不同意") in recorded
+        label = "同意" if choice == "agree" else "不同意"
+        (recorded,) = await resident.press(question, buttons(question)[label], kind="edit")
+        assert f"您家的答复：✅ {label} · " in recorded
     changer, question = residents[0], questions[0]
-    assert "不同意" in (await changer.press(question, buttons(question)["不同意"]))[0]
-    assert "您家的答复：同意" in (await changer.press(question, buttons(question)["同意"]))[0]
+    assert (
+        "✅ 不同意" in (await changer.press(question, buttons(question)["不同意"], kind="edit"))[0]
+    )
+    assert "✅ 同意" in (await changer.press(question, buttons(question)["同意"], kind="edit"))[0]
     # residents[9] stays silent.
 
     before = await telegram.last_seq()

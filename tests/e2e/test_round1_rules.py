@@ -12,6 +12,7 @@ from bot.flows.audit import CLI
 from storage.models import AuditEvent, Ballot
 from storage.types import utcnow
 from tests.e2e.conftest import buttons
+from tests.e2e.test_round1 import SHANGHAI, next_message
 from tests.registry import import_sample_registry, issue_codes
 
 
@@ -39,28 +40,96 @@ async def audit_rows(db, action: str) -> int:
         return (await session.exec(statement)).one()
 
 
-async def test_housemates_hear_when_the_household_answer_changes(db, person, telegram):
+def local(moment) -> str:
+    return moment.astimezone(SHANGHAI).strftime("%Y-%m-%d %H:%M")
+
+
+async def recorded_at(db, consultation_id: int | None) -> str:
+    """When the household's one ballot was recorded, on Shanghai's clock."""
+    async with db.session() as session:
+        ballot = (
+            await session.exec(select(Ballot).where(Ballot.consultation_id == consultation_id))
+        ).one()
+    return local(ballot.cast_at)
+
+
+async def test_the_ballot_message_shows_the_answer_and_is_edited_when_it_changes(
+    db, person, telegram
+):
     await import_sample_registry(db)
     codes = await issue_codes(db, "运南新村")
-    wang, li = person(6001, "王"), person(6002, "李")
+    wang, anna = person(6001, "王芳"), person(6009, "Anna", language_code="en")
     await wang.say(f"/start {codes['5--101']}")
-    await li.say(f"/start {codes['5--101']}")
+    await anna.say(f"/start {codes['5--102']}")
+    seq = await telegram.last_seq()
+    opened = await open_round(db, "运南新村")
+    question = (await telegram.wait_for(wang.id, after=seq))["message"]
+
+    seq = await telegram.last_seq()
+    (edited,) = await wang.press(question, buttons(question)["同意"], kind="edit")
+    toast = await telegram.wait_for(wang.id, after=seq, kind="callback_answer")
+    assert toast["text"] == "已记录您家的答复：同意"
+    assert f"您家的答复：✅ 同意 · {await recorded_at(db, opened.id)}记录" in edited
+    ballot = await wang.last_message()
+    assert ballot["message_id"] == question["message_id"]  # the same message, no receipt
+    assert "截止" in ballot["text"] and set(buttons(ballot)) == {"同意", "不同意"}
+
+    (changed,) = await wang.press(ballot, buttons(ballot)["不同意"], kind="edit")
+    assert f"您家的答复：✅ 不同意 · {await recorded_at(db, opened.id)}记录" in changed
+    assert "✅ 同意" not in changed
+
+    (shown,) = await wang.send("/vote")
+    assert "您家的答复：✅ 不同意" in shown
+
+    question = (await telegram.wait_for(anna.id, after=0, predicate=has_buttons))["message"]
+    (edited,) = await anna.press(question, buttons(question)["Agree"], kind="edit")
+    async with db.session() as session:
+        (ballot_time,) = (
+            await session.exec(
+                select(Ballot.cast_at).where(
+                    Ballot.consultation_id == opened.id, Ballot.cast_by == anna.id
+                )
+            )
+        ).all()
+    assert f"Your household's answer: ✅ Agree · recorded {local(ballot_time)}" in edited
+
+
+def has_buttons(event: dict) -> bool:
+    return "reply_markup" in event["message"]
+
+
+async def test_housemates_hear_who_changed_the_household_answer(db, person, telegram):
+    await import_sample_registry(db)
+    codes = await issue_codes(db, "运南新村")
+    wang, li = person(6001, "王芳"), person(6002, "李强")
+    anna = person(6010, "Anna", language_code="en")
+    nameless = person(6011, " ")
+    for resident in (wang, li, anna, nameless):
+        await resident.say(f"/start {codes['5--101']}")
     opened = await open_round(db, "运南新村")
 
     await wang.say("/vote")
     ballot = await wang.last_message()
     assert "还没有答复" in ballot["text"]
-    await wang.press(ballot, f"v1:vote:{opened.id}:agree")
+    await wang.press(ballot, f"v1:vote:{opened.id}:agree", kind="edit")
     seq = await telegram.last_seq()
     await li.say("/vote")
-    assert "当前答复：同意" in (await li.last_message())["text"]
-    await li.press(await li.last_message(), f"v1:vote:{opened.id}:disagree")
-    told = await telegram.wait_for(
-        wang.id,
-        after=seq,
-        predicate=lambda e: "同户居民改为：不同意" in (e["message"].get("text") or ""),
-    )
-    assert told["chat_id"] == wang.id
+    assert "您家的答复：✅ 同意" in (await li.last_message())["text"]
+    await li.press(await li.last_message(), f"v1:vote:{opened.id}:disagree", kind="edit")
+    told = await next_message(telegram, wang.id, seq, "改为")
+    assert told["text"].startswith("李强把您家的答复改为：不同意。")
+    assert set(buttons(told)) == {"同意", "不同意"}  # answer again from the notice
+    told = await next_message(telegram, anna.id, seq, "changed")
+    assert told["text"].startswith("李强 changed your household's answer to: Disagree.")
+
+    # Somebody whose name says nothing is "another member of the household".
+    seq = await telegram.last_seq()
+    await nameless.say("/vote")
+    await nameless.press(await nameless.last_message(), f"v1:vote:{opened.id}:agree", kind="edit")
+    told = await next_message(telegram, wang.id, seq, "改为")
+    assert told["text"].startswith("另一位家庭成员把您家的答复改为：同意。")
+    told = await next_message(telegram, anna.id, seq, "changed")
+    assert told["text"].startswith("Another member of your household changed")
 
 
 async def test_a_repeated_update_records_once(db, person, telegram):
@@ -74,7 +143,7 @@ async def test_a_repeated_update_records_once(db, person, telegram):
     pressed = await telegram.press(
         wang.user, (await wang.last_message())["message_id"], f"v1:vote:{opened.id}:agree"
     )
-    await wang._replies(1)
+    await wang._replies(1, kind="edit")
 
     await telegram.redeliver(sent["update_id"])
     await telegram.redeliver(pressed["update_id"])
@@ -125,7 +194,7 @@ async def test_automatic_reminder_reaches_only_households_without_an_answer(db, 
         remind_before=timedelta(days=1),
     )
     await answered.say("/vote")
-    await answered.press(await answered.last_message(), f"v1:vote:{opened.id}:agree")
+    await answered.press(await answered.last_message(), f"v1:vote:{opened.id}:agree", kind="edit")
     seq = await telegram.last_seq()
     reminder = await telegram.wait_for(silent.id, after=seq, predicate=is_reminder)
     assert "还没有答复" in reminder["message"]["text"]

@@ -11,7 +11,7 @@ from sqlmodel import select
 
 from bot.flows import exports, menu, registry, round2
 from bot.flows.audit import CLI
-from storage.models import AuditEvent, Consultation
+from storage.models import AuditEvent, Ballot, Consultation
 from storage.types import utcnow
 from tests.e2e.conftest import buttons
 from tests.e2e.test_bad_input import PNG
@@ -66,6 +66,22 @@ async def first_page(resident, message: dict) -> dict:
         await resident.press(message, labelled(message, "上一页"), kind="edit")
         message = await resident.last_message()
     return message
+
+
+async def open_menu(db, community: str, **options) -> Consultation:
+    """Round 2 for ``community``, opened through the flow."""
+    async with db.session() as session:
+        found = await registry.community_named(session, community)
+        assert found.id is not None
+        return await round2.open_round2(
+            session,
+            found.id,
+            "方案征询",
+            "请选择",
+            utcnow() + timedelta(days=3),
+            CLI,
+            **options,
+        )
 
 
 @pytest.mark.slow
@@ -252,6 +268,30 @@ async def test_forged_presses_and_a_repeated_submit_change_nothing(db, tmp_path,
         result = await round2.tally(session, ours.id)
     assert len(submits) == 1 and result.answered == 1
     assert {row.item.code: row.households for row in result.items}["I01"] == 1
+
+
+async def test_the_menu_message_shows_when_the_household_submitted(db, tmp_path, person, telegram):
+    await import_city(db, tmp_path)
+    await closed_round_by_flows(db, "解放新村", agree=10, residents_from=RESIDENTS)
+    ours = await open_menu(db, "解放新村", codes=["B01", "I01", "I02", "I03"])
+    await wait_until_delivered(db)  # the opening's announcement, before the chat goes on
+    wang = person(RESIDENTS, "王")
+    await wang.say("/vote")
+    vote_message = await wang.last_message()
+    (page,) = await wang.press(vote_message, buttons(vote_message)["打开菜单点菜"])
+    assert "您家还没有提交。" in page
+
+    message = await order(wang, await wang.last_message(), "绿化提升")
+    (submitted,) = await wang.press(message, labelled(message, "提交"), kind="edit")
+    async with db.session() as session:
+        ballot = (await session.exec(select(Ballot).where(Ballot.consultation_id == ours.id))).one()
+    at = ballot.cast_at.astimezone(SHANGHAI).strftime("%Y-%m-%d %H:%M")
+    assert f"✅ 您家已提交 · {at}记录" in submitted
+
+    history = await telegram.history(wang.id)  # the menu message, above the confirmation
+    shown = next(m for m in history if m["message_id"] == message["message_id"])
+    (changed,) = await wang.press(shown, labelled(shown, "绿化提升"), kind="edit")
+    assert f"有改动尚未提交；您家于{at}提交的选择仍然有效。" in changed
 
 
 async def test_an_items_picture_is_shown_on_request(db, tmp_path, person, telegram):
