@@ -91,9 +91,17 @@ def test_outside_the_fund_a_property_manager_takes_it_when_there_is_one():
 
 
 async def file(
-    db, telegram_id: int, *, common=True, urgent=True, category="roof_leak", submit=True
+    db,
+    telegram_id: int,
+    *,
+    common=True,
+    urgent=True,
+    category="roof_leak",
+    submit=True,
+    photo: str | None = "photo-1",
 ):
-    """Go through the intake as a resident would, and submit (or stop at the summary)."""
+    """Go through the intake as a resident would, and submit (or stop at the summary).
+    ``photo`` is the file id of its one photo (None: no photo)."""
     async with db.session() as session:
         await repair.start_intake(session, telegram_id)
         await repair.choose_category(session, telegram_id, category)
@@ -102,7 +110,8 @@ async def file(
             await repair.set_spot(session, telegram_id, "1幢 屋面")
         await repair.choose_urgency(session, telegram_id, urgent)
         await repair.set_description(session, telegram_id, "顶楼楼梯间漏水严重")
-        await repair.add_photo(session, telegram_id, "photo-1")
+        if photo is not None:
+            await repair.add_photo(session, telegram_id, photo)
         await repair.photos_done(session, telegram_id)
         await repair.set_location(session, telegram_id, 30.75, 120.75)
         if submit:
