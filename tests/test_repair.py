@@ -207,7 +207,7 @@ async def test_the_fund_workflow_to_confirmation_with_exact_money(db):
     async with db.session() as session:
         moves = [
             (e.details["state_from"], e.details["state_to"])
-            for e in await repair.history(session, request.id)
+            for e in await repair.history(session, request)
             if "state_to" in e.details
         ]
         told = (await session.exec(select(func.count()).select_from(Delivery))).one()
@@ -563,7 +563,7 @@ async def test_staff_ask_and_the_households_answer_comes_back_into_the_request(d
         answered = await repair.answer(session, request.id, wang, "在 602 室上方", Actor(wang))
     assert answered.question is None and answered.description.endswith("在 602 室上方")
     async with db.session() as session:
-        actions = [e.action for e in await repair.history(session, request.id)]
+        actions = [e.action for e in await repair.history(session, request)]
     assert actions == ["repair/submitted", "repair/asked", "repair/answered"]
 
 

@@ -843,10 +843,10 @@ async def queue(session: AsyncSession, member: StaffMember, page: int = 1) -> Pa
     return await _page(session, statement, order, page)
 
 
-async def history(session: AsyncSession, request_id: int) -> list[AuditEvent]:
+async def history(session: AsyncSession, request: RepairRequest) -> list[AuditEvent]:
     statement = (
         select(AuditEvent)
-        .where(AuditEvent.subject == f"repair:{request_id}")
+        .where(AuditEvent.subject == f"repair:{request.id}")
         .order_by(col(AuditEvent.id))
     )
     return list(await session.exec(statement))

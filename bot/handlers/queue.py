@@ -1,9 +1,12 @@
 """Staff work the repair queue of their communities (/queue) and admins read the fund report.
 
 Buttons are the ``Queue...`` kinds of ``bot.flows.callback_data``, one per
-action. Actions that need words (a reason, a question, an amount) open
-a dialogue for the next typed message. Which moves a request's card offers
-comes from the flow's transition table (``repair.MACHINE.available``).
+action. Opening a request sends its pin and photos, then its card with the
+moves the flow's transition table offers now (``repair.MACHINE.available``).
+A move of one press edits the card in place with the moves that follow, so
+staff walk a request through without going back to the queue. Actions that
+need words (a reason, a question, an amount) open a dialogue for the next
+typed message, then show the card again with its next moves.
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ from datetime import date, datetime
 from pathlib import Path
 
 from telegram import (
+    CallbackQuery,
     InlineKeyboardButton,
     InlineKeyboardMarkup,
     InputFile,
@@ -145,20 +149,26 @@ async def show(update: Update, context: LinliContext, member: StaffMember, press
     if len(request.photos) == 1:
         await context.bot.send_photo(chat, request.photos[0], caption=captions[0])
     elif request.photos:
-        album = [InputMediaPhoto(*photo) for photo in zip(request.photos, captions, strict=True)]
+        album = [
+            InputMediaPhoto(photo, caption)
+            for photo, caption in zip(request.photos, captions, strict=True)
+        ]
         await context.bot.send_media_group(chat, album)
     await send_card(update, context, request)
 
 
 async def send_card(
-    update: Update, context: LinliContext, request: RepairRequest, *, in_place: bool = False
+    update: Update,
+    context: LinliContext,
+    request: RepairRequest,
+    edit: CallbackQuery | None = None,
 ) -> None:
-    """The request's card, its history and the buttons of its next moves: ``in_place`` of the
-    pressed card where it fits in one message, else as new messages."""
+    """The request's card, its history and the buttons of its next moves: in place of the
+    card whose button was pressed (``edit``) where it fits in one message, else sent anew."""
     async with context.session() as session:
         community = await session.get(Community, request.community_id)
         address = await address_of(session, request.household_id)
-        events = await repair.history(session, request.id)
+        events = await repair.history(session, request)
     lines = [
         card(context, request, address),
         context.t("queue.route_why", why=reasons(context, request, community)),
@@ -167,17 +177,12 @@ async def send_card(
     rows = actions(context, request)
     markup = InlineKeyboardMarkup(rows) if rows else None
     text = "\n".join(lines)
-    query = update.callback_query
-    if len(text) > MESSAGE_LIMIT:  # a long history: the buttons follow it on their own
-        if in_place:
-            await query.edit_message_reply_markup(None)
-        await send_lines(update, context, lines)
-        if markup is not None:
-            await reply(update, context, "queue.what_now", markup=markup)
-    elif in_place:
-        await query.edit_message_text(text, reply_markup=markup)
-    else:
-        await context.bot.send_message(update.effective_chat.id, text, reply_markup=markup)
+    if edit is not None and len(text) <= MESSAGE_LIMIT:
+        await edit.edit_message_text(text, reply_markup=markup)
+        return
+    if edit is not None:  # grown too long for one message: the old card's buttons go
+        await edit.edit_message_reply_markup(None)
+    await send_lines(update, context, lines, markup)
 
 
 async def press(update: Update, context: LinliContext, member: StaffMember, pressed: RequestButton):
@@ -189,9 +194,11 @@ async def press(update: Update, context: LinliContext, member: StaffMember, pres
         request = await repair.staff_move(
             session, pressed.request, RepairState(to), member, context.actor
         )
+    query = update.callback_query
     state = context.t(f"repair.state_{request.state}")
-    await update.callback_query.answer(context.t("queue.moved", number=request.number, state=state))
-    await send_card(update, context, request, in_place=True)
+    if query is not None:
+        await query.answer(context.t("queue.moved", number=request.number, state=state))
+    await send_card(update, context, request, edit=query)
 
 
 async def ask_words(update: Update, context: LinliContext, member, pressed: RequestButton):

@@ -341,7 +341,7 @@ async def show(update: Update, context: LinliContext, pressed: RepairShow) -> No
             session, pressed.request, update.effective_user.id
         )
         address = await address_of(session, request.household_id)
-        events = await repair.history(session, request.id)
+        events = await repair.history(session, request)
     await update.callback_query.answer()
     moves = [
         button(context, move.label, RESIDENT_MOVES[move.action](request.id))
