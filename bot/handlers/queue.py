@@ -138,7 +138,7 @@ async def show(update: Update, context: LinliContext, member: StaffMember, press
     """The request's pin and photos, once, then its card with the next moves."""
     async with context.session() as session:
         request = await repair.request_for_staff(session, pressed.request, member)
-    await update.callback_query.answer()
+    await context.query.answer()
     chat = update.effective_chat.id
     if request.latitude is not None and request.longitude is not None:
         await context.bot.send_location(chat, request.latitude, request.longitude)
@@ -194,11 +194,9 @@ async def press(update: Update, context: LinliContext, member: StaffMember, pres
         request = await repair.staff_move(
             session, pressed.request, RepairState(to), member, context.actor
         )
-    query = update.callback_query
     state = context.t(f"repair.state_{request.state}")
-    if query is not None:
-        await query.answer(context.t("queue.moved", number=request.number, state=state))
-    await send_card(update, context, request, edit=query)
+    await context.query.answer(context.t("queue.moved", number=request.number, state=state))
+    await send_card(update, context, request, edit=context.query)
 
 
 async def ask_words(update: Update, context: LinliContext, member, pressed: RequestButton):
@@ -213,7 +211,7 @@ async def ask_words(update: Update, context: LinliContext, member, pressed: Requ
         await dialogues.start(
             session, update.effective_user.id, WORDS_DIALOGUE, request=request.id, action=action
         )
-    await accept_button(update.callback_query)
+    await accept_button(context.query)
     key = WORDS[action]
     if action == "est" and request.state == S.ESTIMATED:
         key = "queue.ask_revised_estimate"

@@ -56,7 +56,7 @@ async def test_staff_see_who_what_where_and_since_when_with_the_pin_and_photos(
 
     # 王芳 reports her building's leaking roof with two photos and her pin.
     await wang.say("/repair")
-    for label in ("屋面漏水", "公共部位", "就是 1幢", "紧急，现在有危险"):
+    for label in ("屋面漏水", "公共部位", "就是1幢", "紧急，现在有危险"):
         await press(wang, label)
     await wang.say("顶楼楼梯间漏水，墙面大片渗水")
     for _ in range(2):
@@ -65,12 +65,12 @@ async def test_staff_see_who_what_where_and_since_when_with_the_pin_and_photos(
     await wang.say(None, location=PIN)
     seq = await telegram.last_seq()
     (submitted,) = await press(wang, "提交")
-    number = submitted.split("编号 ")[1].split("。")[0]
+    number = submitted.split("编号")[1].split("。")[0]
 
     # Staff's notice says who, what, where and since when, each in their language.
     notice = await next_message(telegram, STAFF, seq, number)
     assert notice["text"] == (
-        f"新报修 {number}（刚刚）\n住户：{HOUSEHOLD['zh_Hans']}\n"
+        f"新报修{number}（刚刚）\n住户：{HOUSEHOLD['zh_Hans']}\n"
         "类别：屋面漏水（紧急，现在有危险）\n位置：1幢"
     )
     notice_en = await next_message(telegram, ENGLISH_STAFF, seq, number)
@@ -88,14 +88,14 @@ async def test_staff_see_who_what_where_and_since_when_with_the_pin_and_photos(
     assert line == f"🔴 {number} 屋面漏水 · {HOUSEHOLD['zh_Hans']} · 3小时前 · 已提交"
     card = await open_card(staff, queue, buttons(queue)[line], number)
     assert f"住户：{HOUSEHOLD['zh_Hans']}\n类别：屋面漏水（紧急，现在有危险）\n" in card["text"]
-    assert "照片：2 张\n" in card["text"] and "（3小时前）\n" in card["text"]
+    assert "照片：2张\n" in card["text"] and "（3小时前）\n" in card["text"]
 
     # Before the card came the pin and the photos, as one album.
     *_, pin, first, second, shown = [m for m in await staff.client.history(STAFF) if m["from_bot"]]
     assert shown["message_id"] == card["message_id"]
     assert pin["location"] == pytest.approx(PIN)
     assert first["media_group_id"] == second["media_group_id"]
-    assert [first["caption"], second["caption"]] == [f"{number} 照片 1", f"{number} 照片 2"]
+    assert [first["caption"], second["caption"]] == [f"{number}的第1张照片", f"{number}的第2张照片"]
     assert (await telegram.file_bytes(second["photo"][-1]["file_id"])).startswith(b"\x89PNG")
 
     # A move edits the card: the pin and the photos are not sent again.
@@ -139,7 +139,7 @@ async def test_a_fund_repair_takes_seven_taps_from_the_notice_to_done(db, person
 
     said, card_text = await move(staff, "受理")
     taps += 1
-    assert said == f"{number} 现在是「已受理」，已通知住户。"
+    assert said == f"{number}现在是「已受理」，已通知住户。"
     card = await staff.last_message()
     assert card_text.startswith(f"{number} · 已受理")
     assert offered(card) == ["填写估价", "不受理", "不走维修资金", "请住户补充"]
@@ -148,7 +148,7 @@ async def test_a_fund_repair_takes_seven_taps_from_the_notice_to_done(db, person
     taps += 1
     assert "元" in ask_amount
     estimated, card_text = await staff.send("3217.47", replies=2)
-    assert "业主及公共收益 ¥643.49，政府补助 ¥2,573.98" in estimated
+    assert "业主及公共收益¥643.49，政府补助¥2,573.98" in estimated
     card = await staff.last_message()
     assert card_text.startswith(f"{number} · 已估价")
     assert offered(card) == ["批准资金", "修改估价", "请住户补充"]
@@ -159,17 +159,17 @@ async def test_a_fund_repair_takes_seven_taps_from_the_notice_to_done(db, person
     ]:
         said, card_text = await move(staff, label)
         taps += 1
-        assert said == f"{number} 现在是「{state}」，已通知住户。"
+        assert said == f"{number}现在是「{state}」，已通知住户。"
         assert card_text.startswith(f"{number} · {state}")
         assert offered(await newest_with_button(staff, then[0])) == then
 
     (ask_cost,) = await press(staff, "已完工，填写决算")
     taps += 1
-    assert "估价是 ¥3,217.47" in ask_cost
+    assert "估价是¥3,217.47" in ask_cost
     seq = await telegram.last_seq()
     done, card_text = await press(staff, "与估价相同", replies=2)
     taps += 1
-    assert "决算 ¥3,217.47" in done and card_text.startswith(f"{number} · 已完工")
+    assert "决算¥3,217.47" in done and card_text.startswith(f"{number} · 已完工")
     assert offered(await staff.last_message()) == ["关闭", "请住户补充"]
     assert taps == 7
     assert await state_of(db, request.id) == RepairState.DONE
