@@ -245,6 +245,25 @@ async def send_photo(bot: BotState, params: Params) -> JSON:
     return msg.send_bot_message(bot, chat, params, content, inline=inline, keyboard=keyboard)
 
 
+@method("sendMediaGroup")
+async def send_media_group(bot: BotState, params: Params) -> list[JSON]:
+    """An album of 2 to 10 photos sent before by file_id; each is a message of the group."""
+    chat = msg.writable_chat(bot, params)
+    media = params.get_json("media")
+    if not isinstance(media, list) or not 2 <= len(media) <= 10:
+        raise bad_request("wrong number of media specified")
+    if any(not isinstance(item, dict) or item.get("type") != "photo" for item in media):
+        raise bad_request("only photos can be sent in an album here")
+    group = str(bot.sent_messages + 1)
+    sent = []
+    for item in media:
+        fields = Params({"photo": item.get("media"), "caption": item.get("caption")})
+        photo = _existing_file(bot, fields, "photo").photo_sizes
+        content = {"photo": photo, **msg.caption_fields(fields), "media_group_id": group}
+        sent.append(msg.send_bot_message(bot, chat, params, content))
+    return sent
+
+
 @method("sendDocument")
 async def send_document(bot: BotState, params: Params) -> JSON:
     chat = msg.writable_chat(bot, params)

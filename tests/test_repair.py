@@ -91,9 +91,17 @@ def test_outside_the_fund_a_property_manager_takes_it_when_there_is_one():
 
 
 async def file(
-    db, telegram_id: int, *, common=True, urgent=True, category="roof_leak", submit=True
+    db,
+    telegram_id: int,
+    *,
+    common=True,
+    urgent=True,
+    category="roof_leak",
+    submit=True,
+    photo: str | None = "photo-1",
 ):
-    """Go through the intake as a resident would, and submit (or stop at the summary)."""
+    """Go through the intake as a resident would, and submit (or stop at the summary).
+    ``photo`` is the file id of its one photo (None: no photo)."""
     async with db.session() as session:
         await repair.start_intake(session, telegram_id)
         await repair.choose_category(session, telegram_id, category)
@@ -102,7 +110,8 @@ async def file(
             await repair.set_spot(session, telegram_id, "1幢 屋面")
         await repair.choose_urgency(session, telegram_id, urgent)
         await repair.set_description(session, telegram_id, "顶楼楼梯间漏水严重")
-        await repair.add_photo(session, telegram_id, "photo-1")
+        if photo is not None:
+            await repair.add_photo(session, telegram_id, photo)
         await repair.photos_done(session, telegram_id)
         await repair.set_location(session, telegram_id, 30.75, 120.75)
         if submit:
@@ -198,7 +207,7 @@ async def test_the_fund_workflow_to_confirmation_with_exact_money(db):
     async with db.session() as session:
         moves = [
             (e.details["state_from"], e.details["state_to"])
-            for e in await repair.history(session, request.id)
+            for e in await repair.history(session, request)
             if "state_to" in e.details
         ]
         told = (await session.exec(select(func.count()).select_from(Delivery))).one()
@@ -554,7 +563,7 @@ async def test_staff_ask_and_the_households_answer_comes_back_into_the_request(d
         answered = await repair.answer(session, request.id, wang, "在 602 室上方", Actor(wang))
     assert answered.question is None and answered.description.endswith("在 602 室上方")
     async with db.session() as session:
-        actions = [e.action for e in await repair.history(session, request.id)]
+        actions = [e.action for e in await repair.history(session, request)]
     assert actions == ["repair/submitted", "repair/asked", "repair/answered"]
 
 

@@ -575,10 +575,6 @@ class QueueShow(RequestButton, prefix="rq:show"):
     pass
 
 
-class QueuePhotos(RequestButton, prefix="rq:pho"):
-    pass
-
-
 class QueueSameAsEstimate(RequestButton, prefix="rq:same"):
     pass
 

@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, tzinfo
 from typing import Any
 
+from babel.dates import format_timedelta
 from sqlalchemy import update
 from sqlmodel import col, func, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -37,7 +38,7 @@ from bot.flows.audit import Actor, record
 from bot.flows.callback_data import RESIDENT_MOVES, QueueShow, RepairAnswer
 from bot.flows.outbox import Button
 from bot.flows.refusal import Refusal
-from bot.flows.registry import StaffMember, community_or_none
+from bot.flows.registry import Address, StaffMember, address_of, community_or_none
 from bot.flows.transitions import Guard, Machine, Party, Transition, clean_note
 from bot.i18n import LANGUAGES, text
 from storage.models import (
@@ -419,7 +420,9 @@ async def file_report(
         route=request.route,
         reasons=routing.reasons,
     )
-    await _tell_staff(session, request, "repair.new_for_staff")
+    await _tell_staff(
+        session, request, "repair.new_for_staff", **await _what_and_where(session, request)
+    )
     return request
 
 
@@ -732,6 +735,55 @@ async def _tell_staff(
     )
 
 
+async def _what_and_where(session: AsyncSession, request: RepairRequest) -> dict[str, object]:
+    """What staff read first of a request, in each reader's language: the household, the
+    category, the urgency, the place and the request's age when it was sent."""
+    address = await address_of(session, request.household_id)
+    return {
+        "place": request.place,
+        **{
+            name: {language: words(language) for language in LANGUAGES}
+            for name, words in {
+                "address": lambda language: address_text(language, address),
+                "category": lambda language: text(language, f"repair.category_{request.category}"),
+                "urgent": lambda language: text(language, urgency_key(request)),
+                "age": lambda language: age(language, request.created_at),
+            }.items()
+        },
+    }
+
+
+def address_text(language: str, address: Address) -> str:
+    """A household's community, building, unit and room, as ``language`` writes them."""
+    key = "address.with_unit" if address.unit else "address.without_unit"
+    return text(
+        language,
+        key,
+        community=address.community,
+        building=address.building,
+        unit=address.unit,
+        room=address.room,
+    )
+
+
+def urgency_key(request: RepairRequest) -> str:
+    return "repair.urgent_yes" if request.urgent else "repair.urgent_no"
+
+
+def age(language: str, since: datetime, now: datetime | None = None) -> str:
+    """How long ago ``since`` was, as people say it: 「3小时前」, "1 hour ago", "2 days ago"."""
+    elapsed = (now or utcnow()) - since
+    if elapsed < timedelta(minutes=1):
+        return text(language, "repair.age_now")
+    return format_timedelta(-elapsed, locale=language, add_direction=True)
+
+
+async def addresses(session: AsyncSession, requests: list[RepairRequest]) -> dict[int, Address]:
+    """The address of each request's household, by household."""
+    households = {request.household_id for request in requests}
+    return {household: await address_of(session, household) for household in households}
+
+
 def yuan(fen: int | None) -> str:
     if fen is None:
         return "—"
@@ -791,10 +843,10 @@ async def queue(session: AsyncSession, member: StaffMember, page: int = 1) -> Pa
     return await _page(session, statement, order, page)
 
 
-async def history(session: AsyncSession, request_id: int) -> list[AuditEvent]:
+async def history(session: AsyncSession, request: RepairRequest) -> list[AuditEvent]:
     statement = (
         select(AuditEvent)
-        .where(AuditEvent.subject == f"repair:{request_id}")
+        .where(AuditEvent.subject == f"repair:{request.id}")
         .order_by(col(AuditEvent.id))
     )
     return list(await session.exec(statement))

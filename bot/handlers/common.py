@@ -112,8 +112,14 @@ async def show_in_place(
 MESSAGE_LIMIT = 4000  # Telegram allows 4096 characters; keep a margin
 
 
-async def send_lines(update: Update, context: LinliContext, lines: list[str]) -> None:
-    """Send lines as few messages as Telegram's length limit allows."""
+async def send_lines(
+    update: Update,
+    context: LinliContext,
+    lines: list[str],
+    markup: InlineKeyboardMarkup | None = None,
+) -> None:
+    """Send lines as few messages as Telegram's length limit allows; the last carries
+    ``markup``."""
     chunk: list[str] = []
     size = 0
     for line in lines:
@@ -123,4 +129,6 @@ async def send_lines(update: Update, context: LinliContext, lines: list[str]) ->
         chunk.append(line[:MESSAGE_LIMIT])
         size += len(line) + 1
     if chunk:
-        await context.bot.send_message(update.effective_chat.id, "\n".join(chunk))
+        await context.bot.send_message(
+            update.effective_chat.id, "\n".join(chunk), reply_markup=markup
+        )

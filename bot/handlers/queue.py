@@ -1,9 +1,12 @@
 """Staff work the repair queue of their communities (/queue) and admins read the fund report.
 
 Buttons are the ``Queue...`` kinds of ``bot.flows.callback_data``, one per
-action. Actions that need words (a reason, a question, an amount) open
-a dialogue for the next typed message. Which moves a request's card offers
-comes from the flow's transition table (``repair.MACHINE.available``).
+action. Opening a request sends its pin and photos, then its card with the
+moves the flow's transition table offers now (``repair.MACHINE.available``).
+A move of one press edits the card in place with the moves that follow, so
+staff walk a request through without going back to the queue. Actions that
+need words (a reason, a question, an amount) open a dialogue for the next
+typed message, then show the card again with its next moves.
 """
 
 from __future__ import annotations
@@ -12,7 +15,14 @@ import tempfile
 from datetime import date, datetime
 from pathlib import Path
 
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup, InputFile, Update
+from telegram import (
+    CallbackQuery,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    InputFile,
+    InputMediaPhoto,
+    Update,
+)
 from telegram.ext import BaseHandler, CommandHandler
 
 from bot.flows import charts, dialogues, exports, repair
@@ -27,7 +37,6 @@ from bot.flows.callback_data import (
     QueueEstimate,
     QueueFinish,
     QueuePage,
-    QueuePhotos,
     QueueReject,
     QueueSameAsEstimate,
     QueueShow,
@@ -37,11 +46,11 @@ from bot.flows.callback_data import (
     RequestButton,
 )
 from bot.flows.menu import yuan_to_fen
-from bot.flows.registry import StaffMember
+from bot.flows.registry import StaffMember, address_of
 from bot.flows.repair import RepairError
 from bot.flows.transitions import Party
 from bot.handlers.buttons import B, ButtonHandler, Press
-from bot.handlers.common import accept_button, document_name, reply, send_lines
+from bot.handlers.common import MESSAGE_LIMIT, accept_button, document_name, reply, send_lines
 from bot.handlers.context import LinliContext
 from bot.handlers.repair import card, history_lines, list_page, reasons
 from bot.handlers.staff import StaffPress, staff_of, staff_press
@@ -86,8 +95,6 @@ def actions(context: LinliContext, request: RepairRequest) -> list[list[InlineKe
         more.append(button(context, "queue.do_prop" if fund else "queue.do_fund", reroute))
     if state not in repair.FINISHED:
         more.append(button(context, "queue.do_ask", QueueAsk(request.id)))
-    if request.photos:
-        more.append(button(context, "queue.do_photos", QueuePhotos(request.id)))
     return [r for r in (row, more) if r]
 
 
@@ -105,6 +112,7 @@ async def queue_page(
     """A page of the queue: sent for /queue, in place of the page shown for ◀ / ▶."""
     async with context.session() as session:
         page = await repair.queue(session, member, number)
+        addresses = await repair.addresses(session, page.requests)
     rows = [
         [
             InlineKeyboardButton(
@@ -112,7 +120,9 @@ async def queue_page(
                     "queue.line",
                     urgent="🔴" if r.urgent else "⚪",
                     number=r.number,
+                    address=repair.address_text(context.language, addresses[r.household_id]),
                     category=context.t(f"repair.category_{r.category}"),
+                    age=repair.age(context.language, r.created_at),
                     state=context.t(f"repair.state_{r.state}"),
                 ),
                 callback_data=QueueShow(r.id).pack(),
@@ -125,33 +135,58 @@ async def queue_page(
 
 
 async def show(update: Update, context: LinliContext, member: StaffMember, pressed: QueueShow):
+    """The request's pin and photos, once, then its card with the next moves."""
     async with context.session() as session:
         request = await repair.request_for_staff(session, pressed.request, member)
-        community = await session.get(Community, request.community_id)
-    await update.callback_query.answer()
-    text = "\n".join(
-        [
-            card(context, request),
-            context.t("queue.route_why", why=reasons(context, request, community)),
-            *await history_lines(context, request),
+    await context.query.answer()
+    chat = update.effective_chat.id
+    if request.latitude is not None and request.longitude is not None:
+        await context.bot.send_location(chat, request.latitude, request.longitude)
+    captions = [
+        context.t("queue.photo_caption", number=request.number, n=n)
+        for n in range(1, len(request.photos) + 1)
+    ]
+    if len(request.photos) == 1:
+        await context.bot.send_photo(chat, request.photos[0], caption=captions[0])
+    elif request.photos:
+        album = [
+            InputMediaPhoto(photo, caption)
+            for photo, caption in zip(request.photos, captions, strict=True)
         ]
-    )
-    await send_lines(update, context, [text])
-    rows = actions(context, request)
-    if rows:
-        await reply(update, context, "queue.what_now", markup=InlineKeyboardMarkup(rows))
+        await context.bot.send_media_group(chat, album)
+    await send_card(update, context, request)
 
 
-async def photos(update: Update, context: LinliContext, member: StaffMember, pressed: QueuePhotos):
+async def send_card(
+    update: Update,
+    context: LinliContext,
+    request: RepairRequest,
+    edit: CallbackQuery | None = None,
+) -> None:
+    """The request's card, its history and the buttons of its next moves: in place of the
+    card whose button was pressed (``edit``) where it fits in one message, else sent anew."""
     async with context.session() as session:
-        request = await repair.request_for_staff(session, pressed.request, member)
-    await update.callback_query.answer()
-    for number, file_id in enumerate(request.photos, start=1):
-        caption = context.t("queue.photo_caption", number=request.number, n=number)
-        await context.bot.send_photo(update.effective_chat.id, file_id, caption=caption)
+        community = await session.get(Community, request.community_id)
+        address = await address_of(session, request.household_id)
+        events = await repair.history(session, request)
+    lines = [
+        card(context, request, address),
+        context.t("queue.route_why", why=reasons(context, request, community)),
+        *history_lines(context, events),
+    ]
+    rows = actions(context, request)
+    markup = InlineKeyboardMarkup(rows) if rows else None
+    text = "\n".join(lines)
+    if edit is not None and len(text) <= MESSAGE_LIMIT:
+        await edit.edit_message_text(text, reply_markup=markup)
+        return
+    if edit is not None:  # grown too long for one message: the old card's buttons go
+        await edit.edit_message_reply_markup(None)
+    await send_lines(update, context, lines, markup)
 
 
 async def press(update: Update, context: LinliContext, member: StaffMember, pressed: RequestButton):
+    """A move made with one press: said in a moment's notice, and the card shows what follows."""
     to = repair.MACHINE.target_of(pressed.last_word(), Party.STAFF)
     if to is None:  # not a move of the table
         raise RepairError("button.stale")
@@ -159,18 +194,14 @@ async def press(update: Update, context: LinliContext, member: StaffMember, pres
         request = await repair.staff_move(
             session, pressed.request, RepairState(to), member, context.actor
         )
-    await accept_button(update.callback_query)
-    await reply(
-        update,
-        context,
-        "queue.moved",
-        number=request.number,
-        state=context.t(f"repair.state_{request.state}"),
-    )
+    state = context.t(f"repair.state_{request.state}")
+    await context.query.answer(context.t("queue.moved", number=request.number, state=state))
+    await send_card(update, context, request, edit=context.query)
 
 
 async def ask_words(update: Update, context: LinliContext, member, pressed: RequestButton):
-    """Ask for the words an action needs; a move the request is past is refused at once."""
+    """Ask for the words an action needs; a move the request is past is refused at once.
+    The card's buttons go: the card comes again, with its next moves, once the words are in."""
     action = pressed.last_word()
     async with context.session() as session:
         request = await repair.request_for_staff(session, pressed.request, member)
@@ -180,7 +211,7 @@ async def ask_words(update: Update, context: LinliContext, member, pressed: Requ
         await dialogues.start(
             session, update.effective_user.id, WORDS_DIALOGUE, request=request.id, action=action
         )
-    await update.callback_query.answer()
+    await accept_button(context.query)
     key = WORDS[action]
     if action == "est" and request.state == S.ESTIMATED:
         key = "queue.ask_revised_estimate"
@@ -239,6 +270,7 @@ async def words_text(update: Update, context: LinliContext, dialogue: Dialogue) 
         route=context.t(f"repair.route_{request.route}"),
         **repair.money_values(request),
     )
+    await send_card(update, context, request)
 
 
 async def same_as_estimate(
@@ -258,6 +290,7 @@ async def same_as_estimate(
     await reply(
         update, context, "queue.done_fin", number=request.number, **repair.money_values(request)
     )
+    await send_card(update, context, request)
 
 
 async def page_of_queue(
@@ -353,7 +386,6 @@ def handlers() -> list[BaseHandler]:
         CommandHandler("fundreport", fund_report),
         ButtonHandler(QueuePage, on_queue(page_of_queue)),
         ButtonHandler(QueueShow, on_queue(show)),
-        ButtonHandler(QueuePhotos, on_queue(photos)),
         ButtonHandler(QueueSameAsEstimate, on_queue(same_as_estimate)),
         *(ButtonHandler(kind, on_queue(press)) for kind in PRESSES),
         *(ButtonHandler(kind, on_queue(ask_words)) for kind in WORDS_KINDS),

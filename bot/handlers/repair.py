@@ -40,12 +40,13 @@ from bot.flows.callback_data import (
     RepairWithdraw,
     RequestButton,
 )
+from bot.flows.registry import Address, address_of
 from bot.flows.repair import Draft, RepairError
 from bot.flows.transitions import Party
 from bot.handlers.buttons import B, ButtonHandler, Press
 from bot.handlers.common import accept_button, local_time, refuse, reply, send_lines
 from bot.handlers.context import LinliContext
-from storage.models import Community, Dialogue, RepairRequest, RepairState
+from storage.models import AuditEvent, Community, Dialogue, RepairRequest, RepairState
 
 REOPEN_DIALOGUE = "repair_reopen"
 RATING = range(1, 6)
@@ -296,7 +297,7 @@ async def my_requests_page(update: Update, context: LinliContext, number: int) -
     await list_page(update, context, context.t("repair.yours"), rows, page, RepairPage)
 
 
-def card(context: LinliContext, request: RepairRequest) -> str:
+def card(context: LinliContext, request: RepairRequest, address: Address) -> str:
     """A request as its household and staff see it; once done, the shares are of the final cost."""
     money = repair.money_values(request)
     if request.cost_fen is not None:
@@ -305,20 +306,20 @@ def card(context: LinliContext, request: RepairRequest) -> str:
         "repair.card",
         number=request.number,
         state=context.t(f"repair.state_{request.state}"),
+        address=repair.address_text(context.language, address),
         category=context.t(f"repair.category_{request.category}"),
         place=request.place,
-        urgent=context.t("repair.urgent_yes" if request.urgent else "repair.urgent_no"),
+        urgent=context.t(repair.urgency_key(request)),
         route=context.t(f"repair.route_{request.route}"),
         description=request.description,
         photos=len(request.photos),
         filed=local_time(context, request.created_at),
+        age=repair.age(context.language, request.created_at),
         **money,
     )
 
 
-async def history_lines(context: LinliContext, request: RepairRequest) -> list[str]:
-    async with context.session() as session:
-        events = await repair.history(session, request.id)
+def history_lines(context: LinliContext, events: list[AuditEvent]) -> list[str]:
     lines = [context.t("repair.history")]
     for event in events:
         what = event.action.removeprefix("repair/")
@@ -339,6 +340,8 @@ async def show(update: Update, context: LinliContext, pressed: RepairShow) -> No
         request = await repair.request_for_resident(
             session, pressed.request, update.effective_user.id
         )
+        address = await address_of(session, request.household_id)
+        events = await repair.history(session, request)
     await update.callback_query.answer()
     moves = [
         button(context, move.label, RESIDENT_MOVES[move.action](request.id))
@@ -348,7 +351,7 @@ async def show(update: Update, context: LinliContext, pressed: RepairShow) -> No
     if request.question:
         rows.append([button(context, "repair.answer_button", RepairAnswer(request.id))])
     await send_lines(
-        update, context, [card(context, request), *await history_lines(context, request)]
+        update, context, [card(context, request, address), *history_lines(context, events)]
     )
     if rows:
         await reply(update, context, "repair.what_now", markup=InlineKeyboardMarkup(rows))

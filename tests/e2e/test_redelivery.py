@@ -45,8 +45,9 @@ class Actor:
         self.update_ids.append(sent["update_id"])
         return (await self._answered(after))["message"]
 
-    async def press(self, label: str) -> None:
-        """Press the button whose label starts with ``label``, on the newest message with one."""
+    async def press(self, label: str, then: str = "message") -> None:
+        """Press the button whose label starts with ``label``, on the newest message with one;
+        ``then`` is the kind of what comes of it (a new message, or an "edit")."""
         for message in reversed(await self.telegram.history(self.id)):
             found = [data for text, data in buttons(message).items() if text.startswith(label)]
             if found:
@@ -57,7 +58,7 @@ class Actor:
         pressed = await self.telegram.press(self.user, message["message_id"], found[0])
         self.update_ids.append(pressed["update_id"])
         await self._answered(after, kind="callback_answer")
-        await self._answered(after)  # and what comes of it
+        await self._answered(after, kind=then)  # and what comes of it
 
 
 async def test_every_kind_of_update_twice_has_the_effect_of_once(db, telegram, running_bot):
@@ -91,7 +92,8 @@ async def test_every_kind_of_update_twice_has_the_effect_of_once(db, telegram, r
     await resident.press("提交")
     await telegram.wait_for(STAFF, after=0, predicate=lambda e: "新报修" in e["message"]["text"])
     await staff.press("查看报修")
-    await staff.press("受理")
+    await telegram.wait_for(STAFF, after=0, predicate=lambda e: "受理" in buttons(e["message"]))
+    await staff.press("受理", then="edit")  # the card, edited in place
     await staff.send("/queue")
 
     await wait_until_delivered(db)  # the household is told its request was accepted

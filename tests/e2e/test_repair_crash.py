@@ -26,7 +26,15 @@ from tests.e2e.test_bad_input import PNG
 from tests.e2e.test_crash_restart import polls, started_polling, stop
 from tests.e2e.test_outbox import received, wait_until_delivered
 from tests.e2e.test_outbox_crash import start_bot
-from tests.e2e.test_repair import ADMIN, STAFF, file_roof_leak, open_in_queue, press, setup
+from tests.e2e.test_repair import (
+    ADMIN,
+    STAFF,
+    file_roof_leak,
+    move,
+    open_in_queue,
+    press,
+    setup,
+)
 from tests.e2e.test_round1 import next_message
 
 WANG, LI = 1001, 1002  # residents of 南溪小区 1幢 1单元 101 and 102 (built 1995, no fund)
@@ -235,21 +243,23 @@ async def test_a_fund_repair_survives_kill_9_between_staff_moves(db, bot, telegr
     await wait_until_delivered(db)  # staff have heard of it, before they open /queue
     state = RepairState.SUBMITTED
 
-    for move in MOVES:
+    for step in MOVES:
         await open_in_queue(staff, number)
-        (said,) = await press(staff, move.button)
-        if move.typed is not None:
+        if step.typed is None:
+            said, _ = await move(staff, step.button)
+        else:
+            (said,) = await press(staff, step.button)
             assert "请输入" in said
             await bot.restart()  # staff are asked for the amount: the bot dies
             assert (await request_numbered(db, number)).state == state
-            said = await staff.say(move.typed)
-        assert number in said and move.confirmed in said, said
+            said, _ = await staff.send(step.typed, replies=2)  # and the card again
+        assert number in said and step.confirmed in said, said
         await bot.restart()
-        state = move.to
+        state = step.to
         assert (await request_numbered(db, number)).state == state
 
     await wait_until_delivered(db)
-    counts = {move.to.value: await told(telegram, WANG, move.household_told) for move in MOVES}
+    counts = {step.to.value: await told(telegram, WANG, step.household_told) for step in MOVES}
     repeats = sum(count - 1 for count in counts.values())
     print(f"\n{bot.kills} kills; the household was told {counts} (batches of {MAX_BATCH})")
     # Nobody missed; each kill repeats at most the one message then in flight to the

@@ -11,9 +11,17 @@ from bot.flows.audit import CLI
 from storage.models import RepairRequest, RepairState
 from tests.e2e.conftest import buttons
 from tests.e2e.test_outbox import wait_until_delivered
-from tests.e2e.test_repair import STAFF, newest_with_button, open_in_queue, press, setup
+from tests.e2e.test_repair import (
+    STAFF,
+    filed,
+    move,
+    newest_with_button,
+    open_card,
+    open_in_queue,
+    press,
+    setup,
+)
 from tests.e2e.test_round1 import next_message
-from tests.test_repair import file
 
 WANG, LI = 1001, 1002
 PREVIOUS, NEXT = "◀ 上一页", "下一页 ▶"
@@ -34,14 +42,6 @@ async def state_of(db, request_id: int) -> RepairState:
         return RepairState((await session.get(RepairRequest, request_id)).state)
 
 
-async def queue_card(staff, number: str) -> list[str]:
-    """/queue, then the request: its card with its history, and what may happen next."""
-    await staff.say("/queue")
-    queue = await newest_with_button(staff, number)
-    label = next(label for label in buttons(queue) if number in label)
-    return await staff.press(queue, buttons(queue)[label], replies=2)
-
-
 async def open_in_my_requests(resident, number: str, replies: int = 1) -> list[str]:
     """/myrequests, then the request's page: its card and history (and what may be done)."""
     await resident.say("/myrequests")
@@ -52,14 +52,16 @@ async def open_in_my_requests(resident, number: str, replies: int = 1) -> list[s
 
 async def test_staff_reject_with_a_reason_and_the_household_is_told_why(db, person, telegram):
     _, wang, staff = await ready(db, person)
-    request = await file(db, wang.id, common=False)  # her own flat
+    request = await filed(db, wang.id, common=False)  # her own flat
     number = request.number
     await wait_until_delivered(db)  # staff's news of it, before they open the queue
     await open_in_queue(staff, number)
     (why,) = await press(staff, "不受理")
     assert f"请写明不受理{number}的理由" in why
     seq = await telegram.last_seq()
-    assert f"{number}已不受理，已通知住户" in await staff.say("户内水管属于自用部分，请自行维修")
+    (rejected, card) = await staff.send("户内水管属于自用部分，请自行维修", replies=2)
+    assert f"{number}已不受理，已通知住户" in rejected
+    assert card.startswith(f"{number} · 未受理") and not buttons(await staff.last_message())
     told = await next_message(telegram, wang.id, seq, number)
     assert told["text"] == f"报修{number}未被受理，原因：户内水管属于自用部分，请自行维修"
 
@@ -75,19 +77,20 @@ async def test_staff_reject_with_a_reason_and_the_household_is_told_why(db, pers
 
 async def test_staff_close_a_done_repair_the_household_did_not_confirm(db, person, telegram):
     _, wang, staff = await ready(db, person)
-    request = await file(db, wang.id, common=False)
+    request = await filed(db, wang.id, common=False)
     number = request.number
     await wait_until_delivered(db)
     seq = await telegram.last_seq()
-    for action in ("受理", "开始维修", "已完工"):
-        await open_in_queue(staff, number)
-        await press(staff, action)
+    await open_in_queue(staff, number)
+    for action in ("受理", "开始维修", "已完工"):  # each from the card as it was edited
+        await move(staff, action)
     done = await next_message(telegram, wang.id, seq, "已完工")
 
     await open_in_queue(staff, number)
     seq = await telegram.last_seq()
-    (closed,) = await press(staff, "关闭")
+    (closed, card) = await move(staff, "关闭")
     assert closed == f"{number}现在是「已关闭」，已通知住户。"
+    assert card.startswith(f"{number} · 已关闭")
     told = await next_message(telegram, wang.id, seq, number)
     assert told["text"] == f"报修{number}已关闭。"
     assert await state_of(db, request.id) == RepairState.CLOSED
@@ -101,7 +104,7 @@ async def test_staff_close_a_done_repair_the_household_did_not_confirm(db, perso
 
 async def test_the_household_withdraws_a_request(db, person, telegram):
     _, wang, staff = await ready(db, person)
-    request = await file(db, wang.id, common=False)
+    request = await filed(db, wang.id, common=False)
     number = request.number
     await wait_until_delivered(db)
     (card, _) = await open_in_my_requests(wang, number, replies=2)
@@ -119,14 +122,15 @@ async def test_staff_ask_and_the_households_answer_reaches_the_requests_history(
     db, person, telegram
 ):
     _, wang, staff = await ready(db, person)
-    request = await file(db, wang.id)
+    request = await filed(db, wang.id)
     number = request.number
     await wait_until_delivered(db)
     await open_in_queue(staff, number)
     (what,) = await press(staff, "请住户补充")
     assert f"要请{number}的住户补充什么" in what
     seq = await telegram.last_seq()
-    assert f"已向{number}的住户提问" in await staff.say("漏水点在哪个房间上方？")
+    (done_asking, _) = await staff.send("漏水点在哪个房间上方？", replies=2)  # and the card
+    assert f"已向{number}的住户提问" in done_asking
     asked = await next_message(telegram, wang.id, seq, "工作人员想了解")
     assert asked["text"] == f"关于您的报修{number}，工作人员想了解：漏水点在哪个房间上方？"
 
@@ -138,7 +142,7 @@ async def test_staff_ask_and_the_households_answer_reaches_the_requests_history(
     assert told["text"] == f"报修{number}的住户回复：在 602 室卧室上方"
 
     # Staff open it from that message: the question and the answer are in its history.
-    (card, _) = await staff.press(told, buttons(told)["查看报修"], replies=2)
+    card = (await open_card(staff, told, buttons(told)["查看报修"], number))["text"]
     assert "工作人员提问：漏水点在哪个房间上方？" in card
     assert "住户回复：在 602 室卧室上方" in card
     assert await state_of(db, request.id) == RepairState.SUBMITTED  # asking moves nothing
@@ -148,14 +152,14 @@ async def test_staff_revise_the_estimate_and_the_household_hears_the_new_split(
     db, person, telegram
 ):
     _, wang, staff = await ready(db, person)
-    request = await file(db, wang.id)  # an urgent roof leak in 南溪小区 (1995): the fund
+    request = await filed(db, wang.id)  # an urgent roof leak in 南溪小区 (1995): the fund
     number = request.number
     await wait_until_delivered(db)
     await open_in_queue(staff, number)
-    await press(staff, "受理")
+    await move(staff, "受理")
     await open_in_queue(staff, number)
     await press(staff, "填写估价")
-    await staff.say("3217.47")
+    await staff.send("3217.47", replies=2)
 
     await open_in_queue(staff, number)
     offered = buttons(await staff.last_message())
@@ -166,7 +170,7 @@ async def test_staff_revise_the_estimate_and_the_household_hears_the_new_split(
     assert same == "估价已经是¥3,217.47。要修改，请输入新的金额（元），或发送 /cancel。"
     assert "请输入金额" in await staff.say("三千五")
     seq = await telegram.last_seq()
-    revised = await staff.say("3500.03")
+    (revised, _) = await staff.send("3500.03", replies=2)
     assert revised == f"{number}估价¥3,500.03：业主及公共收益¥700.01，政府补助¥2,800.02。"
     told = await next_message(telegram, wang.id, seq, "调整为")
     assert told["text"] == (
@@ -183,10 +187,10 @@ async def test_staff_revise_the_estimate_and_the_household_hears_the_new_split(
     )
 
     # Its history shows both figures; once the money is approved the estimate stands.
-    (card, _) = await queue_card(staff, number)
+    card = await open_in_queue(staff, number)
     assert "估价已调整：¥3,217.47 → ¥3,500.03" in card
     seq = await telegram.last_seq()
-    await press(staff, "批准资金")
+    await move(staff, "批准资金")
     approved = await next_message(telegram, wang.id, seq, "已批准")
     assert "（¥3,500.03）" in approved["text"]
     await open_in_queue(staff, number)
@@ -209,8 +213,8 @@ async def test_more_than_a_page_of_requests_is_reached_through_the_pages(db, per
     down to the oldest ordinary one; a page button the queue has outgrown, or a forged one,
     is answered and changes nothing. /myrequests pages the household's own list alike."""
     codes, wang, staff = await ready(db, person)
-    filed = [await file(db, wang.id, urgent=n % 4 == 0) for n in range(25)]
-    in_order = sorted(filed, key=lambda r: (not r.urgent, -r.id))
+    requests = [await filed(db, wang.id, urgent=n % 4 == 0) for n in range(25)]
+    in_order = sorted(requests, key=lambda r: (not r.urgent, -r.id))
     await wait_until_delivered(db)
 
     queue_text = await staff.say("/queue")
@@ -226,15 +230,16 @@ async def test_more_than_a_page_of_requests_is_reached_through_the_pages(db, per
     assert labels[-1] == PREVIOUS and NEXT not in labels
     assert [label.split()[1] for label in labels[:-1]] == [r.number for r in in_order[20:]]
     oldest = in_order[-1]
-    assert not oldest.urgent and oldest.id == filed[1].id
-    (card, _) = await press(staff, next(label for label in labels if oldest.number in label), 2)
-    assert oldest.number in card
+    assert not oldest.urgent and oldest.id == requests[1].id
+    page = await newest_with_button(staff, oldest.number)
+    data = next(data for label, data in buttons(page).items() if oldest.number in label)
+    await open_card(staff, page, data, oldest.number)
 
     await staff.say("/queue")
     first = await staff.last_message()
     async with db.session() as session:  # six are rejected meanwhile: one page is left
         member = await registry.staff_member(session, STAFF)
-        for request in filed[:6]:
+        for request in requests[:6]:
             await repair.staff_move(session, request.id, RepairState.REJECTED, member, CLI, "重复")
     await wait_until_delivered(db)  # the household hears of each before it writes again
     shown = await labels_now(staff, first)
@@ -260,7 +265,7 @@ async def test_more_than_a_page_of_requests_is_reached_through_the_pages(db, per
     (page_two,) = await wang.press(mine, buttons(mine)[NEXT], kind="edit")
     assert page_two.endswith("第2/2页")
     labels = await labels_now(wang, mine)
-    assert [label.split()[0] for label in labels[:-1]] == [r.number for r in filed[4::-1]]
+    assert [label.split()[0] for label in labels[:-1]] == [r.number for r in requests[4::-1]]
     assert labels[-1] == PREVIOUS and all(label.endswith("未受理") for label in labels[:-1])
     gone = await wang.press_answer(mine, "v1:rep:page:3")
     assert gone["text"] == "列表已经变了，现在只有2页。请重新打开列表。" and gone["show_alert"]
