@@ -16,7 +16,7 @@ from bot.flows.audit import CLI
 from storage.models import Role
 from tests.e2e.conftest import ticks
 from tests.e2e.test_bad_input import PNG
-from tests.e2e.test_repair import open_in_queue, press
+from tests.e2e.test_repair import move, open_in_queue, press
 from tests.e2e.test_round1 import next_message
 from tests.registry import import_sample_registry, issue_codes
 from tests.test_open311 import HOTLINE, check_request, web_settings
@@ -69,13 +69,11 @@ async def test_a_hotline_request_reaches_the_queue_and_its_changes_reach_the_cit
 
     record = await seen_by_the_city(city, number, "已提交")
     assert record["status"] == "open" and record["agency_responsible"] == "一般渠道"
-    await press(staff, "受理")
+    await move(staff, "受理")  # each move edits the card, which offers the next
     await seen_by_the_city(city, number, "已受理")
-    await open_in_queue(staff, number)
-    await press(staff, "开始维修")
+    await move(staff, "开始维修")
     assert (await seen_by_the_city(city, number, "维修中"))["status"] == "open"
-    await open_in_queue(staff, number)
-    await press(staff, "已完工")
+    await move(staff, "已完工")
     done = await seen_by_the_city(city, number, "已完工")
     assert done["status"] == "closed" and done["updated_datetime"] >= record["updated_datetime"]
     closed = (await city.get("requests.json", params={"status": "closed"})).json()
