@@ -151,7 +151,8 @@ async def running(
 
 
 class Answers:
-    """Watches the server's log and wakes the resident whose chat got a bot message."""
+    """Watches the server's log and wakes the resident whose chat got a bot message, or an
+    edit of one (linli answers a vote by editing the ballot the resident pressed)."""
 
     def __init__(self, telegram: SandboxClient, after: int):
         self.telegram = telegram
@@ -167,7 +168,8 @@ class Answers:
             for event in await self.telegram.events(after=self.cursor, timeout=5):
                 self.cursor = event["seq"]
                 future = self.waiting.get(event["chat_id"])
-                if event["kind"] == "message" and future is not None and not future.done():
+                answer = event["kind"] in ("message", "edit")
+                if answer and future is not None and not future.done():
                     future.set_result(event["message"])
 
 
