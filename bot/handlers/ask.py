@@ -9,7 +9,7 @@ from __future__ import annotations
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.ext import BaseHandler, CommandHandler
 
-from bot.flows import ask, dialogues, faq
+from bot.flows import ask, dialogues, faq, small_talk
 from bot.flows.ask import Asked, AskError
 from bot.flows.callback_data import (
     AskMore,
@@ -60,12 +60,17 @@ async def ask_command(update: Update, context: LinliContext) -> None:
 
 
 async def free_text(update: Update, context: LinliContext) -> None:
-    """Text outside any dialogue: the answer staff wait for, else a bound resident's
-    question; anyone else's as before."""
-    if not await answered_staff(update, context):
-        await take_question(
-            update, context, update.effective_message.text, unbound=fallback.stray_text
-        )
+    """Text outside any dialogue: the answer staff wait for, a greeting or thanks, else
+    a bound resident's question; anyone else's as before."""
+    if await answered_staff(update, context):
+        return
+    text, principal = update.effective_message.text or "", context.principal
+    known = principal.household_id is not None or principal.staff is not None
+    talk = small_talk.kind(text)
+    if talk is not None and known:
+        await reply(update, context, f"small_talk.{talk}")
+        return
+    await take_question(update, context, text, unbound=fallback.stray_text)
 
 
 async def answered_staff(update: Update, context: LinliContext) -> bool:

@@ -89,6 +89,28 @@ async def staff_ask(db, telegram, wang, request, question: str) -> None:
     await next_message(telegram, wang.id, seq, question)
 
 
+async def test_greetings_and_thanks_are_answered_kindly_and_never_reach_the_inbox(
+    db, person, telegram
+):
+    wang = await bound_resident(db, person)
+    seq = await telegram.last_seq()
+    for greeting in ("你好", "您好！", "Hello", "早上好呀"):
+        assert "有问题直接发给我" in await wang.say(greeting), greeting
+    for thanks in ("谢谢 👍", "謝謝！", "好的", "thank you"):
+        assert "不客气" in await wang.say(thanks), thanks
+    english = person(1002, "Anna", language_code="en")
+    codes = await issue_codes(db, "南溪小区")
+    await english.say(f"/start {codes['1-1-102']}")
+    assert "You're welcome" in await english.say("Thanks!")
+    # A greeting with a question in it is a question.
+    assert "已把您的问题转给社区工作人员" in await wang.say("你好，小区附近哪家面馆好吃？")
+    assert await questions(db) == 1
+    staff_messages = await telegram.wait_for(
+        STAFF, after=seq, predicate=lambda e: "新的居民咨询" in (e["message"].get("text") or "")
+    )
+    assert "面馆" in staff_messages["message"]["text"]
+
+
 async def test_typing_instead_of_pressing_answer_staff_answers_them(db, person, telegram):
     wang = await bound_resident(db, person)
     request = await file(db, wang.id, common=False)
