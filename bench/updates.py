@@ -17,8 +17,11 @@ questions for the FAQ), so that each kind of update can be read alone. For
 votes every resident first sends one text, before the clock starts, to have
 a message of the bot's to press on.
 
+Each mode is measured in ``--rounds`` rounds, the two bots taking turns;
+figures are the rounds' medians.
+
 Usage: python -m bench.updates [sqlite|postgresql] [--residents 200] [--actions 6]
-                               [--traffic mixed|votes|questions]
+                               [--traffic mixed|votes|questions] [--rounds 3]
 """
 
 from __future__ import annotations
@@ -292,24 +295,58 @@ async def questions_delivered(url: str) -> None:
         await db.dispose()
 
 
-async def measure(url: str, folder: Path, count: int, actions: int, traffic: str) -> dict:
+async def one_round(
+    base: str,
+    folder: Path,
+    url: str,
+    residents: list[int],
+    actions: int,
+    votes,
+    traffic: str,
+    webhook: bool,
+) -> tuple[dict, dict]:
+    """linli's figures, then the echo bot's, each bot started afresh."""
+    async with running("linli", base, folder, url, webhook):
+        await questions_delivered(url)
+        linli = await load(base, LINLI_TOKEN, residents, actions, votes, traffic)
+    async with running("echo", base, folder, None, webhook):
+        echo = await load(base, ECHO_TOKEN, residents, actions, votes, traffic)
+    return linli, echo
+
+
+def medians(runs: list[dict]) -> dict:
+    """Each figure's median over the rounds."""
+    return {key: statistics.median(run[key] for run in runs) for key in runs[0]}
+
+
+def ratio(runs: list[tuple[dict, dict]], figure: str) -> float:
+    """The median over the rounds of linli's figure over the echo bot's."""
+    return statistics.median(linli[figure] / echo[figure] for linli, echo in runs)
+
+
+async def measure(
+    url: str, folder: Path, count: int, actions: int, traffic: str, rounds: int
+) -> dict:
+    """``rounds`` rounds per mode, linli and the echo bot taking turns, so that a noisy
+    moment of the machine weighs on one round of both; the ratios are the medians of
+    the rounds' ratios."""
     process, base = await start_sandbox(0)
     try:
         residents, round_id = await prepare(url, base, folder, count)
         votes = (f"v1:vote:{round_id}:agree", f"v1:vote:{round_id}:disagree")
-        figures: dict = {}
+        figures: dict = {"rounds": rounds}
         for mode in ("polling", "webhook"):
-            webhook = mode == "webhook"
-            async with running("linli", base, folder, url, webhook):
-                await questions_delivered(url)
-                linli = await load(base, LINLI_TOKEN, residents, actions, votes, traffic)
-            async with running("echo", base, folder, None, webhook):
-                echo = await load(base, ECHO_TOKEN, residents, actions, votes, traffic)
+            runs = [
+                await one_round(
+                    base, folder, url, residents, actions, votes, traffic, mode == "webhook"
+                )
+                for _ in range(rounds)
+            ]
             figures[mode] = {
-                "bot": linli,
-                "baseline": echo,
-                "throughput_ratio": round(linli["updates_per_s"] / echo["updates_per_s"], 3),
-                "p50_ratio": round(linli["p50_ms"] / echo["p50_ms"], 2),
+                "bot": medians([linli for linli, _ in runs]),
+                "baseline": medians([echo for _, echo in runs]),
+                "throughput_ratio": round(ratio(runs, "updates_per_s"), 3),
+                "p50_ratio": round(ratio(runs, "p50_ms"), 2),
             }
         return figures
     finally:
@@ -340,6 +377,7 @@ def main() -> None:
     parser.add_argument("--residents", type=int, default=200)
     parser.add_argument("--actions", type=int, default=6, help="updates per resident")
     parser.add_argument("--traffic", choices=TRAFFIC, default="mixed")
+    parser.add_argument("--rounds", type=int, default=3, help="rounds of both bots per mode")
     parser.add_argument(
         "--profile", type=Path, help="profile linli alone; the report's format by its suffix"
     )
@@ -350,7 +388,7 @@ def main() -> None:
     ):
         arguments = (url, Path(folder), options.residents, options.actions, options.traffic)
         if options.profile is None:
-            figures = asyncio.run(measure(*arguments))
+            figures = asyncio.run(measure(*arguments, options.rounds))
         else:
             figures = asyncio.run(profile(*arguments, options.profile))
     result = {

@@ -295,6 +295,10 @@ async def still_open(session: AsyncSession, consultation_id: int) -> bool:
     consultation = await session.get(
         Consultation, consultation_id, with_for_update={"read": True}, populate_existing=True
     )
+    return consultation is not None and is_open(consultation)
+
+
+def is_open(consultation: Consultation) -> bool:
     return consultation.status == ConsultationStatus.OPEN and utcnow() < consultation.closes_at
 
 
@@ -389,13 +393,17 @@ async def residents_of(session: AsyncSession, household_id: int) -> list[int]:
 
 
 async def open_for(session: AsyncSession, consultation_id: int, household_id: int, round_: int):
-    """The consultation, checked for the household: its round, its community, still open."""
-    consultation = await session.get(Consultation, consultation_id)
+    """The consultation, checked for the household: its round, its community, still open
+    (read under a share lock, as in ``still_open``)."""
+    community_id = await community_of_household_locked(session, household_id)
+    consultation = await session.get(
+        Consultation, consultation_id, with_for_update={"read": True}, populate_existing=True
+    )
     if consultation is None or consultation.round != round_:
         raise ConsultationError("button.stale")
-    if await community_of_household_locked(session, household_id) != consultation.community_id:
+    if community_id != consultation.community_id:
         raise ConsultationError("vote.other_community")
-    if not await still_open(session, consultation_id):
+    if not is_open(consultation):
         raise ConsultationError("vote.closed")
     return consultation
 

@@ -13,7 +13,7 @@ from telegram.ext import BaseHandler, CommandHandler
 
 from bot.flows import consultation
 from bot.flows.callback_data import Vote
-from bot.flows.consultation import ConsultationError, Tally
+from bot.flows.consultation import ConsultationError, Entry, Tally
 from bot.handlers.buttons import ButtonHandler
 from bot.handlers.common import local_time, reply, send, show_in_place
 from bot.handlers.context import LinliContext
@@ -79,10 +79,18 @@ async def vote(update: Update, context: LinliContext) -> None:
 async def vote_button(update: Update, context: LinliContext, button: Vote) -> None:
     query = context.query
     consultation_id, choice = button.consultation, button.choice
+    household_id = context.principal.household_id
     try:
+        if household_id is None:
+            raise ConsultationError("vote.unbound")
         async with context.session() as session:
-            recorded = await consultation.cast(
-                session, consultation_id, update.effective_user.id, choice, context.actor
+            recorded = await consultation.answer(
+                session,
+                consultation_id,
+                household_id,
+                choice,
+                Entry(by=update.effective_user.id),
+                context.actor,
             )
     except ConsultationError as refusal:
         await query.answer(context.t(refusal.reason), show_alert=True)
