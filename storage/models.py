@@ -56,6 +56,8 @@ class Community(SQLModel, table=True):
     renovation: str = Field(default="not_consulted", max_length=20)  # see Renovation
     # Who takes repairs outside the emergency fund: name and phone; none: the ordinary channel.
     property_manager: str | None = Field(default=None, max_length=200)
+    # The manager's Telegram account, if they have one: their repairs are sent there.
+    property_manager_telegram_id: int | None = _telegram_id(nullable=True)
     created_at: datetime = _created_at()
 
 

@@ -257,7 +257,13 @@ def test_faq_menu_and_fund_commands(linli, tmp_path):
     assert len(listed) == 27 and listed[0].startswith("B01\tbasic\t¥800,000\t屋面整修")
 
     manager = linli("repair", "manager", "--community", "梅湾花园", "--manager", "禾城物业")
-    assert "property manager 禾城物业" in manager.stdout
+    assert "property manager 禾城物业; residents given the phone" in manager.stdout
+    account = ("--community", "梅湾花园", "--manager", "禾城物业", "--telegram-id", "9700")
+    assert "repairs sent to their Telegram account" in linli("repair", "manager", *account).stdout
+    nameless = linli(
+        "repair", "manager", "--community", "梅湾花园", "--manager", "", "--telegram-id", "1"
+    )
+    assert nameless.returncode == 2 and "--telegram-id needs" in nameless.stderr
     report = linli("report", "fund", "--from", "2026-01-01", "--out", "fund.csv")
     assert "total\tuses 0\t0.00 yuan" in report.stdout
     assert (tmp_path / "fund.xlsx").exists()

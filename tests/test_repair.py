@@ -20,6 +20,7 @@ from sqlmodel import col, func, select
 from bot.config import RepairSettings
 from bot.flows import exports, registry, repair
 from bot.flows.audit import CLI, Actor
+from bot.flows.people import meet
 from bot.flows.repair import RepairError
 from storage.db import is_sqlite
 from storage.models import (
@@ -358,6 +359,30 @@ async def test_a_rejection_needs_a_reason_and_fund_steps_only_apply_to_the_fund(
             session, own_flat.id, RepairRoute.FUND, "屋顶渗水影响整栋楼", member, CLI
         )
         assert rerouted.route == RepairRoute.FUND and rerouted.route_override
+
+
+async def test_a_request_rerouted_to_the_property_manager_reaches_them_or_their_phone(db):
+    await import_sample_registry(db)
+    residents = await bind_all(db, "南溪小区")
+    member = await staff(db, "南溪小区")
+    told = []
+    for telegram_account in (None, 9700):
+        async with db.session() as session:
+            nanxi = await registry.community_named(session, "南溪小区")
+            nanxi.property_manager = "南溪物业 0573-1234 5678"
+            nanxi.property_manager_telegram_id = telegram_account
+            if telegram_account is not None:
+                await meet(session, telegram_account, "南溪物业", "zh-hans")
+        request = await file(db, residents["1-1-101"])  # an urgent roof leak: the fund's
+        assert request.route == RepairRoute.FUND
+        async with db.session() as session:
+            await repair.reroute(
+                session, request.id, RepairRoute.PROPERTY, "小区另有维修资金", member, CLI
+            )
+            latest = select(Broadcast).order_by(col(Broadcast.id).desc())
+            told.append([b.message_key for b in (await session.exec(latest.limit(2))).all()])
+    assert told[0][0] == "repair.rerouted_property_contact"
+    assert told[1] == ["repair.rerouted_property_sent", "repair.for_property_manager"]
 
 
 async def test_untriaged_urgent_requests_remind_staff_then_reach_the_admins_once(db):

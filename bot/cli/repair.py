@@ -26,21 +26,40 @@ def repair_manager(
     manager: Annotated[
         str, typer.Option(help='name and phone, e.g. "禾城物业 0573-8888 0000"; "" for none')
     ],
+    telegram_id: Annotated[
+        int | None,
+        typer.Option(
+            min=1,
+            help="the manager's Telegram account (their user id), to send their repairs to; "
+            "without it residents are given the phone",
+        ),
+    ] = None,
 ) -> None:
     """Register the property manager (物业) that takes the community's other repairs."""
     from bot.flows import registry
     from bot.flows.audit import CLI, record
 
     settings = settings_of(context)
+    name = manager.strip()[:200] or None
+    if name is None and telegram_id is not None:
+        raise CommandError("--telegram-id needs the manager's --manager name and phone")
 
     async def work(db: Database) -> None:
         async with db.session() as session:
             found = await registry.community_named(session, community)
-            found.property_manager = manager.strip()[:200] or None
-            record(session, CLI, "community/manager", f"community:{found.id}", manager=manager)
+            found.property_manager, found.property_manager_telegram_id = name, telegram_id
+            record(
+                session,
+                CLI,
+                "community/manager",
+                f"community:{found.id}",
+                manager=name,
+                telegram_id=telegram_id,
+            )
 
     with_database(settings, work)
-    typer.echo(f"{community}: property manager {manager.strip() or '(none)'}")
+    sent = "repairs sent to their Telegram account" if telegram_id else "residents given the phone"
+    typer.echo(f"{community}: property manager {name or '(none)'}" + (f"; {sent}" if name else ""))
 
 
 def _day(typed: str | None) -> date | None:

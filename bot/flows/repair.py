@@ -54,6 +54,7 @@ from storage.models import (
     Role,
     Staff,
     StaffCommunity,
+    User,
 )
 from storage.types import utcnow
 from storage.upsert import insert_if_absent
@@ -386,7 +387,7 @@ async def file_report(
 ) -> RepairRequest:
     """Number, route and file the household's report, and tell the community's staff."""
     building, _ = await _building_of(session, household_id)
-    community = await session.get(Community, building.community_id)
+    community = await community_with_id(session, building.community_id)
     routing = route_for(community, report.common_part, report.urgent, report.category, rules)
     now = utcnow()
     year = now.astimezone(zone).year
@@ -396,7 +397,7 @@ async def file_report(
         year=year,
         sequence=sequence,
         household_id=household_id,
-        community_id=community.id,
+        community_id=building.community_id,
         reporter_telegram_id=reporter_telegram_id,
         category=report.category,
         common_part=report.common_part,
@@ -420,9 +421,9 @@ async def file_report(
         route=request.route,
         reasons=routing.reasons,
     )
-    await _tell_staff(
-        session, request, "repair.new_for_staff", **await _what_and_where(session, request)
-    )
+    what_and_where = await _what_and_where(session, request)
+    await _tell_staff(session, request, "repair.new_for_staff", **what_and_where)
+    await _hand_to_property_manager(session, request, community, what_and_where, actor)
     return request
 
 
@@ -602,7 +603,7 @@ async def reroute(
     if not reason:
         raise RepairError("repair.reason_needed")
     if route != RepairRoute.FUND:
-        community = await session.get(Community, request.community_id)
+        community = await community_with_id(session, request.community_id)
         route = RepairRoute.PROPERTY if community.property_manager else RepairRoute.ORDINARY
     if request.state not in (S.SUBMITTED, S.TRIAGED) or request.route == route:
         raise RepairError("repair.cannot_reroute")
@@ -618,9 +619,55 @@ async def reroute(
         route_to=route.value,
         note=reason,
     )
+    if route == RepairRoute.PROPERTY:
+        what_and_where = await _what_and_where(session, request)
+        sent = await _hand_to_property_manager(session, request, community, what_and_where, actor)
+        key = "repair.rerouted_property_sent" if sent else "repair.rerouted_property_contact"
+        await _tell_household(session, request, reason, key=key, manager=community.property_manager)
+        return request
     route_names = {language: text(language, f"repair.route_{route}") for language in LANGUAGES}
     await _tell_household(session, request, reason, key="repair.rerouted", route=route_names)
     return request
+
+
+async def community_with_id(session: AsyncSession, community_id: int) -> Community:
+    return (await session.exec(select(Community).where(Community.id == community_id))).one()
+
+
+async def reachable_property_manager(session: AsyncSession, community: Community) -> int | None:
+    """The property manager's Telegram account, if the bot may write to it: registered,
+    written to the bot (Telegram lets a bot write to nobody else) and not blocked it."""
+    telegram_id = community.property_manager_telegram_id
+    if telegram_id is None:
+        return None
+    user = await session.get(User, telegram_id)
+    return telegram_id if user is not None and user.unreachable_since is None else None
+
+
+async def _hand_to_property_manager(
+    session: AsyncSession,
+    request: RepairRequest,
+    community: Community,
+    what_and_where: dict[str, object],
+    actor: Actor,
+) -> bool:
+    """Send a request routed to the property manager to their Telegram account; False
+    where they have none the bot can reach, and the household is to call them."""
+    if request.route != RepairRoute.PROPERTY:
+        return False
+    manager = await reachable_property_manager(session, community)
+    if manager is None:
+        return False
+    await outbox.enqueue(
+        session,
+        "repair/property",
+        [manager],
+        "repair.for_property_manager",
+        subject=f"repair:{request.id}:property",
+        values={"number": request.number, "description": request.description, **what_and_where},
+    )
+    record(session, actor, "repair/to_property", f"repair:{request.id}", telegram_id=manager)
+    return True
 
 
 async def ask_resident(

@@ -46,7 +46,7 @@ from bot.flows.transitions import Party
 from bot.handlers.buttons import B, ButtonHandler, Press
 from bot.handlers.common import accept_button, local_time, refuse, reply, send_lines
 from bot.handlers.context import LinliContext
-from storage.models import AuditEvent, Community, Dialogue, RepairRequest, RepairState
+from storage.models import AuditEvent, Community, Dialogue, RepairRequest, RepairRoute, RepairState
 
 REOPEN_DIALOGUE = "repair_reopen"
 RATING = range(1, 6)
@@ -210,12 +210,18 @@ async def submit(update: Update, context: LinliContext, _: RepairSubmit) -> None
         request = await repair.submit(
             session, update.effective_user.id, context.actor, settings.repair, settings.zone
         )
-        community = await session.get(Community, request.community_id)
+        community = await repair.community_with_id(session, request.community_id)
+        key = f"repair.filed_{request.route}"
+        unforwarded = request.route == RepairRoute.PROPERTY and (
+            await repair.reachable_property_manager(session, community) is None
+        )
+        if unforwarded:  # nobody passes it on: the household is to call the manager
+            key = "repair.filed_property_contact"
     await accept_button(update.callback_query)
     await reply(
         update,
         context,
-        f"repair.filed_{request.route}",
+        key,
         number=request.number,
         why=reasons(context, request, community),
         manager=community.property_manager or "",

@@ -207,10 +207,8 @@ async def test_an_urgent_roof_leak_goes_to_the_fund_and_ends_rated(db, person, t
     assert "使用1次，共¥3,300.00；业主及公共收益¥660.00，政府补助¥2,640.00" in report[0]
 
 
-async def test_a_lift_in_a_newer_community_goes_to_the_property_manager(db, person):
-    codes = await setup(db)
-    li = person(1002, "李强")
-    await li.say(f"/start {codes['8-1-101']}")
+async def report_a_stuck_lift(li) -> str:
+    """李强 of 梅湾花园 (delivered 2008, with a maintenance fund) reports a stuck lift."""
     await li.say("/repair")
     await press(li, "电梯")
     await press(li, "公共部位")
@@ -220,10 +218,40 @@ async def test_a_lift_in_a_newer_community_goes_to_the_property_manager(db, pers
     await press(li, "照片发完了")
     await press(li, "不发位置")
     (filed,) = await press(li, "提交")
-    assert "转交小区物业禾城物业 0573-8888 0000" in filed
+    return filed
+
+
+async def test_a_lift_in_a_newer_community_goes_to_the_property_manager(db, person, telegram):
+    codes = await setup(db)
+    li = person(1002, "李强")
+    await li.say(f"/start {codes['8-1-101']}")
+    filed = await report_a_stuck_lift(li)
+    # The manager takes no repairs in linli: the household is given the phone, told plainly.
+    assert "邻里不会替您转交，请您直接联系物业：禾城物业 0573-8888 0000" in filed
     assert "2008年交付，不早于2000年" in filed and "已建立维修资金" in filed
     # Why the fund does not apply: the conditions it met are no reason against it.
     assert "涉及公共部位" not in filed and "属于紧急情况" not in filed
+
+    # Registered with a Telegram account that never wrote to the bot (which Telegram
+    # then lets it not write to), the manager is still to be called.
+    manager = person(9700, "禾城物业")
+    async with db.session() as session:
+        meiwan = await registry.community_named(session, "梅湾花园")
+        meiwan.property_manager_telegram_id = manager.id
+    assert "请您直接联系物业：禾城物业" in await report_a_stuck_lift(li)
+    # Once the manager has written to the bot, they get the next request themselves,
+    # and the household is told so.
+    await manager.say("/help")
+    seq = await telegram.last_seq()
+    filed = await report_a_stuck_lift(li)
+    assert "已通过邻里转交小区物业禾城物业 0573-8888 0000处理" in filed
+    assert "请您直接联系" not in filed
+    handed = await next_message(telegram, manager.id, seq, "邻里转来一份报修")
+    assert "梅湾花园 8幢1单元101室" in handed["text"], handed["text"]
+    assert "电梯（紧急，现在有危险）" in handed["text"] and "电梯停在两层之间" in handed["text"]
+    async with db.session() as session:
+        handed_over = select(func.count()).where(AuditEvent.action == "repair/to_property")
+        assert (await session.exec(handed_over)).one() == 1
 
 
 async def test_bad_input_in_the_intake_is_answered_and_changes_nothing(db, person, telegram):
