@@ -76,7 +76,10 @@ class Building(SQLModel, table=True):
 
     id: int | None = Field(default=None, primary_key=True)
     community_id: int = Field(foreign_key="community.id", index=True)
-    name: str = Field(max_length=50)
+    name: str = Field(max_length=50)  # as the registry keeps it: 3 for 三幢, 3座 and 3#
+    # How the community's own registry writes it (3号楼, A座), shown to its people; None
+    # where that is the number alone or the bot's own "3幢".
+    spelling: str | None = Field(default=None, max_length=50)
     delivery_year: int | None = None
 
 

@@ -125,6 +125,16 @@ async def buildings_of(db, community: str) -> list[str]:
         return sorted((await session.exec(statement)).all())
 
 
+async def spellings_of(db, community: str) -> dict[str, str | None]:
+    async with db.session() as session:
+        statement = (
+            select(Building.name, Building.spelling)
+            .join(Community, col(Building.community_id) == col(Community.id))
+            .where(Community.name == community)
+        )
+        return dict((await session.exec(statement)).all())
+
+
 async def test_a_building_however_written_is_one_building(db, tmp_path: Path):
     await import_sample_registry(db)  # 南溪小区: buildings 1 and 2
     written = tmp_path / "written.csv"
@@ -143,6 +153,7 @@ async def test_a_building_however_written_is_one_building(db, tmp_path: Path):
         result = await importing.import_households(session, written, CLI)
     assert result.created == 7
     assert await buildings_of(db, "南溪小区") == ["1", "2", "3"]
+    assert await spellings_of(db, "南溪小区") == {"1": "1号楼", "2": None, "3": "三幢"}
     read = [(r.column, r.typed, r.read_as, r.rows) for r in result.readings]
     assert read == [
         ("building", "03幢", "3", 1),
@@ -171,6 +182,8 @@ async def test_a_building_however_written_is_one_building(db, tmp_path: Path):
             result = await importing.import_households(session, again, CLI)
         assert (result.created, result.unchanged) == (0, 7)
     assert result.readings == ()  # plain numbers are nothing to remark on
+    # As the registry spells them now: the number alone, shown as the bot writes it.
+    assert await spellings_of(db, "南溪小区") == {"1": None, "2": None, "3": None}
     assert await count(db, Household) == 17 + 7
 
 

@@ -28,6 +28,7 @@ from bot.flows import offline, repair
 from bot.flows.api_keys import Caller
 from bot.flows.audit import Actor, record
 from bot.flows.refusal import Refusal
+from bot.flows.registry import building_text
 from bot.i18n import text
 from storage.models import Building, Community, Household, RepairRequest, RepairRoute, RepairState
 
@@ -236,7 +237,11 @@ def _record(
     language, zone = context.language, context.zone
     agency = agency_of(request, community, language)
     # The building and unit only: the room would name the household.
-    where = {"community": community.name, "building": building.name, "unit": unit}
+    where = {
+        "community": community.name,
+        "building": building_text(language, building.name, building.spelling),
+        "unit": unit,
+    }
     address = text(language, "address.building_unit" if unit else "address.building", **where)
     return {
         "service_request_id": request.number,

@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections import Counter
+from collections import Counter, defaultdict
 from dataclasses import dataclass
 from pathlib import Path
 
 from sqlalchemy import insert
-from sqlmodel import select
+from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.flows.audit import Actor, record
@@ -114,8 +114,7 @@ def bare(column: str, text: str) -> str:
     """A building, unit or room number as the registry keeps it, however it was written:
     三幢, 3座, 3#, 3号楼, ３ and 03幢 are building 3; 一单元 and 1单元 unit 1; 101室 room 101.
     A name that is no number (A座 -> A) keeps its letters; rooms keep their digits as typed."""
-    # NFKC turns full-width ３ and ＃ into 3 and #.
-    typed = unicodedata.normalize("NFKC", text).strip()
+    typed = typed_spelling(text)
     found = _ADDRESS[column].fullmatch(typed)
     number = found["number"].strip() if found else typed
     if _CHINESE_NUMBER.fullmatch(number):
@@ -128,6 +127,18 @@ def bare(column: str, text: str) -> str:
     if column != "room" and number.isdigit():
         number = str(int(number))
     return number
+
+
+def typed_spelling(text: str) -> str:
+    """A spelling as typed, full-width ３ and ＃ made 3 and # (NFKC), without stray spaces."""
+    return unicodedata.normalize("NFKC", text).strip()
+
+
+def own_spelling(name: str, counts: Counter[str]) -> str | None:
+    """How most of a building's rows spell it, kept for display where that is more than
+    its number or the bot's own "3幢"."""
+    spelling = counts.most_common(1)[0][0]
+    return None if spelling in (name, name + _PLAIN_SUFFIX["building"]) else spelling[:50]
 
 
 def _readings(spellings: dict[tuple[str, str], int]) -> tuple[Reading, ...]:
@@ -197,6 +208,8 @@ async def import_households(session: AsyncSession, path: Path, actor: Actor) -> 
     wanted: dict[tuple[int, str, str, str], int] = {}  # address -> line
     areas: dict[tuple[int, str, str, str], int | None] = {}
     spellings: Counter[tuple[str, str]] = Counter()  # (column, as typed) -> rows
+    # (community, building) -> how its rows spell it -> rows
+    building_spellings: defaultdict[tuple[int | None, str], Counter[str]] = defaultdict(Counter)
     for row in rows:
         name = _required(path, row, "community", 100)
         if name not in communities:
@@ -214,6 +227,7 @@ async def import_households(session: AsyncSession, path: Path, actor: Actor) -> 
         wanted[key] = row.line
         areas[key] = _area(path, row)
         spellings.update((column, row.values.get(column, "")) for column in _PLAIN_SUFFIX)
+        building_spellings[key[:2]][typed_spelling(row.values["building"])] += 1
 
     buildings = {
         (community_id, name): id_
@@ -221,17 +235,26 @@ async def import_households(session: AsyncSession, path: Path, actor: Actor) -> 
             select(Building.id, Building.community_id, Building.name)
         )
     }
+    spelt = {key: own_spelling(key[1], counts) for key, counts in building_spellings.items()}
     new_buildings = sorted({(c, b) for c, b, _, _ in wanted} - buildings.keys())
     if new_buildings:
         await session.exec(
-            insert(Building), params=[{"community_id": c, "name": b} for c, b in new_buildings]
+            insert(Building),
+            params=[
+                {"community_id": c, "name": b, "spelling": spelt[c, b]} for c, b in new_buildings
+            ],
         )
-        buildings = {
-            (community_id, name): id_
-            for id_, community_id, name in await session.exec(
-                select(Building.id, Building.community_id, Building.name)
-            )
-        }
+    imported = select(Building).where(col(Building.community_id).in_({c for c, _ in spelt}))
+    for building in await session.exec(imported):  # as the registry spells them now
+        named = (building.community_id, building.name)
+        if named in spelt and building.spelling != spelt[named]:
+            building.spelling = spelt[named]
+    buildings = {
+        (community_id, name): id_
+        for id_, community_id, name in await session.exec(
+            select(Building.id, Building.community_id, Building.name)
+        )
+    }
     known = {
         (household.building_id, household.unit, household.room): household
         for household in await session.exec(select(Household))

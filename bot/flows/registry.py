@@ -9,6 +9,7 @@ from sqlmodel import col, func, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.flows.audit import Actor, record
+from bot.i18n import text
 from storage.models import (
     Building,
     Community,
@@ -35,6 +36,28 @@ class Address:
     building: str
     unit: str
     room: str
+    building_spelling: str | None = None  # the registry's own, as Building.spelling
+
+
+def building_text(language: str, name: str, spelling: str | None) -> str:
+    """A building as its people know it: the registry's own spelling (3号楼) in Chinese,
+    else the bot's 3幢; the number in English (building 3)."""
+    if language != "zh_Hans":
+        return name
+    return spelling or f"{name}幢"
+
+
+def address_text(language: str, address: Address) -> str:
+    """A household's community, building, unit and room, as ``language`` writes them."""
+    key = "address.with_unit" if address.unit else "address.without_unit"
+    return text(
+        language,
+        key,
+        community=address.community,
+        building=building_text(language, address.building, address.building_spelling),
+        unit=address.unit,
+        room=address.room,
+    )
 
 
 @dataclass(frozen=True)
@@ -47,17 +70,22 @@ class StaffMember:
         return self.role is Role.ADMIN or community_id in self.community_ids
 
 
+def _address(household: Household, community: str, building: str, spelling: str | None) -> Address:
+    assert household.id is not None  # a stored row's
+    return Address(household.id, community, building, household.unit, household.room, spelling)
+
+
 def _address_query():
     return (
-        select(Household.id, Community.name, Building.name, Household.unit, Household.room)
-        .join(Building, Household.building_id == Building.id)
-        .join(Community, Building.community_id == Community.id)
+        select(Household, Community.name, Building.name, Building.spelling)
+        .join(Building, col(Household.building_id) == Building.id)
+        .join(Community, col(Building.community_id) == Community.id)
     )
 
 
 async def address_of(session: AsyncSession, household_id: int) -> Address:
     row = (await session.exec(_address_query().where(Household.id == household_id))).one()
-    return Address(*row)
+    return _address(*row)
 
 
 async def addresses_in(session: AsyncSession, community_id: int) -> list[Address]:
@@ -67,7 +95,7 @@ async def addresses_in(session: AsyncSession, community_id: int) -> list[Address
         .where(Community.id == community_id)
         .order_by(Building.name, Household.unit, Household.room)
     )
-    return [Address(*row) for row in rows]
+    return [_address(*row) for row in rows]
 
 
 async def community_named(session: AsyncSession, name: str) -> Community:

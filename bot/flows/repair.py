@@ -38,7 +38,14 @@ from bot.flows.audit import Actor, record
 from bot.flows.callback_data import RESIDENT_MOVES, QueueShow, RepairAnswer
 from bot.flows.outbox import Button
 from bot.flows.refusal import Refusal
-from bot.flows.registry import Address, StaffMember, address_of, community_or_none
+from bot.flows.registry import (
+    Address,
+    StaffMember,
+    address_of,
+    address_text,
+    building_text,
+    community_or_none,
+)
 from bot.flows.transitions import Guard, Machine, Party, Transition, clean_note
 from bot.i18n import LANGUAGES, text
 from storage.models import (
@@ -247,8 +254,8 @@ async def choose_place(session: AsyncSession, telegram_id: int, common_part: boo
 
 def place_of(building: Building, household: Household, common_part: bool) -> str:
     """Where a report is by default: the building for a common part, else the flat."""
-    # The registry keeps "1" for "1幢"; the place is shown as people write it.
-    name = f"{building.name}幢" if building.name.isdigit() else building.name
+    # The registry keeps "1" for "1幢"; the place is written as the residents know it.
+    name = building_text("zh_Hans", building.name, building.spelling)
     if common_part:
         return name
     return (
@@ -798,19 +805,6 @@ async def _what_and_where(session: AsyncSession, request: RepairRequest) -> dict
             }.items()
         },
     }
-
-
-def address_text(language: str, address: Address) -> str:
-    """A household's community, building, unit and room, as ``language`` writes them."""
-    key = "address.with_unit" if address.unit else "address.without_unit"
-    return text(
-        language,
-        key,
-        community=address.community,
-        building=address.building,
-        unit=address.unit,
-        room=address.room,
-    )
 
 
 def urgency_key(request: RepairRequest) -> str:

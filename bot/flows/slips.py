@@ -21,7 +21,7 @@ from matplotlib.patches import Rectangle  # noqa: E402
 
 from bot.flows.fonts import A4_INCHES, cjk_font_family  # noqa: E402
 from bot.flows.invites import Slip, grouped  # noqa: E402
-from bot.i18n import text  # noqa: E402
+from bot.flows.registry import address_text  # noqa: E402
 
 COLUMNS, ROWS = 2, 4
 
@@ -32,11 +32,7 @@ def deep_link(bot_username: str, code: str) -> str:
 
 def _address_line(slip: Slip) -> str:
     """The address as residents read it: slips are printed in Chinese."""
-    a = slip.address
-    key = "address.with_unit" if a.unit else "address.without_unit"
-    return text(
-        "zh_Hans", key, community=a.community, building=a.building, unit=a.unit, room=a.room
-    )
+    return address_text("zh_Hans", slip.address)
 
 
 def write_csv(path: Path, slips: Sequence[Slip], bot_username: str) -> None:

@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 from telegram import CallbackQuery, InlineKeyboardMarkup, Update
 from telegram.error import BadRequest
 
+from bot.flows import registry
 from bot.flows.refusal import Refusal, Words
 from bot.flows.registry import Address
 from bot.handlers.context import LinliContext
@@ -32,14 +33,7 @@ async def send(
 
 
 def address_text(context: LinliContext, address: Address) -> str:
-    key = "address.with_unit" if address.unit else "address.without_unit"
-    return context.t(
-        key,
-        community=address.community,
-        building=address.building,
-        unit=address.unit,
-        room=address.room,
-    )
+    return registry.address_text(context.language, address)
 
 
 def local_time(context: LinliContext, moment: datetime) -> str:

@@ -50,7 +50,14 @@ from bot.flows.registry import StaffMember, address_of
 from bot.flows.repair import RepairError
 from bot.flows.transitions import Party
 from bot.handlers.buttons import B, ButtonHandler, Press
-from bot.handlers.common import MESSAGE_LIMIT, accept_button, document_name, reply, send_lines
+from bot.handlers.common import (
+    MESSAGE_LIMIT,
+    accept_button,
+    address_text,
+    document_name,
+    reply,
+    send_lines,
+)
 from bot.handlers.context import LinliContext
 from bot.handlers.repair import card, history_lines, list_page, reasons
 from bot.handlers.staff import StaffPress, staff_of, staff_press
@@ -120,7 +127,7 @@ async def queue_page(
                     "queue.line",
                     urgent="🔴" if r.urgent else "⚪",
                     number=r.number,
-                    address=repair.address_text(context.language, addresses[r.household_id]),
+                    address=address_text(context, addresses[r.household_id]),
                     category=context.t(f"repair.category_{r.category}"),
                     age=repair.age(context.language, r.created_at),
                     state=context.t(f"repair.state_{r.state}"),

@@ -44,7 +44,7 @@ from bot.flows.registry import Address, address_of
 from bot.flows.repair import Draft, RepairError
 from bot.flows.transitions import Party
 from bot.handlers.buttons import B, ButtonHandler, Press
-from bot.handlers.common import accept_button, local_time, refuse, reply, send_lines
+from bot.handlers.common import accept_button, address_text, local_time, refuse, reply, send_lines
 from bot.handlers.context import LinliContext
 from storage.models import AuditEvent, Community, Dialogue, RepairRequest, RepairRoute, RepairState
 
@@ -312,7 +312,7 @@ def card(context: LinliContext, request: RepairRequest, address: Address) -> str
         "repair.card",
         number=request.number,
         state=context.t(f"repair.state_{request.state}"),
-        address=repair.address_text(context.language, address),
+        address=address_text(context, address),
         category=context.t(f"repair.category_{request.category}"),
         place=request.place,
         urgent=context.t(repair.urgency_key(request)),
