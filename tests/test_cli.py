@@ -13,7 +13,7 @@ import typer.main
 from pypdf import PdfReader
 
 from bot.cli import app
-from bot.cli.translation import commands, help_catalogue, help_texts
+from bot.cli.translation import CLICK_ERRORS, commands, help_catalogue, help_texts
 from bot.flows import people
 from bot.flows.people import meet
 from tests.registry import DATA, import_sample_registry
@@ -227,12 +227,27 @@ def test_help_is_in_the_configured_language(linli, tmp_path: Path):
     (tmp_path / "en.toml").write_text('default_language = "en"\n', encoding="utf-8")
     english = linli("--config", "en.toml", "households", "list", "--help").stdout
     assert "only households nobody is bound to" in english
+    # click's own words too, and its usage errors with what was typed in them.
+    assert "用法：linli [OPTIONS] COMMAND" in chinese and "选项：" in chinese
+    assert "显示本帮助并退出。" in chinese and "命令：" in chinese
+    assert "[默认：20; x>=1]" in linli("db", "skipped", "--help").stdout
+    missing = linli("repair", "manager", "--community", "梅湾花园").stderr
+    assert "运行「linli repair manager --help」查看帮助。" in missing
+    assert "错误：缺少选项'--manager'。" in missing
+    assert "错误：'--limit'的值无效：应大于或等于1" in linli("db", "skipped", "--limit", "0").stderr
+    assert (
+        "错误：没有选项--lim（可用的选项：--limit）" in linli("db", "skipped", "--lim", "1").stderr
+    )
+    english = linli("--config", "en.toml", "repair", "manager", "--community", "梅湾花园").stderr
+    assert "Usage: linli repair manager" in english
+    assert "Error: Missing option '--manager'." in english
 
 
 def test_every_help_text_has_its_chinese():
     translated = help_catalogue("zh_Hans")
     root = typer.main.get_command(app)
     assert [text for c in commands(root) for text in help_texts(c) if text not in translated] == []
+    assert [words for words in CLICK_ERRORS if words not in translated] == []
 
 
 def test_bad_row_names_file_line_and_column(linli, tmp_path: Path):

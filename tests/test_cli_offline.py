@@ -41,11 +41,14 @@ async def test_record_a_household_from_the_shell(db, linli, tmp_path: Path):
 
     await vote(db, opened.id, residents["5--102"], "disagree")
     for args, problem in [
-        (["--household", "5-102", "--answer", "agree"], "answered in the bot themselves"),
+        (["--household", "5-102", "--answer", "agree"], "已在机器人中亲自答复"),
         (["--household", "5-109", "--answer", "agree"], "no household 5-109 in 运南新村"),
-        (["--household", "5-103", "--answer", "maybe"], "agree or disagree"),
-        (["--household", "5-103", "--answer", "agree", "--evidence", "form.txt"], "image or a PDF"),
-        (["--household", "5-103", "--answer", "agree", "--evidence", "huge.pdf"], "too large"),
+        (["--household", "5-103", "--answer", "maybe"], "只能是同意或不同意"),
+        (
+            ["--household", "5-103", "--answer", "agree", "--evidence", "form.txt"],
+            "只能是图片或 PDF 文件",
+        ),
+        (["--household", "5-103", "--answer", "agree", "--evidence", "huge.pdf"], "太大"),
         (["--household", "5-103"], "give --answer"),
     ]:
         assert problem in refused(linli(*where, *args)), args

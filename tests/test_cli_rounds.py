@@ -184,8 +184,8 @@ async def test_round2_opens_after_round1_passed_or_with_a_recorded_override(db, 
         )
 
     not_passed = (
-        "linli: This community's round 1 did not reach the threshold, so round 2 cannot open. "
-        "An admin may open it from the command line, giving a reason."
+        "linli: 这个小区的第一轮意愿征询没有达到门槛，不能开启方案征询。"
+        "管理员可以在命令行注明理由后开启。"
     )
     for community in ("南溪小区", "梅湾花园"):  # fell short; never consulted
         assert refused(open_round2(community)) == not_passed
@@ -198,7 +198,7 @@ async def test_round2_opens_after_round1_passed_or_with_a_recorded_override(db, 
         f"round 2 open for 运南新村: 3 households, closes {typed}"
     ]
     again = open_round2("运南新村")
-    assert refused(again) == "linli: 运南新村 already has an open round-2 (menu) consultation."
+    assert refused(again) == "linli: 运南新村已经有一个进行中的第二轮（方案）征询。"
     opened = await consultations(db, 2)
     assert {name: c.override_reason for name, c in opened.items()} == {
         "南溪小区": OVERRIDE,
@@ -317,9 +317,7 @@ async def test_menu_import_then_round2_results_close_plan_confirm_export(
     remove = ("menu", "plan", "--community", "运南新村", "--reason", "与道路工程冲突", "--remove")
     changed = {**drawn, "X03": "not in plan\t与道路工程冲突"}
     assert shown(linli(*remove, "X03")) == results("closed, plan to confirm", changed)
-    assert refused(linli(*remove, "X01")) == (
-        "linli: Basic items are done anyway and cannot be taken out."
-    )
+    assert refused(linli(*remove, "X01")) == ("linli: 基础类项目无论如何都会实施，不能取消。")
     neither = linli("menu", "plan", "--community", "运南新村", "--reason", "x")
     assert refused(neither) == "linli: name one of --remove CODE or --include CODE"
     (removal,) = await audited(db, "plan/remove")
@@ -371,11 +369,11 @@ async def test_menu_import_then_round2_results_close_plan_confirm_export(
         ]
 
     for args, refusal in [
-        (("confirm",), "linli: This plan was confirmed already."),
-        (("close",), "linli: This consultation is already closed."),
+        (("confirm",), "linli: 这个方案已经确认过了。"),
+        (("close",), "linli: 这个征询已经结束了。"),
         (
             ("plan", "--include", "X04", "--reason", "补充"),
-            "linli: This plan was confirmed already.",
+            "linli: 这个方案已经确认过了。",
         ),
     ]:
         assert refused(linli("menu", *args, "--community", "运南新村")) == refusal
@@ -396,10 +394,10 @@ MISTAKES = [  # what the operator typed, and the one line they see
     ),
     (
         ("consult", "open", "--community", "运南新村", "--closes", "2020-01-01 08:00"),
-        "linli: The closing time must be in the future.",
+        "linli: 截止时间必须在将来。",  # a refusal of the flow, in the shell's language
     ),
     ((*OPEN, "运南新村", "--round", "3"), "linli: --round is 1 or 2"),
-    ((*OPEN, "运南新村", "--threshold", "0"), "linli: The threshold must be between 1% and 100%."),
+    ((*OPEN, "运南新村", "--threshold", "0"), "linli: 通过门槛必须在 1% 到 100% 之间。"),
     (
         (*OPEN, "运南新村", "--round", "2", "--override-reason", OVERRIDE, "--budget", "abc"),
         "linli: 'abc' is not an amount in yuan",

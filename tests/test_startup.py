@@ -36,5 +36,5 @@ def test_help_lists_every_command():
         text=True,
         check=True,
     )
-    listed = {line.split()[0] for line in done.stdout.split("Commands:")[1].splitlines() if line}
+    listed = {line.split()[0] for line in done.stdout.split("命令：")[1].splitlines() if line}
     assert listed == set(COMMANDS)

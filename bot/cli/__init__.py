@@ -24,21 +24,30 @@ from bot.cli import (  # noqa: F401  (registers)
     web,
 )
 from bot.cli.base import app, expected
-from bot.cli.translation import translate
+from bot.cli.translation import ClickException, Words, show_error, translate
 from bot.i18n import configured_language
 
 
 def main() -> None:
-    """Entry point: one clear line instead of a traceback for what a user can fix."""
+    """Entry point: one clear line instead of a traceback for what a user can fix, and
+    click's usage errors in the configured language."""
     command = typer.main.get_command(app)
-    translate(command, configured_language(config_named(sys.argv[1:])))
+    language = configured_language(config_named(sys.argv[1:]))
+    translate(command, language)
     try:
-        command(prog_name="linli")
+        exit_code = command.main(prog_name="linli", standalone_mode=False)
+    except ClickException as error:
+        show_error(error, language)
+        raise SystemExit(error.exit_code) from None
+    except typer.Abort:
+        typer.echo(Words(language)("Aborted!"), err=True)
+        raise SystemExit(1) from None
     except Exception as error:
         if not expected(error):
             raise
         typer.echo(f"linli: {error}", err=True)
         raise SystemExit(2) from None
+    raise SystemExit(exit_code if isinstance(exit_code, int) else 0)
 
 
 def config_named(arguments: list[str]) -> Path | None:

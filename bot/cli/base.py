@@ -124,11 +124,11 @@ def local_time(settings: Settings, typed: str) -> datetime:
     return naive.replace(tzinfo=settings.zone)
 
 
-def refusal(error: Exception) -> CommandError:
-    """A flow's refusal (``reason`` key and ``values``) in the operator's words."""
+def refusal(error: Exception, settings: Settings) -> CommandError:
+    """A flow's refusal (``reason`` key and ``values``) in the operator's words and language."""
     from bot.i18n import text
 
-    return CommandError(text("en", error.reason, **error.values))
+    return CommandError(text(settings.default_language, error.reason, **error.values))
 
 
 async def reach_bot_api(settings: Settings) -> str:

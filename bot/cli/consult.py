@@ -111,7 +111,7 @@ def consult_open(
     try:
         opened = with_database(settings, work)
     except ConsultationError as error:
-        raise refusal(error) from None
+        raise refusal(error, settings) from None
     typer.echo(
         f"round {round_} open for {community}: {opened.total_households} households, "
         f"closes {opened.closes_at.astimezone(settings.zone):%Y-%m-%d %H:%M}"
@@ -314,7 +314,7 @@ def consult_record(
     try:
         result = with_database(settings, work)
     except ConsultationError as error:
-        raise refusal(error) from None
+        raise refusal(error, settings) from None
     done = "recorded" if result.written else "unchanged, already so"
     typer.echo(f"{community} {household}: {typed} ({done})")
 

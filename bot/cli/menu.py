@@ -107,7 +107,7 @@ def _run(context: typer.Context, work) -> MenuTally:
     try:
         return with_database(settings, work)
     except ConsultationError as error:
-        raise refusal(error) from None
+        raise refusal(error, settings) from None
 
 
 @menu_app.command("results")

@@ -73,6 +73,6 @@ def notice_send(
     try:
         notice, count = with_database(settings, work)
     except notices.NoticeError as error:
-        raise refusal(error) from None
+        raise refusal(error, settings) from None
     when = notice.first_at.astimezone(settings.zone).strftime("%Y-%m-%d %H:%M")
     typer.echo(f"notice {notice.id} to {count} residents, from {when}; the running bot sends it")

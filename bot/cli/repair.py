@@ -103,7 +103,7 @@ def report_fund(
     try:
         report = with_database(settings, work)
     except repair.RepairError as error:
-        raise refusal(error) from None
+        raise refusal(error, settings) from None
     for line in report.lines:
         typer.echo(
             f"{line.community}\t{line.month}\tuses {line.uses}\t{repair.yuan(line.cost_fen)} yuan\t"
