@@ -12,12 +12,15 @@ from __future__ import annotations
 
 import asyncio
 import hmac
+from typing import TYPE_CHECKING
 
-from aiohttp import web
 from telegram import Update
 from telegram.ext import Updater
 
 from bot.requests import LinliBot
+
+if TYPE_CHECKING:
+    from aiohttp import web
 
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 MAX_BODY_BYTES = 1 << 20  # an update is a few kilobytes; Telegram sends no files in it
@@ -32,6 +35,8 @@ class WebhookReceiver:
         self._runner: web.AppRunner | None = None
 
     async def start(self, listen: str, port: int) -> None:
+        from aiohttp import web  # imported in webhook mode only: polling needs none of it
+
         app = web.Application(client_max_size=MAX_BODY_BYTES)
         app.router.add_post(self.path, self._receive)
         self._runner = web.AppRunner(app, access_log=None)
@@ -44,6 +49,8 @@ class WebhookReceiver:
             self._runner = None
 
     async def _receive(self, request: web.Request) -> web.Response:
+        from aiohttp import web
+
         given = request.headers.get(SECRET_HEADER, "")
         if self.secret is not None and not hmac.compare_digest(given, self.secret):
             raise web.HTTPForbidden(text="wrong secret token")

@@ -29,6 +29,10 @@ def test_the_bot_draws_and_writes_spreadsheets_only_when_asked():
     assert imported_after("import bot.app", ["matplotlib", "openpyxl", "numpy", "alembic"]) == []
 
 
+def test_polling_loads_no_web_server():
+    assert imported_after("import bot.app", ["aiohttp"]) == []
+
+
 def test_help_lists_every_command():
     done = subprocess.run(
         [sys.executable, "-c", "from bot.cli import main; main()", "--help"],
