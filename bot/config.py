@@ -21,6 +21,8 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
+from bot.i18n import Told
+
 DEFAULT_CONFIG_FILE = Path("config.toml")
 LANGUAGES = ("zh_Hans", "en")
 
@@ -216,14 +218,14 @@ class Settings(BaseSettings):
         return tuple(sources)
 
 
-class SettingsError(Exception):
+class SettingsError(Told):
     """A setting is missing or wrong; the message is one line naming it."""
 
 
 def load_settings(config_file: Path | None = None) -> Settings:
     """Read settings from ``config_file`` (or ./config.toml if present) and the environment."""
     if config_file is not None and not config_file.is_file():
-        raise SettingsError(f"config file {config_file} does not exist")
+        raise SettingsError("config file {file} does not exist", file=config_file)
     if config_file is None and DEFAULT_CONFIG_FILE.is_file():
         config_file = DEFAULT_CONFIG_FILE
 
@@ -237,9 +239,9 @@ def load_settings(config_file: Path | None = None) -> Settings:
         name = ".".join(str(part) for part in first["loc"])
         if first["type"] == "extra_forbidden":
             raise _unknown_setting(first["loc"], config_file) from None
-        raise SettingsError(f"setting {name}: {first['msg']}") from None
+        raise SettingsError("setting {name}: {problem}", name=name, problem=first["msg"]) from None
     except ValueError as error:  # a TOML syntax error
-        raise SettingsError(f"config file {config_file}: {error}") from None
+        raise SettingsError("config file {file}: {error}", file=config_file, error=error) from None
 
 
 def _unknown_setting(where: tuple[int | str, ...], config_file: Path | None) -> SettingsError:

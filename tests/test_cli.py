@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import csv
 import os
 import subprocess
@@ -13,9 +14,10 @@ import typer.main
 from pypdf import PdfReader
 
 from bot.cli import app
-from bot.cli.translation import CLICK_ERRORS, commands, help_catalogue, help_texts
+from bot.cli.translation import CLICK_ERRORS, commands, help_texts
 from bot.flows import people
 from bot.flows.people import meet
+from bot.i18n import shell_catalogue
 from tests.registry import DATA, import_sample_registry
 from tests.test_consultation import bind_all
 
@@ -76,9 +78,7 @@ def test_import_export_and_staff_round_trip(linli, tmp_path):
     assert "1 invite codes revoked" in one.stdout
     nobody = linli("invites", "revoke", "--community", "南溪小区", "--household", "9-9-909")
     assert nobody.returncode == 2
-    assert nobody.stderr.strip() == (
-        "linli: no household '9-9-909' in this community (building-unit-room)"
-    )
+    assert nobody.stderr.strip() == ("linli: 本小区没有住户'9-9-909'（楼栋-单元-室）")
     assert "11 invite codes revoked" in linli("invites", "revoke", "--community", "南溪小区").stdout
 
     added = linli(
@@ -243,11 +243,35 @@ def test_help_is_in_the_configured_language(linli, tmp_path: Path):
     assert "Error: Missing option '--manager'." in english
 
 
+# The operator's mistakes, and where their English template is among the arguments.
+TOLD = {"CommandError": 0, "RegistryError": 0, "SettingsError": 0, "Told": 0, "TableError": 3}
+
+
+def told_templates() -> set[str]:
+    """Every template the code tells the operator a mistake with: the literal string given
+    to one of ``TOLD`` (or to a helper called ``problem`` that makes a TableError)."""
+    found = set()
+    for path in (Path(__file__).parent.parent / "bot").rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if not isinstance(node, ast.Call):
+                continue
+            name = getattr(node.func, "id", getattr(node.func, "attr", None))
+            at = {**TOLD, "problem": 1}.get(name or "")
+            if at is not None and len(node.args) > at:
+                template = node.args[at]
+                if isinstance(template, ast.Constant) and isinstance(template.value, str):
+                    found.add(template.value)
+    return found
+
+
 def test_every_help_text_has_its_chinese():
-    translated = help_catalogue("zh_Hans")
+    translated = shell_catalogue("zh_Hans")
     root = typer.main.get_command(app)
     assert [text for c in commands(root) for text in help_texts(c) if text not in translated] == []
     assert [words for words in CLICK_ERRORS if words not in translated] == []
+    templates = told_templates()
+    assert len(templates) > 50 and "{typed!r} is not a year" in templates
+    assert sorted(template for template in templates if template not in translated) == []
 
 
 def test_bad_row_names_file_line_and_column(linli, tmp_path: Path):
@@ -256,7 +280,9 @@ def test_bad_row_names_file_line_and_column(linli, tmp_path: Path):
     bad.write_text("小区,楼栋,单元,室\n南溪小区,1,1,101\n火星小区,1,1,101\n", encoding="utf-8")
     result = linli("import", "households", str(bad))
     assert result.returncode == 2
-    assert "bad.csv, line 3, column 'community': unknown community '火星小区'" in result.stderr
+    assert "bad.csv第3行'community'列：未知的小区'火星小区'；请先导入它" in result.stderr
+    english = linli("import", "households", str(bad), LINLI_DEFAULT_LANGUAGE="en").stderr
+    assert "bad.csv, line 3, column 'community': unknown community '火星小区'" in english
 
 
 def test_faq_menu_and_fund_commands(linli, tmp_path):
@@ -266,7 +292,7 @@ def test_faq_menu_and_fund_commands(linli, tmp_path):
     assert "0 new, 12 already there" in linli("faq", "import", "faq.yaml").stdout
     assert linli("faq", "export", "faq.xlsx").returncode == 0
     assert (tmp_path / "faq.xlsx").stat().st_size > 0
-    assert "write .csv, .xlsx or .yaml" in linli("faq", "export", "faq.txt").stderr
+    assert "请写.csv、.xlsx或.yaml" in linli("faq", "export", "faq.txt").stderr
 
     listed = linli("menu", "list").stdout.splitlines()
     assert len(listed) == 27 and listed[0].startswith("B01\tbasic\t¥800,000\t屋面整修")
@@ -278,11 +304,11 @@ def test_faq_menu_and_fund_commands(linli, tmp_path):
     nameless = linli(
         "repair", "manager", "--community", "梅湾花园", "--manager", "", "--telegram-id", "1"
     )
-    assert nameless.returncode == 2 and "--telegram-id needs" in nameless.stderr
+    assert nameless.returncode == 2 and "--telegram-id需要同时用--manager" in nameless.stderr
     report = linli("report", "fund", "--from", "2026-01-01", "--out", "fund.csv")
     assert "total\tuses 0\t0.00 yuan" in report.stdout
     assert (tmp_path / "fund.xlsx").exists()
-    assert "write it like 2026-01-01" in linli("report", "fund", "--from", "1.1.2026").stderr
+    assert "请写成2026-01-01这样" in linli("report", "fund", "--from", "1.1.2026").stderr
 
 
 async def test_db_skipped_lists_the_updates_given_up_on(linli, db):

@@ -42,18 +42,18 @@ async def test_record_a_household_from_the_shell(db, linli, tmp_path: Path):
     await vote(db, opened.id, residents["5--102"], "disagree")
     for args, problem in [
         (["--household", "5-102", "--answer", "agree"], "已在机器人中亲自答复"),
-        (["--household", "5-109", "--answer", "agree"], "no household 5-109 in 运南新村"),
+        (["--household", "5-109", "--answer", "agree"], "运南新村没有住户5-109"),
         (["--household", "5-103", "--answer", "maybe"], "只能是同意或不同意"),
         (
             ["--household", "5-103", "--answer", "agree", "--evidence", "form.txt"],
             "只能是图片或 PDF 文件",
         ),
         (["--household", "5-103", "--answer", "agree", "--evidence", "huge.pdf"], "太大"),
-        (["--household", "5-103"], "give --answer"),
+        (["--household", "5-103"], "请给出--answer"),
     ]:
         assert problem in refused(linli(*where, *args)), args
     other = ("consult", "record", "--community", "梅湾花园", "--household", "8-1-101")
-    assert "no open round-1" in refused(linli(*other, "--answer", "agree"))
+    assert "没有进行中的第1轮征询" in refused(linli(*other, "--answer", "agree"))
     assert len(await ballots(db)) == 2  # 5-101 from the shell, 5-102 from the bot
 
     reason = ("--reason", "户主在纸质表上改签")
@@ -78,7 +78,7 @@ async def test_import_answers_missing_and_turnout(db, linli, tmp_path: Path):
         "运南新村,5,,101,disagree,2026-12-01,Li\n",
         encoding="utf-8",
     )
-    assert "line 3, column 'room': same household as line 2" in refused(
+    assert "第3行'room'列：与第2行是同一户" in refused(
         linli("consult", "import-answers", "forms.csv")
     )
     # The scan of each form lies beside the table; one that is no image refuses the file.
@@ -86,8 +86,8 @@ async def test_import_answers_missing_and_turnout(db, linli, tmp_path: Path):
     (tmp_path / "scans" / "5-101.png").write_bytes(PNG)
     (tmp_path / "scans" / "5-101.txt").write_text("not a scan", encoding="utf-8")
     for scan, problem in [
-        ("scans/5-101.txt", "line 2, column 'evidence': "),
-        ("scans/none.png", "line 2, column 'evidence': "),
+        ("scans/5-101.txt", "第2行'evidence'列：凭证只能是图片或 PDF 文件。"),
+        ("scans/none.png", "第2行'evidence'列："),
     ]:
         forms.write_text(
             "community,building,unit,room,answer,date,collector,扫描件\n"

@@ -129,7 +129,7 @@ async def test_round1_open_watch_close_rank_and_export(db, linli, settings, tmp_
     assert renovation["南溪小区"] == Renovation.POSTPONED
     assert [e.actor for e in await audited(db, "consultation/close")] == ["cli", "cli"]
     again = linli("consult", "close", "--community", "运南新村")
-    assert refused(again) == "linli: 运南新村 has no open round-1 consultation"
+    assert refused(again) == "linli: 运南新村没有进行中的第一轮征询"
     assert shown(linli("consult", "results", "--community", "运南新村")) == [
         round1_line("运南新村", "closed", 3, 3, 0)
     ]
@@ -259,8 +259,7 @@ async def test_menu_import_then_round2_results_close_plan_confirm_export(
     bad = tmp_path / "bad.csv"
     bad.write_text("编号,类别,估算金额,名称\nX06,完善类,100,花坛\nX07,豪华类,100,喷泉\n", "utf-8")
     assert refused(linli("menu", "import", str(bad))) == (
-        f"linli: {bad}, line 3, column 'class': "
-        "use basic/基础类, improvement/完善类 or upgrade/提升类"
+        f"linli: {bad}第3行'class'列：请用basic/基础类、improvement/完善类或upgrade/提升类"
     )
     costs = dict(await fetch(db, select(MenuItem.code, MenuItem.cost_fen)))
     assert costs == {  # the loaded catalogue alone (not the shipped one); bad.csv added nothing
@@ -319,7 +318,7 @@ async def test_menu_import_then_round2_results_close_plan_confirm_export(
     assert shown(linli(*remove, "X03")) == results("closed, plan to confirm", changed)
     assert refused(linli(*remove, "X01")) == ("linli: 基础类项目无论如何都会实施，不能取消。")
     neither = linli("menu", "plan", "--community", "运南新村", "--reason", "x")
-    assert refused(neither) == "linli: name one of --remove CODE or --include CODE"
+    assert refused(neither) == "linli: 请指定--remove 编号或--include 编号其中之一"
     (removal,) = await audited(db, "plan/remove")
     assert (removal.actor, removal.details) == ("cli", {"item": "X03", "reason": "与道路工程冲突"})
 
@@ -385,31 +384,31 @@ async def test_menu_import_then_round2_results_close_plan_confirm_export(
 
 
 OPEN = ("consult", "open", "--closes", FUTURE, "--community")
-NO_COMMUNITY = "linli: no community named '无名小区'"
+NO_COMMUNITY = "linli: 没有名为'无名小区'的小区"
 MISTAKES = [  # what the operator typed, and the one line they see
     ((*OPEN, "无名小区"), NO_COMMUNITY),
     (
         ("consult", "open", "--community", "运南新村", "--closes", "2099/12/20 18:00"),
-        "linli: time '2099/12/20 18:00': write it like \"2026-12-20 18:00\"",
+        "linli: 时间'2099/12/20 18:00'：请写成\"2026-12-20 18:00\"这样",
     ),
     (
         ("consult", "open", "--community", "运南新村", "--closes", "2020-01-01 08:00"),
         "linli: 截止时间必须在将来。",  # a refusal of the flow, in the shell's language
     ),
-    ((*OPEN, "运南新村", "--round", "3"), "linli: --round is 1 or 2"),
+    ((*OPEN, "运南新村", "--round", "3"), "linli: --round只能是1或2"),
     ((*OPEN, "运南新村", "--threshold", "0"), "linli: 通过门槛必须在 1% 到 100% 之间。"),
     (
         (*OPEN, "运南新村", "--round", "2", "--override-reason", OVERRIDE, "--budget", "abc"),
-        "linli: 'abc' is not an amount in yuan",
+        "linli: 'abc'不是以元为单位的金额",
     ),
     (
         ("consult", "close", "--community", "运南新村"),
-        "linli: 运南新村 has no open round-1 consultation",
+        "linli: 运南新村没有进行中的第一轮征询",
     ),
     (("consult", "results", "--community", "无名小区"), NO_COMMUNITY),
-    (("menu", "results", "--community", "运南新村"), "linli: 运南新村 has no round 2"),
+    (("menu", "results", "--community", "运南新村"), "linli: 运南新村没有第二轮征询"),
     (("menu", "close", "--community", "无名小区"), NO_COMMUNITY),
-    (("menu", "import", "nowhere.csv"), "linli: nowhere.csv: file not found"),
+    (("menu", "import", "nowhere.csv"), "linli: nowhere.csv：找不到文件"),
 ]
 
 

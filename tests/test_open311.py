@@ -354,7 +354,7 @@ def test_keys_are_made_listed_and_revoked_from_the_shell(linli, db):  # noqa: F8
     key = made.stdout.split(": ")[1].split()[0]
     assert len(key) >= 43  # 32 random bytes
     again = linli("api", "keys", "add", "--name", KEY_NAME)
-    assert again.returncode == 2 and "revoke it first" in again.stderr
+    assert again.returncode == 2 and "请先吊销" in again.stderr
     listed = linli("api", "keys", "list").stdout
     assert KEY_NAME in listed and "南溪小区" in listed and "in use" in listed and key not in listed
     assert linli("api", "keys", "revoke", KEY_NAME).returncode == 0

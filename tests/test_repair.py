@@ -556,11 +556,11 @@ async def test_linli_report_fund_prints_writes_and_draws_the_year(db, database_u
 @pytest.mark.parametrize(
     ("args", "said"),
     [
-        (["--from", "2020-12-31", "--to", "2020-01-01"], "before the first day 2020-12-31"),
-        (["--community", "火星小区"], "no community named 火星小区"),
-        (["--out", "fund.txt"], "fund.txt: write .csv or .xlsx"),
-        (["--chart", "fund.jpg"], "fund.jpg: write .png"),
-        (["--to", "31.12.2020"], "write it like 2026-01-01"),
+        (["--from", "2020-12-31", "--to", "2020-01-01"], "早于开始日期2020-12-31"),
+        (["--community", "火星小区"], "没有名为「火星小区」的小区"),
+        (["--out", "fund.txt"], "fund.txt：请写.csv或.xlsx"),
+        (["--chart", "fund.jpg"], "fund.jpg：请写.png"),
+        (["--to", "31.12.2020"], "请写成2026-01-01这样"),
     ],
 )
 async def test_linli_report_fund_mistakes_get_one_clear_line(

@@ -23,9 +23,9 @@ from bot.cli import (  # noqa: F401  (registers)
     running,
     web,
 )
-from bot.cli.base import app, expected
+from bot.cli.base import app
 from bot.cli.translation import ClickException, Words, show_error, translate
-from bot.i18n import configured_language
+from bot.i18n import Told, configured_language
 
 
 def main() -> None:
@@ -42,10 +42,8 @@ def main() -> None:
     except typer.Abort:
         typer.echo(Words(language)("Aborted!"), err=True)
         raise SystemExit(1) from None
-    except Exception as error:
-        if not expected(error):
-            raise
-        typer.echo(f"linli: {error}", err=True)
+    except Told as error:  # a mistake the operator can fix: settings, a file, a command
+        typer.echo(f"linli: {error.told(language)}", err=True)
         raise SystemExit(2) from None
     raise SystemExit(exit_code if isinstance(exit_code, int) else 0)
 

@@ -14,8 +14,11 @@ from typing import TYPE_CHECKING, Annotated, TypeVar
 
 import typer
 
+from bot.i18n import Told
+
 if TYPE_CHECKING:
     from bot.config import Settings
+    from bot.flows.refusal import Refusal
     from storage.db import Database
 
 app = typer.Typer(
@@ -28,17 +31,9 @@ app = typer.Typer(
 T = TypeVar("T")
 
 
-class CommandError(Exception):
-    """A mistake on the command line, in the operator's words."""
-
-
-def expected(error: Exception) -> bool:
-    """Whether ``error`` is a mistake the user can fix (told in one line, not a traceback)."""
-    from bot.config import SettingsError
-    from bot.flows.registry import RegistryError
-    from bot.flows.tables import TableError
-
-    return isinstance(error, SettingsError | RegistryError | TableError | CommandError)
+class CommandError(Told):
+    """A mistake on the command line, in the operator's words (an English template and its
+    values, told in the shell's language)."""
 
 
 @app.callback()
@@ -120,15 +115,15 @@ def local_time(settings: Settings, typed: str) -> datetime:
     try:
         naive = datetime.strptime(typed, "%Y-%m-%d %H:%M")
     except ValueError:
-        raise CommandError(f'time {typed!r}: write it like "2026-12-20 18:00"') from None
+        raise CommandError(
+            'time {typed!r}: write it like "2026-12-20 18:00"', typed=typed
+        ) from None
     return naive.replace(tzinfo=settings.zone)
 
 
-def refusal(error: Exception, settings: Settings) -> CommandError:
-    """A flow's refusal (``reason`` key and ``values``) in the operator's words and language."""
-    from bot.i18n import text
-
-    return CommandError(text(settings.default_language, error.reason, **error.values))
+def refusal(error: Refusal) -> CommandError:
+    """A flow's refusal, told in the operator's words and language."""
+    return CommandError("{refusal}", refusal=error)
 
 
 async def reach_bot_api(settings: Settings) -> str:
@@ -152,9 +147,10 @@ async def reach_bot_api(settings: Settings) -> str:
     except NetworkError as error:
         reason = _without_token(error, settings)
         raise CommandError(
-            f"cannot reach the Bot API at {telegram.api_base_url} ({reason}):"
-            " check the network and setting telegram.api_base_url; to try linli without"
-            " Telegram, run 'linli demo'"
+            "cannot reach the Bot API at {url} ({reason}): check the network and setting"
+            " telegram.api_base_url; to try linli without Telegram, run 'linli demo'",
+            url=telegram.api_base_url,
+            reason=reason,
         ) from None
 
 

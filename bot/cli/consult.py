@@ -111,7 +111,7 @@ def consult_open(
     try:
         opened = with_database(settings, work)
     except ConsultationError as error:
-        raise refusal(error, settings) from None
+        raise refusal(error) from None
     typer.echo(
         f"round {round_} open for {community}: {opened.total_households} households, "
         f"closes {opened.closes_at.astimezone(settings.zone):%Y-%m-%d %H:%M}"
@@ -134,7 +134,7 @@ def fen_of(typed: str) -> int:
 
     fen = yuan_to_fen(typed)
     if fen is None or fen == 0:
-        raise CommandError(f"{typed!r} is not an amount in yuan")
+        raise CommandError("{typed!r} is not an amount in yuan", typed=typed)
     return fen
 
 
@@ -154,7 +154,9 @@ def consult_close(
             found = await registry.community_named(session, community)
             current = await consultation.current_tallies(session, {found.id})
             if not current or current[0].status != "open":
-                raise CommandError(f"{community} has no open round-1 consultation")
+                raise CommandError(
+                    "{community} has no open round-1 consultation", community=community
+                )
             return await consultation.close(session, current[0].consultation_id, CLI)
 
     typer.echo(_tally_line(with_database(settings, work)))
@@ -174,7 +176,7 @@ def consult_results(
 
     settings = settings_of(context)
     if out is not None and out.suffix.lower() != ".xlsx":
-        raise CommandError(f"{out}: write .xlsx")
+        raise CommandError("{path}: write .xlsx", path=out)
     double_tally = settings.consultation.double_tally
 
     async def work(db: Database):
@@ -295,10 +297,18 @@ def consult_record(
             found = await registry.community_named(session, community)
             opened = await offline.open_round(session, found.id, round_)
             if opened is None:
-                raise CommandError(f"{community} has no open round-{round_} consultation")
+                raise CommandError(
+                    "{community} has no open round-{round} consultation",
+                    community=community,
+                    round=round_,
+                )
             household_id = await offline.household_at(session, found.id, household)
             if household_id is None:
-                raise CommandError(f"no household {household} in {community}")
+                raise CommandError(
+                    "no household {household} in {community}",
+                    household=household,
+                    community=community,
+                )
             stored = None
             if evidence is not None:
                 stored = evidence_files.store(
@@ -314,7 +324,7 @@ def consult_record(
     try:
         result = with_database(settings, work)
     except ConsultationError as error:
-        raise refusal(error, settings) from None
+        raise refusal(error) from None
     done = "recorded" if result.written else "unchanged, already so"
     typer.echo(f"{community} {household}: {typed} ({done})")
 
@@ -365,7 +375,11 @@ def consult_missing(
             found = await registry.community_named(session, community)
             opened = await offline.latest_round(session, found.id, round_)
             if opened is None:
-                raise CommandError(f"{community} has no round-{round_} consultation")
+                raise CommandError(
+                    "{community} has no round-{round} consultation",
+                    community=community,
+                    round=round_,
+                )
             return opened, await turnout.missing(session, opened)
 
     opened, missing = with_database(settings, work)
@@ -397,7 +411,11 @@ def consult_turnout(
             found = await registry.community_named(session, community)
             opened = await offline.latest_round(session, found.id, round_)
             if opened is None:
-                raise CommandError(f"{community} has no round-{round_} consultation")
+                raise CommandError(
+                    "{community} has no round-{round} consultation",
+                    community=community,
+                    round=round_,
+                )
             return (
                 await turnout.by_building(session, opened),
                 await turnout.by_channel(session, opened.id),

@@ -25,7 +25,9 @@ def demo(
     from bot import demo as demo_run
 
     if folder is not None and (folder / demo_run.DATABASE_FILE).exists():
-        raise CommandError(f"{folder} already holds a demo; choose another folder or empty it")
+        raise CommandError(
+            "{folder} already holds a demo; choose another folder or empty it", folder=folder
+        )
     try:
         demo_run.check_address(host, port)
         if folder is None:

@@ -68,7 +68,7 @@ async def _newest(session, community: str) -> Consultation:
     found = await registry.community_named(session, community)
     newest = await round2.newest(session, found.id)
     if newest is None:
-        raise CommandError(f"{community} has no round 2")
+        raise CommandError("{community} has no round 2", community=community)
     return newest
 
 
@@ -107,7 +107,7 @@ def _run(context: typer.Context, work) -> MenuTally:
     try:
         return with_database(settings, work)
     except ConsultationError as error:
-        raise refusal(error, settings) from None
+        raise refusal(error) from None
 
 
 @menu_app.command("results")

@@ -46,7 +46,9 @@ def notice_send(
         body = html.escape(text_file.read_text(encoding="utf-8").strip())
         picture = photo.read_bytes() if photo else None
     except (OSError, UnicodeDecodeError) as error:
-        raise CommandError(f"cannot read {error.filename or text_file}: {error}") from None
+        raise CommandError(
+            "cannot read {path}: {error}", path=error.filename or text_file, error=error
+        ) from None
 
     async def work(db: Database) -> tuple[notices.Notice, int]:
         async with db.session() as session:
@@ -73,6 +75,6 @@ def notice_send(
     try:
         notice, count = with_database(settings, work)
     except notices.NoticeError as error:
-        raise refusal(error, settings) from None
+        raise refusal(error) from None
     when = notice.first_at.astimezone(settings.zone).strftime("%Y-%m-%d %H:%M")
     typer.echo(f"notice {notice.id} to {count} residents, from {when}; the running bot sends it")

@@ -32,7 +32,7 @@ def project_plan(
     try:
         planned = date.fromisoformat(on)
     except ValueError:
-        raise CommandError(f"date {on!r}: write it like 2027-03-01") from None
+        raise CommandError("date {typed!r}: write it like 2027-03-01", typed=on) from None
 
     async def work(db: Database) -> None:
         async with db.session() as session:

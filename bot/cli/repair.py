@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from bot.cli.base import CommandError, app, refusal, settings_of, with_database
+from bot.i18n import Told
 
 if TYPE_CHECKING:
     from storage.db import Database
@@ -68,13 +69,16 @@ def _day(typed: str | None) -> date | None:
     try:
         return date.fromisoformat(typed)
     except ValueError:
-        raise CommandError(f"date {typed!r}: write it like 2026-01-01") from None
+        raise CommandError("date {typed!r}: write it like 2026-01-01", typed=typed) from None
 
 
-def _ending(path: Path | None, *suffixes: str) -> Path | None:
-    """``path`` if its name ends in one of ``suffixes``; an operator's mistake otherwise."""
-    if path is not None and path.suffix.lower() not in suffixes:
-        raise CommandError(f"{path}: write {' or '.join(suffixes)}")
+def _ending(path: Path | None, suffix: str, other: str | None = None) -> Path | None:
+    """``path`` if its name ends in ``suffix`` (or ``other``); an operator's mistake otherwise."""
+    if path is not None and path.suffix.lower() not in (suffix, other):
+        either = (
+            suffix if other is None else Told("{suffix} or {other}", suffix=suffix, other=other)
+        )
+        raise CommandError("{path}: write {suffix}", path=path, suffix=either)
     return path
 
 
@@ -103,7 +107,7 @@ def report_fund(
     try:
         report = with_database(settings, work)
     except repair.RepairError as error:
-        raise refusal(error, settings) from None
+        raise refusal(error) from None
     for line in report.lines:
         typer.echo(
             f"{line.community}\t{line.month}\tuses {line.uses}\t{repair.yuan(line.cost_fen)} yuan\t"

@@ -17,8 +17,6 @@ from __future__ import annotations
 import inspect
 import re
 from collections.abc import Iterator
-from functools import cache
-from pathlib import Path
 from typing import Any
 
 import typer
@@ -28,19 +26,10 @@ from typer._click.core import Context
 from typer._click.exceptions import ClickException, NoArgsIsHelpError, UsageError
 from typer._click.formatting import HelpFormatter
 
+from bot.i18n import shell_catalogue
+
 # A click command; typer has vendored click (typer._click), so it goes by no public name.
 Command = Any
-
-_CATALOGUES = Path(__file__).parent.parent / "i18n"
-
-
-@cache
-def help_catalogue(language: str) -> dict[str, str]:
-    """English help text to its translation."""
-    from babel.messages.pofile import read_po
-
-    with open(_CATALOGUES / language / "LC_MESSAGES" / "cli.po", "rb") as po:
-        return {str(m.id): str(m.string) for m in read_po(po) if m.id and m.string}
 
 
 def commands(root: Command) -> Iterator[Command]:
@@ -89,7 +78,7 @@ class Words:
     """click's words in one language, from the help catalogue."""
 
     def __init__(self, language: str) -> None:
-        self.catalogue = {} if language == "en" else help_catalogue(language)
+        self.catalogue = shell_catalogue(language)
 
     def __call__(self, english: str, **values: object) -> str:
         return self.catalogue.get(english, english).format(**values)
@@ -163,7 +152,7 @@ def translate(root: Command, language: str) -> None:
     and click's own words with them."""
     if language == "en":
         return
-    translated = help_catalogue(language)
+    translated = shell_catalogue(language)
     context_class = type(
         "TranslatedContext", (Context,), {"formatter_class": _formatter_for(Words(language))}
     )

@@ -62,7 +62,7 @@ async def add(session: AsyncSession, name: str, communities: list[str], actor: A
     key = secrets.token_urlsafe(KEY_BYTES)
     row = await _named(session, name)
     if row is not None and row.revoked_at is None:
-        raise RegistryError(f"{name!r} already has a key: revoke it first")
+        raise RegistryError("{name!r} already has a key: revoke it first", name=name)
     if row is None:
         row = ApiKey(name=name, key_hash=_digest(key))
         session.add(row)
@@ -82,7 +82,7 @@ async def add(session: AsyncSession, name: str, communities: list[str], actor: A
 async def revoke(session: AsyncSession, name: str, actor: Actor) -> None:
     row = await _named(session, name)
     if row is None or row.revoked_at is not None:
-        raise RegistryError(f"no key in use named {name!r}")
+        raise RegistryError("no key in use named {name!r}", name=name)
     row.revoked_at = utcnow()
     record(session, actor, "apikey/revoke", f"apikey:{row.id}", name=name)
 

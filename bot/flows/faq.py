@@ -206,7 +206,9 @@ def _rows(path: Path) -> list[tuple[int | None, dict]]:
         try:
             items = yaml.safe_load(path.read_text(encoding="utf-8")) or []
         except (OSError, UnicodeDecodeError, yaml.YAMLError) as error:
-            raise TableError(path, None, None, f"not a readable YAML file: {error}") from None
+            raise TableError(
+                path, None, None, "not a readable YAML file: {error}", error=error
+            ) from None
         if not isinstance(items, list) or not all(isinstance(i, dict) for i in items):
             raise TableError(path, None, None, "expected a list of entries")
         return [(None, item) for item in items]
@@ -226,7 +228,7 @@ async def load(session: AsyncSession, path: Path, actor: Actor) -> ImportResult:
             raise TableError(path, line, "question_zh", "a question and its answer are needed")
         community = str(values.get("community") or "").strip()
         if community and community not in names:
-            raise TableError(path, line, "community", f"no community named {community!r}")
+            raise TableError(path, line, "community", "no community named {name!r}", name=community)
         tags = values.get("tags") or []
         if isinstance(tags, str):
             tags = [t.strip() for t in re.split(r"[,，;；]", tags) if t.strip()]

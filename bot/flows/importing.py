@@ -78,7 +78,7 @@ def _year(path: Path, row: Row, column: str) -> int | None:
     if not text:
         return None
     if not text.isdigit() or not 1900 <= int(text) <= 2100:
-        raise TableError(path, row.line, column, f"{text!r} is not a year")
+        raise TableError(path, row.line, column, "{typed!r} is not a year", typed=text)
     return int(text)
 
 
@@ -88,7 +88,7 @@ def _flag(path: Path, row: Row, column: str) -> bool:
         return True
     if text in _NO:
         return False
-    raise TableError(path, row.line, column, f"{text!r} is not yes/no (是/否)")
+    raise TableError(path, row.line, column, "{typed!r} is not yes/no (是/否)", typed=text)
 
 
 def _required(path: Path, row: Row, column: str, limit: int) -> str:
@@ -96,7 +96,7 @@ def _required(path: Path, row: Row, column: str, limit: int) -> str:
     if not text:
         raise TableError(path, row.line, column, "empty")
     if len(text) > limit:
-        raise TableError(path, row.line, column, f"longer than {limit} characters")
+        raise TableError(path, row.line, column, "longer than {limit} characters", limit=limit)
     return text
 
 
@@ -106,7 +106,7 @@ def _address_part(path: Path, row: Row, column: str, limit: int) -> str:
     if column != "unit":
         text = _required(path, row, column, limit)
     elif len(text) > limit:
-        raise TableError(path, row.line, column, f"longer than {limit} characters")
+        raise TableError(path, row.line, column, "longer than {limit} characters", limit=limit)
     return bare(column, text)
 
 
@@ -159,7 +159,7 @@ def _area(path: Path, row: Row) -> int | None:
         return None
     found = _AREA.fullmatch(text)
     if found is None or int(found[1]) == 0:
-        raise TableError(path, row.line, "floor_area", f"{text!r} is not an area in m²")
+        raise TableError(path, row.line, "floor_area", "{typed!r} is not an area in m²", typed=text)
     return int(found[1]) * 100 + int((found[2] or "0").ljust(2, "0"))
 
 
@@ -169,7 +169,9 @@ async def import_communities(session: AsyncSession, path: Path, actor: Actor) ->
     for row in rows:
         name = _required(path, row, "name", 100)
         if name in wanted:
-            raise TableError(path, row.line, "name", f"{name!r} appears twice in the file")
+            raise TableError(
+                path, row.line, "name", "{name!r} appears twice in the file", name=name
+            )
         wanted[name] = {
             "district": row.values.get("district", "")[:100],
             "street": row.values.get("street", "")[:100],
@@ -214,7 +216,11 @@ async def import_households(session: AsyncSession, path: Path, actor: Actor) -> 
         name = _required(path, row, "community", 100)
         if name not in communities:
             raise TableError(
-                path, row.line, "community", f"unknown community {name!r}; import it first"
+                path,
+                row.line,
+                "community",
+                "unknown community {name!r}; import it first",
+                name=name,
             )
         key = (
             communities[name],
@@ -223,7 +229,9 @@ async def import_households(session: AsyncSession, path: Path, actor: Actor) -> 
             _address_part(path, row, "room", 20),
         )
         if key in wanted:
-            raise TableError(path, row.line, "room", f"same household as line {wanted[key]}")
+            raise TableError(
+                path, row.line, "room", "same household as line {earlier}", earlier=wanted[key]
+            )
         wanted[key] = row.line
         areas[key] = _area(path, row)
         spellings.update((column, row.values.get(column, "")) for column in _PLAIN_SUFFIX)

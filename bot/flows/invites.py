@@ -92,7 +92,9 @@ async def households_named(
     by_key = {household_key(a): a for a in addresses}
     unknown = [key for key in keys if key not in by_key]
     if unknown:
-        raise RegistryError(f"no household {unknown[0]!r} in this community (building-unit-room)")
+        raise RegistryError(
+            "no household {typed!r} in this community (building-unit-room)", typed=unknown[0]
+        )
     return [by_key[key] for key in dict.fromkeys(keys)]
 
 

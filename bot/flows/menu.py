@@ -72,37 +72,41 @@ def _rows(path: Path) -> list[tuple[int | None, dict[str, str]]]:
     try:
         items = tomllib.loads(path.read_text(encoding="utf-8")).get("item", [])
     except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as error:
-        raise TableError(path, None, None, f"not a readable TOML catalogue: {error}") from None
+        raise TableError(
+            path, None, None, "not a readable TOML catalogue: {error}", error=error
+        ) from None
     if not isinstance(items, list) or not all(isinstance(item, dict) for item in items):
         raise TableError(path, None, None, "items must be [[item]] tables")
     return [(None, {k: str(v) for k, v in item.items()}) for item in items]
 
 
 def _item(path: Path, line: int | None, values: dict[str, str]) -> MenuItem:
-    def problem(column: str, text: str) -> TableError:
-        return TableError(path, line, column, text)
+    def problem(column: str, text: str, **values: object) -> TableError:
+        return TableError(path, line, column, text, **values)
 
     for column in ("code", "class", "cost_yuan", "name_zh"):
         if not values.get(column, "").strip():
             raise problem(column, "is empty")
     for column, limit in FIELD_LIMITS.items():
         if len(values.get(column, "")) > limit:
-            raise problem(column, f"longer than {limit} characters")
+            raise problem(column, "longer than {limit} characters", limit=limit)
     item_class = CLASS_NAMES.get(values["class"].strip().lower())
     if item_class is None:
         raise problem("class", "use basic/基础类, improvement/完善类 or upgrade/提升类")
     cost = yuan_to_fen(values["cost_yuan"])
     if cost is None:
-        raise problem("cost_yuan", f"{values['cost_yuan']!r} is not an amount in yuan")
+        raise problem("cost_yuan", "{typed!r} is not an amount in yuan", typed=values["cost_yuan"])
     picture = None
     if values.get("picture", "").strip():
         picture_path = path.parent / values["picture"].strip()
         try:
             picture = picture_path.read_bytes()
         except OSError:
-            raise problem("picture", f"cannot read {picture_path}") from None
+            raise problem("picture", "cannot read {path}", path=picture_path) from None
         if len(picture) > PICTURE_LIMIT:
-            raise problem("picture", f"{picture_path.name} is over Telegram's 10 MB for photos")
+            raise problem(
+                "picture", "{name} is over Telegram's 10 MB for photos", name=picture_path.name
+            )
     return MenuItem(
         code=values["code"].strip().upper(),
         name_zh=values["name_zh"].strip(),
@@ -121,7 +125,9 @@ async def load_catalogue(session: AsyncSession, path: Path, actor: Actor) -> Imp
     codes = [item.code for item in items]
     duplicated = {code for code in codes if codes.count(code) > 1}
     if duplicated:
-        raise TableError(path, None, "code", f"appears twice: {', '.join(sorted(duplicated))}")
+        raise TableError(
+            path, None, "code", "appears twice: {codes}", codes=", ".join(sorted(duplicated))
+        )
     existing = {
         item.code: item
         for item in await session.exec(select(MenuItem).where(MenuItem.code.in_(codes)))

@@ -25,7 +25,6 @@ from bot.flows.consultation import ConsultationError, Entry, Replace
 from bot.flows.importing import HOUSEHOLD_HEADERS, bare
 from bot.flows.registry import Address, addresses_in
 from bot.flows.tables import TableError, read_rows
-from bot.i18n import text
 from storage.models import (
     Ballot,
     Building,
@@ -179,7 +178,9 @@ def _date(path: Path, line: int, typed: str) -> date | None:
     try:
         return date.fromisoformat(typed[:10].replace("/", "-"))
     except ValueError:
-        raise TableError(path, line, "date", f"{typed!r} is not a date like 2026-12-01") from None
+        raise TableError(
+            path, line, "date", "{typed!r} is not a date like 2026-12-01", typed=typed
+        ) from None
 
 
 async def import_answers(
@@ -204,21 +205,34 @@ async def import_answers(
         if name not in communities:
             found = (await session.exec(select(Community).where(Community.name == name))).first()
             if found is None:
-                raise TableError(path, row.line, "community", f"unknown community {name!r}")
+                raise TableError(
+                    path, row.line, "community", "unknown community {name!r}", name=name
+                )
             opened = await open_round(session, found.id, round_)
             if opened is None:
                 raise TableError(
-                    path, row.line, "community", f"{name} has no open round-{round_} consultation"
+                    path,
+                    row.line,
+                    "community",
+                    "{name} has no open round-{round} consultation",
+                    name=name,
+                    round=round_,
                 )
             communities[name] = opened
         opened = communities[name]
         typed = "-".join(values.get(part, "") for part in ("building", "unit", "room"))
         household_id = await household_at(session, opened.community_id, typed)
         if household_id is None:
-            raise TableError(path, row.line, "room", f"no household {typed} in {name}")
+            raise TableError(
+                path, row.line, "room", "no household {typed} in {name}", typed=typed, name=name
+            )
         if (opened.id, household_id) in seen:
             raise TableError(
-                path, row.line, "room", f"same household as line {seen[opened.id, household_id]}"
+                path,
+                row.line,
+                "room",
+                "same household as line {earlier}",
+                earlier=seen[opened.id, household_id],
             )
         seen[opened.id, household_id] = row.line
         answer = values.get("answer", "")
@@ -247,9 +261,7 @@ async def import_answers(
             )
         except ConsultationError as refusal:
             column = "reason" if refusal.reason in REASON_REFUSALS else "answer"
-            raise TableError(
-                path, line, column, text("en", refusal.reason, **refusal.values)
-            ) from None
+            raise TableError(path, line, column, "{refusal}", refusal=refusal) from None
         written += result.written
     result = ImportedAnswers(written, len(work) - written)
     record(session, actor, "import/answers", path.name, round=round_, **vars(result))
@@ -266,8 +278,7 @@ def _scan(path: Path, line: int, typed: str, shelf: OfflineSettings | None) -> P
     try:
         evidence.check(scan, shelf.evidence_max_kb)
     except ConsultationError as refusal:
-        problem = text("en", refusal.reason, **refusal.values)
-        raise TableError(path, line, "evidence", problem) from None
+        raise TableError(path, line, "evidence", "{refusal}", refusal=refusal) from None
     return scan
 
 

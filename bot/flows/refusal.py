@@ -17,3 +17,13 @@ class Refusal(Exception):
         super().__init__(reason)
         self.reason = reason
         self.values = values
+
+    def told(self, language: str) -> str:
+        """What the refusal says in ``language``."""
+        from bot.i18n import text
+
+        values = {
+            name: text(language, value) if isinstance(value, Words) else value
+            for name, value in self.values.items()
+        }
+        return text(language, self.reason, **values)

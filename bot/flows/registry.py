@@ -9,7 +9,7 @@ from sqlmodel import col, func, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.flows.audit import Actor, record
-from bot.i18n import text
+from bot.i18n import Told, text
 from storage.models import (
     Building,
     Community,
@@ -23,7 +23,7 @@ from storage.models import (
 )
 
 
-class RegistryError(Exception):
+class RegistryError(Told):
     """A request the registry refuses; the message says why."""
 
 
@@ -101,7 +101,7 @@ async def addresses_in(session: AsyncSession, community_id: int) -> list[Address
 async def community_named(session: AsyncSession, name: str) -> Community:
     community = await community_or_none(session, name)
     if community is None:
-        raise RegistryError(f"no community named {name!r}")
+        raise RegistryError("no community named {name!r}", name=name)
     return community
 
 
@@ -246,7 +246,7 @@ async def add_staff(
 
 async def remove_staff(session: AsyncSession, telegram_id: int, actor: Actor) -> None:
     if await session.get(Staff, telegram_id) is None:
-        raise RegistryError(f"{telegram_id} is not staff")
+        raise RegistryError("{telegram_id} is not staff", telegram_id=telegram_id)
     await session.exec(
         delete(StaffCommunity).where(col(StaffCommunity.staff_telegram_id) == telegram_id)
     )

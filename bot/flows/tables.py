@@ -8,17 +8,33 @@ from dataclasses import dataclass
 from pathlib import Path
 from zipfile import BadZipFile
 
+from bot.i18n import Told
 
-class TableError(Exception):
-    """A problem in an input file, located by file, line and column."""
 
-    def __init__(self, path: Path, line: int | None, column: str | None, problem: str) -> None:
-        where = str(path)
-        if line is not None:
-            where += f", line {line}"
-        if column is not None:
-            where += f", column {column!r}"
-        super().__init__(f"{where}: {problem}")
+class TableError(Told):
+    """A problem in an input file, located by file, line and column; ``problem`` is an
+    English template that ``values`` fill (see ``Told``)."""
+
+    def __init__(
+        self, path: Path, line: int | None, column: str | None, problem: str, **values: object
+    ) -> None:
+        told = Told(problem, **values)
+        if line is None and column is None:
+            super().__init__("{file}: {problem}", file=path, problem=told)
+        elif column is None:
+            super().__init__("{file}, line {line}: {problem}", file=path, line=line, problem=told)
+        elif line is None:
+            super().__init__(
+                "{file}, column {column!r}: {problem}", file=path, column=column, problem=told
+            )
+        else:
+            super().__init__(
+                "{file}, line {line}, column {column!r}: {problem}",
+                file=path,
+                line=line,
+                column=column,
+                problem=told,
+            )
 
 
 @dataclass(frozen=True)
@@ -73,7 +89,7 @@ def read_rows(path: Path, headers: dict[str, tuple[str, ...]], required: set[str
         missing = required - set(columns)
         if missing:
             expected = ", ".join("/".join(headers[name]) for name in sorted(missing))
-            raise TableError(path, 1, None, f"missing column(s): {expected}")
+            raise TableError(path, 1, None, "missing column(s): {columns}", columns=expected)
         rows = []
         for line, cells in enumerate(raw, start=2):
             if not any(cell.strip() for cell in cells):
@@ -86,4 +102,4 @@ def read_rows(path: Path, headers: dict[str, tuple[str, ...]], required: set[str
     except UnicodeDecodeError:
         raise TableError(path, None, None, "not UTF-8 text; save the CSV as UTF-8") from None
     except csv.Error as error:
-        raise TableError(path, None, None, f"not a valid CSV file: {error}") from None
+        raise TableError(path, None, None, "not a valid CSV file: {error}", error=error) from None

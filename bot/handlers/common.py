@@ -8,7 +8,7 @@ from telegram import CallbackQuery, InlineKeyboardMarkup, Update
 from telegram.error import BadRequest
 
 from bot.flows import registry
-from bot.flows.refusal import Refusal, Words
+from bot.flows.refusal import Refusal
 from bot.flows.registry import Address
 from bot.handlers.context import LinliContext
 
@@ -59,11 +59,7 @@ def document_name(context: LinliContext, key: str, /, suffix: str = ".xlsx", **v
 
 def refusal_words(context: LinliContext, refusal: Refusal) -> str:
     """What a flow's refusal says, in the user's language."""
-    values = {
-        name: context.t(value) if isinstance(value, Words) else value
-        for name, value in refusal.values.items()
-    }
-    return context.t(refusal.reason, **values)
+    return refusal.told(context.language)
 
 
 async def refuse(update: Update, context: LinliContext, refusal: Refusal) -> None:

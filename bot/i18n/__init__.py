@@ -87,6 +87,45 @@ def text(language: str, key: str, /, **values: object) -> str:
     return _wording(language).format(template, **values) if values else template
 
 
+@cache
+def shell_catalogue(language: str) -> dict[str, str]:
+    """The shell's words in ``language`` (``cli.po``): English text to its translation."""
+    if language == "en":
+        return {}
+    from babel.messages.pofile import read_po
+
+    with open(_HERE / language / "LC_MESSAGES" / "cli.po", "rb") as po:
+        return {str(m.id): str(m.string) for m in read_po(po) if m.id and m.string}
+
+
+def shell_words(language: str, english: str, /, **values: object) -> str:
+    """``english`` (a ``str.format`` template, when given values) as the shell says it
+    in ``language``."""
+    words = shell_catalogue(language).get(english, english)
+    return words.format(**values) if values else words
+
+
+class Told(Exception):
+    """A mistake told to the operator at the shell, in their language.
+
+    The code writes it in English, a template and its values; the template is the
+    message id of ``cli.po``. ``str()`` is the English; ``told(language)`` the words
+    of the configured language, with whatever among the values can be told (another
+    ``Told``, a flow's refusal) told in it too.
+    """
+
+    def __init__(self, template: str, /, **values: object) -> None:
+        self.template, self.values = template, values
+        super().__init__(self.told("en"))
+
+    def told(self, language: str) -> str:
+        values = {
+            name: value.told(language) if hasattr(value, "told") else value
+            for name, value in self.values.items()
+        }
+        return shell_words(language, self.template, **values)
+
+
 def language_of(telegram_code: str | None, chosen: str | None, default: str) -> str:
     """The user's choice, else English for an ``en*`` Telegram client, else the default."""
     if chosen in LANGUAGES:
