@@ -130,4 +130,4 @@ async def test_results_show_it_when_asked(db, tmp_path, linli):
         ["东栅小区", "1", 3, 2, 0.666, 2, 0]
     ]
     refused = linli("consult", "results", "--out", "results.csv")
-    assert refused.returncode != 0 and "write .xlsx" in refused.stderr
+    assert refused.returncode != 0 and "请写.xlsx" in refused.stderr

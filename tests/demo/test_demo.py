@@ -292,10 +292,7 @@ async def test_linli_demo_will_not_reuse_a_folder(tmp_path: Path):
     process = await linli_demo(tmp_path, "--folder", str(tmp_path))
     output, _ = await asyncio.wait_for(process.communicate(), timeout=EVENT_WAIT)
     assert process.returncode == 2
-    assert (
-        output.decode().strip()
-        == f"linli: {tmp_path} already holds a demo; choose another folder or empty it"
-    )
+    assert output.decode().strip() == f"linli: {tmp_path}里已经有一个演示；请换一个文件夹或清空它"
 
 
 @pytest.fixture

@@ -125,9 +125,9 @@ async def test_a_bot_api_out_of_reach_stops_run_with_one_line(tmp_path):
     code, output = await linli_run(tmp_path, token=token, api_base_url=address)
     assert code == 2
     assert output.strip().splitlines() == [
-        f"linli: cannot reach the Bot API at {address} (httpx.ConnectError: All connection "
-        "attempts failed): check the network and setting telegram.api_base_url; to try linli "
-        "without Telegram, run 'linli demo'"
+        f"linli: 无法连接{address}的Bot API（httpx.ConnectError: All connection attempts "
+        "failed）：请检查网络和设置项telegram.api_base_url；"
+        "不用Telegram试用邻里，请运行'linli demo'"
     ]
     assert "unreachable-secret" not in output
 
@@ -136,17 +136,15 @@ async def test_a_token_the_bot_api_refuses_stops_run_with_one_line(tmp_path, san
     code, output = await linli_run(tmp_path, token="not-a-token", api_base_url=sandbox.bot_api_url)
     assert code == 2
     assert output.strip().splitlines() == [
-        "linli: setting telegram.token was refused by the Bot API: copy the token @BotFather "
-        "gave you; to try linli without Telegram, run 'linli demo'"
+        "linli: Bot API拒绝了设置项telegram.token：请复制@BotFather给您的令牌；"
+        "不用Telegram试用邻里，请运行'linli demo'"
     ]
 
 
 async def test_webhook_mode_without_its_settings_stops_with_one_line(tmp_path):
     code, output = await linli_run(tmp_path, token="123456789:AA-secret", mode="webhook")
     assert code == 2
-    assert output.strip().splitlines() == [
-        "linli: setting telegram.webhook_url is required when mode is webhook"
-    ]
+    assert output.strip().splitlines() == ["linli: mode为webhook时必须设置telegram.webhook_url"]
 
 
 async def test_invite_slips_without_a_reachable_bot_api_stop_with_one_line(tmp_path):
@@ -166,7 +164,5 @@ async def test_invite_slips_without_a_reachable_bot_api_stop_with_one_line(tmp_p
         api_base_url=address,
     )
     assert code == 2
-    assert (
-        output.strip().splitlines()[0].startswith(f"linli: cannot reach the Bot API at {address}")
-    )
+    assert output.strip().splitlines()[0].startswith(f"linli: 无法连接{address}的Bot API")
     assert len(output.strip().splitlines()) == 1 and "unreachable-secret" not in output
