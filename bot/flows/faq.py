@@ -19,7 +19,6 @@ import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 
-import yaml
 from sqlalchemy import func
 from sqlmodel import col, or_, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -203,6 +202,8 @@ async def search(
 
 def _rows(path: Path) -> list[tuple[int | None, dict]]:
     if path.suffix.lower() in (".yaml", ".yml"):
+        import yaml  # the FAQ file's format, read and written from the shell only
+
         try:
             items = yaml.safe_load(path.read_text(encoding="utf-8")) or []
         except (OSError, UnicodeDecodeError, yaml.YAMLError) as error:
@@ -277,4 +278,6 @@ async def export_rows(session: AsyncSession, community_id: int | None = None) ->
 
 
 def write_yaml(path: Path, rows: list[dict]) -> None:
+    import yaml
+
     path.write_text(yaml.safe_dump(rows, allow_unicode=True, sort_keys=False), encoding="utf-8")
