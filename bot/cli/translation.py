@@ -26,7 +26,7 @@ from typer._click.core import Context
 from typer._click.exceptions import ClickException, NoArgsIsHelpError, UsageError
 from typer._click.formatting import HelpFormatter
 
-from bot.i18n import shell_catalogue
+from bot.i18n import shell_catalogue, shell_words
 
 # A click command; typer has vendored click (typer._click), so it goes by no public name.
 Command = Any
@@ -78,10 +78,11 @@ class Words:
     """click's words in one language, from the help catalogue."""
 
     def __init__(self, language: str) -> None:
+        self.language = language
         self.catalogue = shell_catalogue(language)
 
     def __call__(self, english: str, **values: object) -> str:
-        return self.catalogue.get(english, english).format(**values)
+        return shell_words(self.language, english, **values)
 
     def error(self, message: str) -> str:
         """One of click's errors in this language, if it is a known one."""
