@@ -21,7 +21,7 @@ from pathlib import Path
 from bench.broadcast import start_sandbox
 from bench.city import HOUSEHOLDS, write_city
 from bench.databases import fresh_database
-from bench.updates import ECHO_TOKEN, LINLI_TOKEN, load, prepare, questions_delivered, running
+from bench.updates import load, prepare, questions_delivered, running
 from bot.flows import importing
 from bot.flows.audit import CLI
 from storage.db import Database
@@ -51,13 +51,13 @@ async def measure(url: str, folder: Path, count: int, actions: int) -> dict:
         residents, round_id = await prepare(url, base, folder, count)
         votes = (f"v1:vote:{round_id}:agree", f"v1:vote:{round_id}:disagree")
         figures = {}
-        for name, token, database in (("bot", LINLI_TOKEN, url), ("baseline", ECHO_TOKEN, None)):
+        for name, database in (("bot", url), ("baseline", None)):
             async with running(name, base, folder, database, webhook=False) as bot:
                 if database is not None:
                     await questions_delivered(url)
                 await asyncio.sleep(SETTLE_SECONDS)
                 idle = bot.rss_kib()
-                await load(base, token, residents, actions, votes)
+                await load(base, bot, residents, actions, votes)
                 await asyncio.sleep(SETTLE_SECONDS)
                 figures[f"{name}_idle_mib"] = mib(idle)
                 figures[f"{name}_after_updates_mib"] = mib(bot.rss_kib())

@@ -42,7 +42,7 @@ from pathlib import Path
 
 from sqlmodel import select
 
-from bench.broadcast import free_port, pending, start_sandbox
+from bench.broadcast import free_port, pending, process_cpu_seconds, start_sandbox
 from bench.crowd import crowd
 from bench.databases import fresh_database
 from bot.flows import consultation
@@ -223,14 +223,15 @@ async def first_answer(telegram: SandboxClient, answers: Answers, person: dict) 
 
 async def load(
     base: str,
-    token: str,
+    bot: Bot,
     residents: list[int],
     actions: int,
     buttons: tuple[str, str],
     traffic: str = "mixed",
 ) -> dict:
-    """Every resident at once; throughput and latency percentiles of their updates."""
-    async with SandboxClient(base, token) as telegram:
+    """Every resident at once; throughput, latency percentiles of their updates and the
+    bot's CPU per update (its own process's, so the machine's noise weighs less)."""
+    async with SandboxClient(base, bot.token) as telegram:
         answers = Answers(telegram, await telegram.last_seq())
         watcher = asyncio.create_task(answers.watch())
         people = [user(r, f"居民{r}") for r in residents]
@@ -238,7 +239,7 @@ async def load(
         if traffic == "votes":
             hosts = await asyncio.gather(*(first_answer(telegram, answers, p) for p in people))
         latencies: list[float] = []
-        started = time.perf_counter()
+        started, cpu = time.perf_counter(), process_cpu_seconds(bot.process.pid)
         missed = await asyncio.gather(
             *(
                 resident(telegram, answers, p, actions, buttons, latencies, traffic, host)
@@ -246,6 +247,7 @@ async def load(
             )
         )
         elapsed = time.perf_counter() - started
+        cpu = process_cpu_seconds(bot.process.pid) - cpu
         watcher.cancel()
     cuts = statistics.quantiles(latencies, n=100)
     return {
@@ -255,6 +257,7 @@ async def load(
         "p50_ms": round(1000 * statistics.median(latencies), 1),
         "p95_ms": round(1000 * cuts[94], 1),
         "p99_ms": round(1000 * cuts[98], 1),
+        "cpu_ms_per_update": round(1000 * cpu / max(len(latencies), 1), 2),
     }
 
 
@@ -306,11 +309,11 @@ async def one_round(
     webhook: bool,
 ) -> tuple[dict, dict]:
     """linli's figures, then the echo bot's, each bot started afresh."""
-    async with running("linli", base, folder, url, webhook):
+    async with running("linli", base, folder, url, webhook) as bot:
         await questions_delivered(url)
-        linli = await load(base, LINLI_TOKEN, residents, actions, votes, traffic)
-    async with running("echo", base, folder, None, webhook):
-        echo = await load(base, ECHO_TOKEN, residents, actions, votes, traffic)
+        linli = await load(base, bot, residents, actions, votes, traffic)
+    async with running("echo", base, folder, None, webhook) as bot:
+        echo = await load(base, bot, residents, actions, votes, traffic)
     return linli, echo
 
 
@@ -347,6 +350,7 @@ async def measure(
                 "baseline": medians([echo for _, echo in runs]),
                 "throughput_ratio": round(ratio(runs, "updates_per_s"), 3),
                 "p50_ratio": round(ratio(runs, "p50_ms"), 2),
+                "cpu_ratio": round(ratio(runs, "cpu_ms_per_update"), 2),
             }
         return figures
     finally:
@@ -362,9 +366,9 @@ async def profile(
     try:
         residents, round_id = await prepare(url, base, folder, count)
         votes = (f"v1:vote:{round_id}:agree", f"v1:vote:{round_id}:disagree")
-        async with running("linli", base, folder, url, False, output.resolve()):
+        async with running("linli", base, folder, url, False, output.resolve()) as bot:
             await questions_delivered(url)
-            linli = await load(base, LINLI_TOKEN, residents, actions, votes, traffic)
+            linli = await load(base, bot, residents, actions, votes, traffic)
             return {"polling": {"bot": linli}}
     finally:
         process.terminate()

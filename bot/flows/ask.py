@@ -22,7 +22,7 @@ from bot.flows.callback_data import AskMore, InboxShow
 from bot.flows.outbox import Button
 from bot.flows.refusal import Refusal
 from bot.flows.registry import StaffMember
-from bot.flows.repair import FINISHED, staff_of_community
+from bot.flows.repair import staff_of_community
 from storage.models import (
     Building,
     FaqEntry,
@@ -68,11 +68,7 @@ async def answer_staff(
     statement = (
         select(RepairRequest)
         .join(Resident, col(Resident.household_id) == RepairRequest.household_id)
-        .where(
-            Resident.telegram_id == telegram_id,
-            col(RepairRequest.question).is_not(None),
-            col(RepairRequest.state).not_in(FINISHED),
-        )
+        .where(Resident.telegram_id == telegram_id, repair.awaits_answer())
         .order_by(col(RepairRequest.id))
     )
     waiting = list(await session.exec(statement))
@@ -110,12 +106,20 @@ async def community_of_resident(session: AsyncSession, telegram_id: int) -> int:
 
 
 async def ask(
-    session: AsyncSession, telegram_id: int, text: str, language: str, actor: Actor
+    session: AsyncSession,
+    telegram_id: int,
+    text: str,
+    language: str,
+    actor: Actor,
+    *,
+    community_id: int | None = None,
 ) -> Asked:
     """Keep the question and find the FAQ's best answers to it, or put it in the staff
     inbox when there are none; ``ask.unbound`` (checked first) for somebody who is no
-    resident, ``ask.length`` or ``ask.no_words`` for text that asks nothing."""
-    community_id = await community_of_resident(session, telegram_id)
+    resident, ``ask.length`` or ``ask.no_words`` for text that asks nothing. The asker's
+    ``community_id``, when the caller read it in this transaction, spares a lookup."""
+    if community_id is None:
+        community_id = await community_of_resident(session, telegram_id)
     text = text.strip()
     if not 0 < len(text) <= TEXT_LIMIT:
         raise AskError("ask.length", most=TEXT_LIMIT)

@@ -207,10 +207,15 @@ async def staff_member(session: AsyncSession, telegram_id: int) -> StaffMember |
     staff = await session.get(Staff, telegram_id)
     if staff is None:
         return None
+    return await member_in_role(session, telegram_id, Role(staff.role))
+
+
+async def member_in_role(session: AsyncSession, telegram_id: int, role: Role) -> StaffMember:
+    """A staff member whose role is known already, with the communities they serve."""
     communities = await session.exec(
         select(StaffCommunity.community_id).where(StaffCommunity.staff_telegram_id == telegram_id)
     )
-    return StaffMember(telegram_id, Role(staff.role), frozenset(communities))
+    return StaffMember(telegram_id, role, frozenset(communities))
 
 
 async def add_staff(

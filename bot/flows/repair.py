@@ -28,7 +28,7 @@ from datetime import date, datetime, timedelta, tzinfo
 from typing import Any
 
 from babel.dates import format_timedelta
-from sqlalchemy import update
+from sqlalchemy import ColumnElement, and_, update
 from sqlmodel import col, func, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -697,6 +697,11 @@ async def ask_resident(
         buttons=[[Button("repair.answer_button", RepairAnswer(request.id).pack())]],
     )
     return request
+
+
+def awaits_answer() -> ColumnElement[bool]:
+    """A request whose staff wait for the household's answer to a question they asked."""
+    return and_(col(RepairRequest.question).is_not(None), col(RepairRequest.state).not_in(FINISHED))
 
 
 async def answer(

@@ -62,7 +62,7 @@ async def ask_command(update: Update, context: LinliContext) -> None:
 async def free_text(update: Update, context: LinliContext) -> None:
     """Text outside any dialogue: the answer staff wait for, a greeting or thanks, else
     a bound resident's question; anyone else's as before."""
-    if await answered_staff(update, context):
+    if context.principal.staff_waiting and await answered_staff(update, context):
         return
     text, principal = update.effective_message.text or "", context.principal
     known = principal.household_id is not None or principal.staff is not None
@@ -120,7 +120,14 @@ async def take_question(
     user_id = update.effective_user.id
     try:
         async with context.session() as session:
-            asked = await ask.ask(session, user_id, text, context.language, context.actor)
+            asked = await ask.ask(
+                session,
+                user_id,
+                text,
+                context.language,
+                context.actor,
+                community_id=context.principal.community_id,
+            )
             if ends_dialogue:
                 await dialogues.finish(session, user_id)
     except AskError as refusal:

@@ -34,10 +34,10 @@ async def admit(update: Update, context: LinliContext) -> None:
             session, user.id, user.first_name or "", user.language_code
         )
         context.language = language_of(
-            user.language_code, context.principal.user.language, context.settings.default_language
+            user.language_code, context.principal.language, context.settings.default_language
         )
         context.actor = Actor(user.id, "bot", update.update_id)
-        if update.message is not None:
+        if update.message is not None and context.principal.in_dialogue:
             context.dialogue = await dialogues.current(session, user.id)
     if chat is not None and chat.type != Chat.PRIVATE:
         if await people.first_time_in_group(session, chat.id):

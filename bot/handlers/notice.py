@@ -250,7 +250,7 @@ async def preview(update: Update, context: LinliContext, data: dict) -> None:
 
 async def show_draft(update: Update, context: LinliContext, data: dict) -> None:
     """The notice as residents will read it: its text, or the photo or file with it."""
-    chat = context.principal.user.telegram_id  # a private chat: its id is the user's
+    chat = context.principal.telegram_id  # a private chat: its id is the user's
     words = context.t("notice.text", body=data["body"])
     if data.get("photo_file_id"):
         await context.bot.send_photo(
