@@ -13,6 +13,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async
 from sqlmodel import Session
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from storage.sqlite_connection import one_trip_connector
+
 # How long a SQLite writer of another process (the shell beside the bot) is waited for.
 SQLITE_BUSY_TIMEOUT_MS = 60_000
 
@@ -46,7 +48,8 @@ def _begin_immediate(connection) -> None:
 
 def create_engine(url: str) -> AsyncEngine:
     if is_sqlite(url):
-        engine = create_async_engine(url)
+        database = make_url(url).database or ":memory:"
+        engine = create_async_engine(url, async_creator=lambda: one_trip_connector(database))
         event.listen(engine.sync_engine, "connect", _tune_sqlite)
         event.listen(engine.sync_engine, "begin", _begin_immediate)
         return engine
