@@ -42,9 +42,15 @@ class LinliBot(ExtBot):
         return result
 
     def screen(self, raw: dict) -> dict:
-        """The update as received if the library can read it, else its id alone."""
+        """For a getUpdates batch, which the library reads as a whole: the update as
+        received if it can be read, else its id alone."""
+        update = self.read(raw)
+        return raw if update.update_id not in self._unreadable else {"update_id": update.update_id}
+
+    def read(self, raw: dict) -> Update:
+        """The update, or, if the library cannot read it, one with its id alone."""
         try:
-            Update.de_json(raw, self)
+            return Update.de_json(raw, self)
         except Exception as error:
             update_id = raw.get("update_id")
             if not isinstance(update_id, int):
@@ -52,8 +58,7 @@ class LinliBot(ExtBot):
             reason = f"unreadable: {type(error).__name__}: {error}"
             log.warning("update %s cannot be read and is skipped (%s)", update_id, reason)
             self._unreadable[update_id] = (reason, raw)
-            return {"update_id": update_id}
-        return raw
+            return Update.de_json({"update_id": update_id}, self)
 
     def unreadable(self, update_id: int) -> tuple[str, dict] | None:
         """Why the update with this id could not be read, and what it was; asked once."""

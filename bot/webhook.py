@@ -14,7 +14,6 @@ import asyncio
 import hmac
 from typing import TYPE_CHECKING
 
-from telegram import Update
 from telegram.ext import Updater
 
 from bot.requests import LinliBot
@@ -60,7 +59,7 @@ class WebhookReceiver:
             raise web.HTTPBadRequest(text="the body is not JSON") from None
         if not isinstance(raw, dict) or not isinstance(raw.get("update_id"), int):
             raise web.HTTPBadRequest(text="not an update")
-        await self.queue.put(Update.de_json(self.bot.screen(raw), self.bot))
+        await self.queue.put(self.bot.read(raw))
         return web.Response()
 
 

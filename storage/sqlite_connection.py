@@ -91,6 +91,12 @@ class OneTripConnection(aiosqlite.Connection):
     async def run(self, sql: str, parameters: Any, many: bool) -> _Outcome:
         return await self._execute(_run, self._conn, sql, parameters, many)
 
+    async def rollback(self) -> None:
+        # The pool rolls back every connection given back to it, mostly after a commit:
+        # with no transaction open there is nothing to undo, and no need for a trip.
+        if self._conn.in_transaction:
+            await super().rollback()
+
 
 def one_trip_connector(database: str) -> OneTripConnection:
     """A connection to the SQLite file ``database``, for ``async_creator``; its thread
