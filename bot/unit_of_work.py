@@ -11,7 +11,7 @@ writes, and the update can be handled again.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from contextvars import ContextVar
 from typing import Any
@@ -40,6 +40,9 @@ class UnitOfWork:
         # The handlers' context of the update (its user's language and principal), for the
         # error handler, which PTB gives a fresh one.
         self.context: Any = None
+        # What the gate stored of the update (its claim, the user's row), to store again
+        # when a refusal rolls back the transaction that held it.
+        self.claim: Callable[[AsyncSession], Awaitable[object]] | None = None
         self._session: AsyncSession | None = None
         self._turn: contextlib.AbstractAsyncContextManager | None = None
 
@@ -60,19 +63,28 @@ class UnitOfWork:
     @asynccontextmanager
     async def step(self) -> AsyncIterator[AsyncSession]:
         """A feature's work, committed at the end. A refusal undoes the step's writes and
-        keeps the update's claim; any other failure rolls back the claim too."""
+        keeps the update's claim; any other failure rolls back the claim too.
+
+        No savepoint guards the step: that would be two more statements on every update
+        that writes. A refusal rolls the whole transaction back instead and, when the
+        claim was in it, stores the claim again.
+        """
         session = await self.session()
-        savepoint = await session.begin_nested()
         try:
             yield session
         except Refusal:
-            if savepoint.is_active:
-                await savepoint.rollback()
-            await self.commit()
+            await self.rollback()
+            await self._keep_claim()
             raise
         except BaseException:
             await self.rollback()
             raise
+        await self.commit()
+
+    async def _keep_claim(self) -> None:
+        if self.claim is None or self.committed:
+            return
+        await self.claim(await self.session())
         await self.commit()
 
     async def commit(self) -> None:

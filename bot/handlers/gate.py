@@ -7,6 +7,9 @@ update stopped here reaches no feature.
 
 from __future__ import annotations
 
+from functools import partial
+
+from sqlmodel.ext.asyncio.session import AsyncSession
 from telegram import Chat, Update
 from telegram.ext import ApplicationHandlerStop, BaseHandler, TypeHandler
 
@@ -24,6 +27,7 @@ async def admit(update: Update, context: LinliContext) -> None:
     session = await context.work.session()
     if not await people.claim_update(session, update.update_id):
         raise ApplicationHandlerStop  # handled before: Telegram delivered it again
+    context.work.claim = partial(_claim_again, update)
     unreadable = context.bot.unreadable(update.update_id)
     if unreadable is not None:
         reason, payload = unreadable
@@ -51,6 +55,15 @@ async def admit(update: Update, context: LinliContext) -> None:
     if _unstorable(update):
         await context.bot.send_message(chat.id, context.t("chat.unreadable"))
         raise ApplicationHandlerStop
+
+
+async def _claim_again(update: Update, session: AsyncSession) -> None:
+    """The update's claim and its user's row, stored again after a refusal rolled back
+    the transaction that held them."""
+    await people.claim_update(session, update.update_id)
+    user = update.effective_user
+    if user is not None:
+        await people.meet(session, user.id, user.first_name or "", user.language_code)
 
 
 def _unstorable(update: Update) -> bool:

@@ -73,9 +73,13 @@ async def test_every_kind_of_update_twice_has_the_effect_of_once(db, telegram, r
     resident, staff = Actor(telegram, RESIDENT, "王芳"), Actor(telegram, STAFF, "社工")
 
     await staff.send("/help")
+    bound = await telegram.last_seq()
     assert "绑定成功" in (await resident.send(f"/start {code}"))["text"]
+    await telegram.wait_for(  # the round's question, which follows a binding during it
+        RESIDENT, after=bound, predicate=lambda e: "同意改造吗" in e["message"].get("text", "")
+    )
     await resident.send("/vote")
-    await resident.press("同意")
+    await resident.press("同意", then="edit")  # the ballot, edited in place
     await resident.send("电梯坏了找谁？")
     edited = await resident.send("小区几点关门")
     await resident.send(edit_message_id=edited["message_id"] - 1, text="小区大门几点关？")
