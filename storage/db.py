@@ -35,15 +35,13 @@ def _tune_sqlite(dbapi_connection, _record) -> None:
     cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.close()
-    # Take over transaction control so that every transaction can begin IMMEDIATE.
-    dbapi_connection.isolation_level = None
 
 
 def _begin_immediate(connection) -> None:
     # A deferred transaction that reads and then writes fails at once with
     # "database is locked" when another writer got in between; taking the write
-    # lock up front makes it wait its turn instead.
-    connection.exec_driver_sql("BEGIN IMMEDIATE")
+    # lock up front makes it wait its turn instead. It goes with the first statement.
+    connection.connection.driver_connection.begin_with("BEGIN IMMEDIATE")
 
 
 def create_engine(url: str) -> AsyncEngine:

@@ -22,10 +22,14 @@ from aiosqlite.context import contextmanager
 _Outcome = tuple[Any, int, int | None, list[Any]]
 
 
-def _run(connection: sqlite3.Connection, sql: str, parameters: Any, many: bool) -> _Outcome:
-    """One statement, start to finish, on the database thread."""
+def _run(
+    connection: sqlite3.Connection, sql: str, parameters: Any, many: bool, begin: str | None
+) -> _Outcome:
+    """One statement, start to finish, on the database thread; ``begin`` first if given."""
     cursor = connection.cursor()
     try:
+        if begin is not None:
+            cursor.execute(begin)
         if many:
             cursor.executemany(sql, parameters)
         else:
@@ -82,18 +86,34 @@ class OneTripCursor:
 
 
 class OneTripConnection(aiosqlite.Connection):
-    """An aiosqlite connection handing out one-trip cursors."""
+    """An aiosqlite connection handing out one-trip cursors.
+
+    A transaction's ``BEGIN`` is sent with its first statement (``begin_with``), and
+    a commit or rollback with nothing to end makes no trip: the pool rolls back every
+    connection given back to it, mostly just after a commit.
+    """
+
+    _begin: str | None = None
 
     @contextmanager
     async def cursor(self) -> OneTripCursor:  # type: ignore[override]
         return OneTripCursor(self)
 
+    def begin_with(self, statement: str) -> None:
+        """Begin the next transaction with ``statement``, in the trip of its first one."""
+        self._begin = statement
+
     async def run(self, sql: str, parameters: Any, many: bool) -> _Outcome:
-        return await self._execute(_run, self._conn, sql, parameters, many)
+        begin, self._begin = self._begin, None
+        return await self._execute(_run, self._conn, sql, parameters, many, begin)
+
+    async def commit(self) -> None:
+        self._begin = None
+        if self._conn.in_transaction:
+            await super().commit()
 
     async def rollback(self) -> None:
-        # The pool rolls back every connection given back to it, mostly after a commit:
-        # with no transaction open there is nothing to undo, and no need for a trip.
+        self._begin = None
         if self._conn.in_transaction:
             await super().rollback()
 
@@ -101,8 +121,8 @@ class OneTripConnection(aiosqlite.Connection):
 def one_trip_connector(database: str) -> OneTripConnection:
     """A connection to the SQLite file ``database``, for ``async_creator``; its thread
     does not keep the process alive, as with SQLAlchemy's own aiosqlite connections."""
-    connection = OneTripConnection(
-        partial(sqlite3.connect, database, check_same_thread=False), iter_chunk_size=64
-    )
+    # No implicit transactions (isolation_level None): the engine begins each one itself.
+    connect = partial(sqlite3.connect, database, check_same_thread=False, isolation_level=None)
+    connection = OneTripConnection(connect, iter_chunk_size=64)
     connection._thread.daemon = True
     return connection
