@@ -44,11 +44,18 @@ class LinliBot(ExtBot):
     def screen(self, raw: dict) -> dict:
         """For a getUpdates batch, which the library reads as a whole: the update as
         received if it can be read, else its id alone."""
-        update = self.read(raw)
-        return raw if update.update_id not in self._unreadable else {"update_id": update.update_id}
+        return raw if self._parsed(raw) is not None else {"update_id": raw["update_id"]}
 
     def read(self, raw: dict) -> Update:
         """The update, or, if the library cannot read it, one with its id alone."""
+        update = self._parsed(raw)
+        if update is None:
+            return Update.de_json({"update_id": raw["update_id"]}, self)
+        return update
+
+    def _parsed(self, raw: dict) -> Update | None:
+        """The update, or None when the library cannot read it: kept, with why, for the
+        gate to record as skipped."""
         try:
             return Update.de_json(raw, self)
         except Exception as error:
@@ -58,7 +65,7 @@ class LinliBot(ExtBot):
             reason = f"unreadable: {type(error).__name__}: {error}"
             log.warning("update %s cannot be read and is skipped (%s)", update_id, reason)
             self._unreadable[update_id] = (reason, raw)
-            return Update.de_json({"update_id": update_id}, self)
+            return None
 
     def unreadable(self, update_id: int) -> tuple[str, dict] | None:
         """Why the update with this id could not be read, and what it was; asked once."""
