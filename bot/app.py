@@ -7,7 +7,6 @@ import logging
 
 from telegram import Update
 from telegram.ext import Application, ApplicationBuilder, ContextTypes
-from telegram.request import HTTPXRequest
 
 from bot import timetable, unit_of_work
 from bot.config import Settings, require_token
@@ -38,6 +37,7 @@ from bot.handlers.common import refuse
 from bot.handlers.context import LinliContext
 from bot.handlers.dialogue_router import media_router, text_router
 from bot.requests import LinliBot, ReplyLimiter
+from bot.transport import AiohttpRequest
 from bot.updates import PerChatUpdateProcessor
 from bot.webhook import LinliUpdater
 from storage.db import Database
@@ -136,8 +136,8 @@ def build_application(settings: Settings, db: Database | None = None) -> Applica
         require_token(settings),
         base_url=telegram.api_base_url,
         base_file_url=telegram.file_base_url,
-        request=HTTPXRequest(connection_pool_size=256),
-        get_updates_request=HTTPXRequest(),
+        request=AiohttpRequest(connection_pool_size=256),
+        get_updates_request=AiohttpRequest(),
         rate_limiter=ReplyLimiter(),
     )
     application = (

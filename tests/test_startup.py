@@ -30,7 +30,7 @@ def test_the_bot_draws_and_writes_spreadsheets_only_when_asked():
 
 
 def test_polling_loads_no_web_server():
-    assert imported_after("import bot.app", ["aiohttp"]) == []
+    assert imported_after("import bot.app", ["aiohttp.web"]) == []
 
 
 def test_help_lists_every_command():
