@@ -11,6 +11,7 @@ match it.
 
 from __future__ import annotations
 
+import json
 import sys
 from collections.abc import Iterable
 from contextlib import contextmanager
@@ -33,15 +34,30 @@ def _without_pkg_resources():
 
 with _without_pkg_resources():
     import jieba
-    import zhconv
+    from zhconv import zhconv
 
 DICTIONARY = Path(jieba.__file__).parent / jieba.DEFAULT_DICT_NAME
 SHORT = 4  # 98 % of the dictionary's words are this long or shorter
 
 
+def _simplified_characters() -> dict[int, int]:
+    """zhconv's traditional characters and their simplified ones, as a ``str.translate``
+    table. zhconv's converter loads the tables of every Chinese variant (6 MiB) to also
+    convert phrases whose characters convert otherwise; text is simplified here only to
+    be matched, and the same way on both sides, so characters are enough: only the
+    traditional-to-simplified table is read from zhconv's file."""
+    text = (Path(zhconv.__file__).parent / zhconv.DICTIONARY).read_text(encoding="utf-8")
+    table, _ = json.JSONDecoder().raw_decode(text, text.index("{", text.index('"zh2Hans"')))
+    pairs = [(old, new) for old, new in table.items() if len(old) == len(new) == 1]
+    return str.maketrans("".join(old for old, _ in pairs), "".join(new for _, new in pairs))
+
+
+SIMPLIFIED = _simplified_characters()
+
+
 def simplified(text: str) -> str:
     """``text`` in simplified characters."""
-    return zhconv.convert(text, "zh-hans")
+    return text.translate(SIMPLIFIED)
 
 
 class FaqTokenizer(jieba.Tokenizer):

@@ -15,12 +15,9 @@ import os
 import string
 import tomllib
 from collections.abc import Callable
+from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
-from typing import TYPE_CHECKING
-
-if TYPE_CHECKING:
-    from babel.messages.catalog import Catalog
 
 LANGUAGES = ("zh_Hans", "en")
 DEFAULT_LANGUAGE = "zh_Hans"
@@ -28,37 +25,45 @@ COUNT = "count."
 _HERE = Path(__file__).parent
 
 
+@dataclass(frozen=True)
+class _Catalogue:
+    """What a language's ``.po`` file says, kept without the parsed file (Babel's
+    messages, with their comments and locations, would stay in memory for nothing)."""
+
+    texts: dict[str, str]
+    counts: dict[str, tuple[str, ...]]
+    plural_form: Callable[[int], int]
+
+
 @cache
-def _read(language: str) -> Catalog:
+def _catalogue(language: str) -> _Catalogue:
     from babel.messages.pofile import read_po  # imported when a text is wanted, not for --help
 
     with open(_HERE / language / "LC_MESSAGES" / "linli.po", "rb") as po:
-        return read_po(po)
+        catalog = read_po(po)
+    return _Catalogue(
+        texts={
+            message.id: message.string
+            for message in catalog
+            if isinstance(message.id, str) and message.id and message.string
+        },
+        counts={
+            message.id[0]: tuple(message.string)
+            for message in catalog
+            if isinstance(message.string, tuple) and all(message.string)
+        },
+        plural_form=gettext.c2py(catalog.plural_expr),
+    )
 
 
-@cache
 def catalogue(language: str) -> dict[str, str]:
     """Every message of ``language``, id to text."""
-    return {
-        message.id: message.string
-        for message in _read(language)
-        if isinstance(message.id, str) and message.id and message.string
-    }
+    return _catalogue(language).texts
 
 
-@cache
 def counts(language: str) -> dict[str, tuple[str, ...]]:
     """Every count phrase of ``language``, id to its plural forms (each with ``{n}``)."""
-    return {
-        message.id[0]: tuple(message.string)
-        for message in _read(language)
-        if isinstance(message.string, tuple) and all(message.string)
-    }
-
-
-@cache
-def _plural_form(language: str) -> Callable[[int], int]:
-    return gettext.c2py(_read(language).plural_expr)
+    return _catalogue(language).counts
 
 
 class _Wording(string.Formatter):
@@ -71,7 +76,7 @@ class _Wording(string.Formatter):
         forms = counts(self.language).get(COUNT + format_spec)
         if forms is None or not isinstance(value, int):
             return super().format_field(value, format_spec)
-        return forms[_plural_form(self.language)(value)].format(n=value)
+        return forms[_catalogue(self.language).plural_form(value)].format(n=value)
 
 
 @cache
