@@ -51,7 +51,10 @@ def create_engine(url: str) -> AsyncEngine:
         event.listen(engine.sync_engine, "connect", _tune_sqlite)
         event.listen(engine.sync_engine, "begin", _begin_immediate)
         return engine
-    return create_async_engine(url, pool_size=10, max_overflow=10, pool_pre_ping=True)
+    # No ping before each use (on asyncpg three round trips: begin, ";", rollback). A
+    # connection the server dropped fails its update's first try, which invalidates the
+    # pool's older connections, and the update is tried again on a fresh one.
+    return create_async_engine(url, pool_size=10, max_overflow=10)
 
 
 def mark_for_commit(session: AsyncSession, key: str) -> None:

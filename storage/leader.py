@@ -9,6 +9,7 @@ its next try. SQLite serves one process, which always leads.
 from __future__ import annotations
 
 from sqlalchemy import text
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from storage.db import Database, is_sqlite
@@ -39,10 +40,15 @@ class Leadership:
         return bool(acquired)
 
     async def release(self) -> None:
-        if self._connection is not None:
+        connection, self._connection = self._connection, None
+        if connection is None:
+            return
+        try:
             # The connection goes back to the pool, so the lock must be let go explicitly.
-            await self._connection.execute(
-                text("SELECT pg_advisory_unlock(:key)"), {"key": LOCK_KEY}
-            )
-            await self._connection.close()
-            self._connection = None
+            await connection.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": LOCK_KEY})
+        except DBAPIError as error:
+            if not error.connection_invalidated:
+                raise
+            # The server dropped the connection, and the lock went with it.
+        finally:
+            await connection.close()

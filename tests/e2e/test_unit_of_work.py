@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 
 import pytest
+from sqlalchemy import text as sql
 from sqlmodel import func, select
 from telegram.ext import CommandHandler
 
@@ -19,7 +20,7 @@ from bot.app import build_application
 from bot.flows import people
 from bot.flows.refusal import Refusal
 from bot.i18n import text
-from storage.db import Database
+from storage.db import Database, is_sqlite
 from storage.models import ProcessedUpdate, SkippedUpdate, User
 from tests.e2e.conftest import Person
 from tests.e2e.test_repair import press
@@ -190,3 +191,22 @@ async def test_a_refusal_undoes_its_step_keeps_the_claim_and_is_answered_in_word
     async with db.session() as session:
         assert await session.get(ProcessedUpdate, sent["update_id"]) is not None
         assert await session.get(SkippedUpdate, sent["update_id"]) is None
+
+
+async def test_connections_the_database_dropped_lose_no_update(running_bot, person, db):
+    """As after a restart of PostgreSQL: every connection the bot holds is cut, and the
+    next message is answered all the same (its first try fails and is tried again)."""
+    if is_sqlite(db.url):
+        pytest.skip("a server's connections")
+    resident = person(RESIDENT, "李明")
+    asked = await resident.say("/language")  # the pool holds connections now
+    async with db.session() as session:
+        cut = await session.exec(
+            sql(
+                "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity"
+                " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            )
+        )
+        assert cut.one()[0] > 0
+    await db.dispose()  # the test's own connections were cut too
+    assert await resident.say("/language") == asked
