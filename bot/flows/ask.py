@@ -126,16 +126,30 @@ async def ask(
     if not has_words(text):
         raise AskError("ask.no_words")
     question = Question(community_id=community_id, asker_telegram_id=telegram_id, text=text)
+    if looks_like_repair(text):
+        await _keep(session, question)
+        return Asked(question, [], sounds_like_repair=True)
+    matches = await faq.search(session, text, community_id, language)
+    if not matches:
+        _into_inbox(question)  # before it is stored: one INSERT, no UPDATE after it
+    await _keep(session, question)
+    if not matches:
+        await _announce(session, question, actor)
+    return Asked(question, matches)
+
+
+async def _keep(session: AsyncSession, question: Question) -> None:
+    """Store a new question, the first message of its thread."""
     session.add(question)
     await session.flush()
     session.add(
         QuestionMessage(
-            question_id=question.id, from_staff=False, author_telegram_id=telegram_id, text=text
+            question_id=question.id,
+            from_staff=False,
+            author_telegram_id=question.asker_telegram_id,
+            text=question.text,
         )
     )
-    if looks_like_repair(text):
-        return Asked(question, [], sounds_like_repair=True)
-    return await _answer(session, question, language, actor)
 
 
 async def matches_of(
@@ -198,7 +212,16 @@ async def to_staff(
 
 async def _escalate(session: AsyncSession, question: Question, actor: Actor) -> None:
     """Put the question in the staff inbox, waiting from now, and tell the staff."""
+    _into_inbox(question)
+    await _announce(session, question, actor)
+
+
+def _into_inbox(question: Question) -> None:
     question.state, question.waiting_since = QuestionState.OPEN, utcnow()
+
+
+async def _announce(session: AsyncSession, question: Question, actor: Actor) -> None:
+    """Record that the question went to staff, and tell them."""
     record(session, actor, "question/to_staff", f"question:{question.id}")
     await _tell_staff(session, question, "ask.new_for_staff", text=question.text)
 

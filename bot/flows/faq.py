@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from sqlalchemy import func
+from sqlalchemy import select as select_columns
 from sqlmodel import col, or_, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -129,6 +130,10 @@ def build(entries: list[FaqEntry]) -> Built:
     return Built(entries, tokenizer, Bm25(corpus) if corpus else None)
 
 
+# Whether the entries changed since the index was built; asked before every search.
+STAMP = select_columns(func.count(), func.max(FaqEntry.id))
+
+
 class Index:
     """BM25 over a set of entries; rebuilt when the entries' count or newest id changes."""
 
@@ -137,7 +142,8 @@ class Index:
         self._built: Built | None = None
 
     async def refresh(self, session: AsyncSession) -> None:
-        stamp = tuple((await session.exec(select(func.count(), func.max(FaqEntry.id)))).one())
+        connection = await session.connection()
+        stamp = tuple((await connection.execute(STAMP)).one())
         if stamp == self._stamp:
             return
         entries = list(await session.exec(select(FaqEntry).order_by(FaqEntry.id)))

@@ -28,7 +28,8 @@ from datetime import date, datetime, timedelta, tzinfo
 from typing import Any
 
 from babel.dates import format_timedelta
-from sqlalchemy import ColumnElement, and_, update
+from sqlalchemy import ColumnElement, CompoundSelect, and_, bindparam, union_all, update
+from sqlalchemy import select as select_columns
 from sqlmodel import col, func, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -734,13 +735,26 @@ async def _household_residents(session: AsyncSession, household_id: int) -> list
     return list(await session.exec(statement))
 
 
+def _staff_of_community_statement() -> CompoundSelect:
+    serving = select_columns(col(StaffCommunity.staff_telegram_id)).where(
+        col(StaffCommunity.community_id) == bindparam("community_id")
+    )
+    admins_instead = select_columns(col(Staff.telegram_id)).where(
+        col(Staff.role) == Role.ADMIN, ~serving.exists()
+    )
+    return union_all(serving, admins_instead)
+
+
+# Built once: a resident's every question and report asks it.
+STAFF_OF_COMMUNITY = _staff_of_community_statement()
+
+
 async def staff_of_community(session: AsyncSession, community_id: int) -> list[int]:
     """Who hears of a community's repairs, questions and observations: its staff, or the
     admins where it has none, so that nothing a resident sends waits for nobody."""
-    statement = select(StaffCommunity.staff_telegram_id).where(
-        StaffCommunity.community_id == community_id
-    )
-    return list(await session.exec(statement)) or await admins(session)
+    connection = await session.connection()
+    found = await connection.execute(STAFF_OF_COMMUNITY, {"community_id": community_id})
+    return list(found.scalars())
 
 
 async def admins(session: AsyncSession) -> list[int]:
