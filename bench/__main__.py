@@ -25,6 +25,7 @@ BENCHMARKS = (
     ("broadcast", ["--limits", "1000"]),
     ("outbox_claim", []),
     ("reply_during_broadcast", []),
+    ("transport", []),
     ("updates", []),
     ("updates", ["--traffic", "votes"]),
     ("updates", ["--traffic", "questions"]),
