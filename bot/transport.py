@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import aiohttp
 from telegram._utils.defaultvalue import DefaultValue
+from telegram._utils.types import ODVInput
 from telegram.error import NetworkError, TimedOut
 from telegram.request import BaseRequest, RequestData
 
@@ -61,10 +62,10 @@ class AiohttpRequest(BaseRequest):
         url: str,
         method: str,
         request_data: RequestData | None = None,
-        read_timeout: Seconds | DefaultValue[None] = BaseRequest.DEFAULT_NONE,
-        write_timeout: Seconds | DefaultValue[None] = BaseRequest.DEFAULT_NONE,
-        connect_timeout: Seconds | DefaultValue[None] = BaseRequest.DEFAULT_NONE,
-        pool_timeout: Seconds | DefaultValue[None] = BaseRequest.DEFAULT_NONE,
+        read_timeout: ODVInput[float] = BaseRequest.DEFAULT_NONE,
+        write_timeout: ODVInput[float] = BaseRequest.DEFAULT_NONE,
+        connect_timeout: ODVInput[float] = BaseRequest.DEFAULT_NONE,
+        pool_timeout: ODVInput[float] = BaseRequest.DEFAULT_NONE,
     ) -> tuple[int, bytes]:
         session = self._session
         if session is None or session.closed:
@@ -98,7 +99,7 @@ def _origin(url: str) -> str:
     return f"{scheme}://{rest.split('/', 1)[0]}/…"
 
 
-def _given(value: Seconds | DefaultValue[None], default: Seconds) -> Seconds:
+def _given(value: ODVInput[float], default: Seconds) -> Seconds:
     return default if isinstance(value, DefaultValue) else value
 
 

@@ -38,6 +38,7 @@ async def test_a_document_with_a_chinese_name_and_a_caption_arrives_as_sent(sand
         sent = await bot.send_document(
             RESIDENT["id"], content, filename="解放新村-未答复户.csv", caption="请查收 “名单”"
         )
+    assert sent.document is not None
     assert sent.document.file_name == "解放新村-未答复户.csv"
     assert sent.caption == "请查收 “名单”"
     async with SandboxClient(sandbox.base_url, TOKEN) as telegram:
