@@ -4,7 +4,7 @@ The library's own transport is httpx. Every request passes several layers
 in pure Python, and under a crowd its connection pool rescans the waiting
 requests on every response; aiohttp's client parses HTTP in C and hands a
 free connection over at once. A request costs the bot less than half the CPU
-time one at a time, a sixth with 20 in flight, a ninth with 200
+time one at a time, a sixth with 20 in flight, an eighth with 200
 (``python -m bench.transport``): time it spends answering residents instead.
 """
 

@@ -46,15 +46,19 @@ async def test_a_document_with_a_chinese_name_and_a_caption_arrives_as_sent(sand
 
 
 async def test_a_long_poll_waits_longer_than_the_read_timeout(sandbox):
-    """getUpdates adds its wait to the read timeout, as with the library's own transport."""
-    async with bot_at(sandbox.bot_api_url, read_timeout=0.2) as bot:
-        assert await bot.get_updates(timeout=1) == ()
+    """getUpdates adds its wait to the read timeout, as with the library's own transport:
+    a 2 s poll is allowed 2.5 s, where the read timeout alone would end it after 0.5 s."""
+    async with bot_at(sandbox.bot_api_url, read_timeout=0.5) as bot:
+        assert await bot.get_updates(timeout=2) == ()
 
 
 async def test_a_server_that_does_not_answer_is_a_timeout():
+    done = asyncio.Event()
+
     async def silent(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         await reader.read(1)  # takes the request, answers nothing
-        await asyncio.Event().wait()
+        await done.wait()
+        writer.close()
 
     server = await asyncio.start_server(silent, "127.0.0.1", 0)
     port = server.sockets[0].getsockname()[1]
@@ -64,8 +68,10 @@ async def test_a_server_that_does_not_answer_is_a_timeout():
         with pytest.raises(TimedOut):
             await request.post(f"http://127.0.0.1:{port}/bot{TOKEN}/getMe")
     finally:
+        done.set()
         await request.shutdown()
         server.close()
+        await server.wait_closed()
 
 
 @pytest.mark.parametrize("base", ["http://127.0.0.1:{port}/bot", "http://[127.0.0.1:{port}/bot"])
