@@ -102,11 +102,13 @@ async def _post_init(application: Application) -> None:
         rate=settings.delivery.messages_per_second,
         per_chat_interval=settings.delivery.per_chat_interval_seconds,
         stale_claim=settings.delivery.stale_claim_seconds,
+        look_every=settings.scheduler.sweep_seconds,
         default_language=settings.default_language,
         may_send=leadership.held,
     )
     application.bot_data["sender"] = sender
     application.bot_data["db"].on_commit(outbox.QUEUED, sender.poke)
+    leadership.listen(outbox.CHANNEL, sender.hear)
     sender.start()
     timetable.start(application)
     if settings.web.serve:

@@ -30,8 +30,9 @@ from bot.flows.outbox import Outcome, Outgoing
 from bot.handlers.keyboards import inline_keyboard
 from bot.i18n import language_of, text
 from bot.progress import ProgressReports
-from storage.db import Database
+from storage.db import Database, FileChanges, sqlite_file
 from storage.models import DeliveryState
+from storage.types import utcnow
 
 log = logging.getLogger(__name__)
 MAX_ATTEMPTS = 8
@@ -41,6 +42,8 @@ MAX_BATCH = 50
 # database, the other sends. Together they hold at most MAX_BATCH. A chat belongs
 # to one lane; the claim keeps its messages in the order they were queued.
 LANES = 2
+# While deliveries are due, the watch looks again this often, in case the lanes missed one.
+BUSY_LOOK = 1.0
 
 
 class Pacer:
@@ -82,7 +85,7 @@ class OutboxSender:
         per_chat_interval: float = 1.0,
         stale_claim: float = 30.0,
         concurrency: int = 16,
-        idle_wait: float = 1.0,
+        look_every: float = 30.0,
         default_language: str,
         may_send: Callable[[], Awaitable[bool]] | None = None,
     ) -> None:
@@ -93,14 +96,19 @@ class OutboxSender:
         self.per_chat_interval = per_chat_interval
         self.stale_claim = timedelta(seconds=stale_claim)
         self.progress = ProgressReports(application, db)
-        self.idle_wait = idle_wait
+        self.look_every = look_every
         self.default_language = default_language
         self.may_send = may_send
         self._in_flight = asyncio.Semaphore(concurrency)
         self._last_sent: dict[int, float] = {}
-        # Idle, nothing runs but the watch: lanes wait to be woken, housekeeping for news.
+        # Idle, nothing runs: lanes wait to be woken, housekeeping for news, the watch to
+        # hear from elsewhere or for its next look.
         self._wake = [asyncio.Event() for _ in range(LANES)]
         self._news = asyncio.Event()
+        self._heard = asyncio.Event()
+        database = sqlite_file(db.url)
+        self._files = FileChanges(database) if database else None
+        self._released = -1e9
         self._tasks: list[asyncio.Task] = []
 
     def poke(self) -> None:
@@ -108,6 +116,10 @@ class OutboxSender:
         for lane in self._wake:
             lane.set()
         self._news.set()
+
+    def hear(self) -> None:
+        """Another process may have queued something: the watch looks now."""
+        self._heard.set()
 
     def start(self) -> None:
         self._tasks = [
@@ -127,41 +139,61 @@ class OutboxSender:
         self._tasks = []
 
     async def _watch(self) -> None:
-        """Every ``idle_wait``, wake the lanes if something is due that nobody poked about:
-        queued by another process (the command line, another bot process), or put back
-        to wait its turn."""
+        """Wake the lanes when something is due that nobody poked about: queued by another
+        process (the command line, another bot process), put back to wait its turn, or
+        left claimed by a sender that died.
+
+        Between looks it sleeps until the next delivery falls due, another process is heard
+        of or ``look_every`` passes, so an idle bot asks the database nothing in between.
+        """
         while True:
+            self._heard.clear()  # before looking, so that news meanwhile is not lost
             try:
-                if self.may_send is None or await self.may_send():
-                    async with self.db.session() as session:
-                        due = await outbox.any_due(session)
-                    if due:
-                        self.poke()
-            except Exception:  # the next watch tries again
+                wait = await self._look()
+            except Exception:  # the next look tries again
                 log.exception("outbox watch failed")
-            await asyncio.sleep(self.idle_wait)
+                wait = BUSY_LOOK
+            await self._until_heard(min(wait, self.look_every))
+
+    async def _look(self) -> float:
+        """Free a dead sender's claims now and then and wake the lanes if something is due;
+        the seconds until the next delivery falls due."""
+        if self.may_send is not None and not await self.may_send():
+            return self.look_every
+        async with self.db.session() as session:
+            if time.monotonic() - self._released > self.stale_claim.total_seconds() / 2:
+                await outbox.release_stale_claims(session, self.stale_claim)
+                self._released = time.monotonic()
+            due = await outbox.next_due(session)
+        if due is None:
+            return self.look_every
+        wait = (due - utcnow()).total_seconds()
+        if wait > 0:
+            return wait
+        self.poke()
+        return BUSY_LOOK  # the lanes may be busy with other chats: look again soon
+
+    async def _until_heard(self, seconds: float) -> None:
+        """Sleep ``seconds`` or until another process is heard of: on PostgreSQL by its
+        NOTIFY; on SQLite by the database's files, a stat a second."""
+        deadline = time.monotonic() + seconds
+        while (left := deadline - time.monotonic()) > 0:
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(min(left, 1.0) if self._files else left):
+                    await self._heard.wait()
+                return
+            if self._files and self._files.changed():
+                return
 
     async def _keep_house(self) -> None:
-        """Keep the authors' progress shown as batches go out, and now and then free the
-        claims of a process that died."""
-        release_every = self.stale_claim.total_seconds() / 2
-        last_release = -1e9
+        """Keep the authors' progress shown as batches go out."""
         while True:
+            await self._news.wait()
+            self._news.clear()
             try:
-                if time.monotonic() - last_release > release_every:
-                    async with self.db.session() as session:
-                        await outbox.release_stale_claims(session, self.stale_claim)
-                    last_release = time.monotonic()
-                if self._news.is_set():
-                    self._news.clear()
-                    await self.progress.update(self.pacer.rate)
-            except Exception:  # the next round tries again
-                log.exception("outbox housekeeping failed")
-            # asyncio.timeout, not wait_for: on Python 3.11 wait_for can swallow the
-            # cancellation that stop() sends when the event is set at the same moment.
-            with contextlib.suppress(TimeoutError):
-                async with asyncio.timeout(release_every):
-                    await self._news.wait()
+                await self.progress.update(self.pacer.rate)
+            except Exception:  # the next news tries again
+                log.exception("outbox progress failed")
 
     async def _lane(self, lane: int) -> None:
         wake = self._wake[lane]

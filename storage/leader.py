@@ -4,9 +4,14 @@ Several bot processes may share one PostgreSQL database; only one of them
 must close consultations and send reminders. The lock lives as long as the
 leader's connection, so when the leader dies another process takes over at
 its next try. SQLite serves one process, which always leads.
+
+The leader's connection also LISTENs for what the others tell it (``listen``):
+work it should do now rather than at its next look.
 """
 
 from __future__ import annotations
+
+from collections.abc import Callable
 
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
@@ -21,34 +26,80 @@ class Leadership:
     def __init__(self, db: Database) -> None:
         self.db = db
         self._connection: AsyncConnection | None = None
+        self._lost = False  # the server closed the leader's connection
+        self._listeners: dict[str, Callable[[], None]] = {}
+        self._callbacks: dict[str, Callable[..., None]] = {}
+
+    def listen(self, channel: str, listener: Callable[[], None]) -> None:
+        """Call ``listener`` on each NOTIFY on ``channel`` while this process leads; also
+        when it becomes leader and when it loses the connection, since what is said while
+        nobody listens is not heard."""
+        self._listeners[channel] = listener
 
     async def held(self) -> bool:
         """True if this process leads, trying to become leader if it does not yet."""
         if is_sqlite(self.db.url):
             return True
         if self._connection is not None:
-            return True
+            if not self._lost:
+                return True
+            await self._let_go()  # the lock went with the connection
         connection = await self.db.engine.connect()
         acquired = await connection.scalar(
             text("SELECT pg_try_advisory_lock(:key)"), {"key": LOCK_KEY}
         )
         await connection.commit()
-        if acquired:
-            self._connection = connection
-        else:
+        if not acquired:
             await connection.close()
-        return bool(acquired)
+            return False
+        self._connection = connection
+        await self._subscribe(connection)
+        return True
+
+    async def _subscribe(self, connection: AsyncConnection) -> None:
+        self._lost = False
+        driver = await self._driver(connection)
+        # asyncpg sees a closed socket at once; SQLAlchemy would learn of it at the next use.
+        driver.add_termination_listener(self._on_lost)
+        for channel, listener in self._listeners.items():
+            self._callbacks[channel] = lambda *_, heard=listener: heard()
+            await driver.add_listener(channel, self._callbacks[channel])
+            listener()
+
+    def _on_lost(self, _driver) -> None:
+        """The server closed the connection (a restart, say): the lock and the channels are
+        gone, and another process may lead now. The listeners hear of it, so that they try
+        again at once rather than miss what is said while nobody listens."""
+        self._lost = True
+        for listener in self._listeners.values():
+            listener()
+
+    @staticmethod
+    async def _driver(connection: AsyncConnection):
+        return (await connection.get_raw_connection()).driver_connection
 
     async def release(self) -> None:
-        connection, self._connection = self._connection, None
-        if connection is None:
-            return
+        """Let go of the lock and the channels; the connection goes back to the pool."""
+        connection = self._connection
         try:
-            # The connection goes back to the pool, so the lock must be let go explicitly.
-            await connection.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": LOCK_KEY})
+            if connection is not None and not self._lost:
+                driver = await self._driver(connection)
+                driver.remove_termination_listener(self._on_lost)
+                for channel, callback in self._callbacks.items():
+                    await driver.remove_listener(channel, callback)
+                await connection.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": LOCK_KEY})
         except DBAPIError as error:
             if not error.connection_invalidated:
                 raise
             # The server dropped the connection, and the lock went with it.
         finally:
-            await connection.close()
+            await self._let_go()
+
+    async def _let_go(self) -> None:
+        connection, self._connection = self._connection, None
+        self._callbacks = {}
+        if connection is None:
+            return
+        if self._lost:
+            await connection.invalidate()  # not back into the pool
+        await connection.close()

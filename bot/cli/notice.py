@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import html
+from datetime import timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -50,6 +51,8 @@ def notice_send(
             "cannot read {path}: {error}", path=error.filename or text_file, error=error
         ) from None
 
+    grace = timedelta(minutes=settings.scheduler.notice_grace_minutes)
+
     async def work(db: Database) -> tuple[notices.Notice, int]:
         async with db.session() as session:
             audience = (
@@ -70,6 +73,8 @@ def notice_send(
                 until=local_time(settings, until) if until else None,
                 photo=picture,
             )
+            if at is None:  # queued in this transaction: the bot's sender hears of it at once
+                await notices.fire(session, notice.id, grace, settings.zone)
             return notice, len(await notices.recipients(session, audience))
 
     try:

@@ -23,8 +23,11 @@ from storage.db import mark_for_commit
 from storage.models import Broadcast, Delivery, DeliveryState, User
 from storage.types import utcnow
 
-# Marks a transaction that queued messages: its commit wakes the sender.
+# Marks a transaction that queued messages: its commit wakes this process's sender.
 QUEUED = "outbox/queued"
+# On PostgreSQL a trigger NOTIFYs here when a commit left deliveries pending (migration
+# 0018): the leader hears of what other processes queued.
+CHANNEL = "linli_outbox"
 
 
 @dataclass(frozen=True)
@@ -139,13 +142,16 @@ async def release_stale_claims(session: AsyncSession, older_than: timedelta) -> 
     return result.rowcount
 
 
-async def any_due(session: AsyncSession, now: datetime | None = None) -> bool:
-    """Whether a delivery waits to be sent: one cheap read, where a claim would write."""
+async def next_due(session: AsyncSession, now: datetime | None = None) -> datetime | None:
+    """When the next pending delivery falls due: ``now`` if one is due already, None if
+    none waits. The first read is cheap however long the queue; the second runs only when
+    every pending delivery waits its turn, a few of them."""
     now = now or utcnow()
-    due = select(Delivery.id).where(
-        Delivery.state == DeliveryState.PENDING, Delivery.not_before <= now
-    )
-    return (await session.exec(due.limit(1))).first() is not None
+    pending = col(Delivery.state) == DeliveryState.PENDING
+    due = select(Delivery.id).where(pending, Delivery.not_before <= now).limit(1)
+    if (await session.exec(due)).first() is not None:
+        return now
+    return (await session.exec(select(func.min(Delivery.not_before)).where(pending))).one()
 
 
 async def claim(
