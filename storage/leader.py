@@ -11,6 +11,7 @@ work it should do now rather than at its next look.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 
 from sqlalchemy import text
@@ -29,6 +30,9 @@ class Leadership:
         self._lost = False  # the server closed the leader's connection
         self._listeners: dict[str, Callable[[], None]] = {}
         self._callbacks: dict[str, Callable[..., None]] = {}
+        # The sweep, the outbox's watch and its lanes ask at once when the process starts: one
+        # tries, the others hear its answer rather than lose to their own process's lock.
+        self._trying = asyncio.Lock()
 
     def listen(self, channel: str, listener: Callable[[], None]) -> None:
         """Call ``listener`` on each NOTIFY on ``channel`` while this process leads; also
@@ -40,6 +44,10 @@ class Leadership:
         """True if this process leads, trying to become leader if it does not yet."""
         if is_sqlite(self.db.url):
             return True
+        async with self._trying:
+            return await self._hold()
+
+    async def _hold(self) -> bool:
         if self._connection is not None:
             if not self._lost:
                 return True
