@@ -13,8 +13,6 @@ from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async
 from sqlmodel import Session
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from storage.sqlite_connection import one_trip_connector
-
 # How long a SQLite writer of another process (the shell beside the bot) is waited for.
 SQLITE_BUSY_TIMEOUT_MS = 60_000
 
@@ -46,6 +44,9 @@ def _begin_immediate(connection) -> None:
 
 def create_engine(url: str) -> AsyncEngine:
     if is_sqlite(url):
+        # Imported here: a PostgreSQL deployment has no need of sqlite3 and aiosqlite (1 MiB).
+        from storage.sqlite_connection import one_trip_connector
+
         database = make_url(url).database or ":memory:"
         engine = create_async_engine(url, async_creator=lambda: one_trip_connector(database))
         event.listen(engine.sync_engine, "connect", _tune_sqlite)

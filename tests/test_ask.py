@@ -253,3 +253,14 @@ def test_entries_are_cut_as_with_jiebas_whole_dictionary():
     assert [faq.tokens(t, own_words) for t in texts] == [
         faq.tokens(t, WholeDictionary()) for t in texts
     ]
+
+
+def test_traditional_characters_are_simplified_as_zhconv_converts_each_one():
+    from zhconv import convert
+
+    from bot.flows.words import SIMPLIFIED, simplified
+
+    assert len(SIMPLIFIED) > 8000  # zhconv's whole single-character table, not a part of it
+    for traditional in map(chr, SIMPLIFIED):
+        assert simplified(traditional) == convert(traditional, "zh-hans"), traditional
+    assert simplified("樓道燈壞了，電梯也停了") == "楼道灯坏了，电梯也停了"

@@ -77,8 +77,6 @@ def prepare_database(settings: Settings, *, create: bool) -> None:
     """Bring the configured database to the newest schema, or say in one line why not:
     it cannot be reached or opened, or (unless ``create``) it has not been made yet, which
     in the wrong folder would otherwise leave an empty ``linli.db`` behind."""
-    import sqlite3
-
     from sqlalchemy import make_url
     from sqlalchemy.exc import DBAPIError
 
@@ -92,14 +90,19 @@ def prepare_database(settings: Settings, *, create: bool) -> None:
     missing = CommandError(text(language, "shell.no_database", place=place))
     if file and not create and not file.exists():
         raise missing
+    failures: tuple[type[Exception], ...] = (OSError, DBAPIError)
     try:
         if file:
+            # sqlite3 only here: a bot on PostgreSQL would keep it (1 MiB) for nothing.
+            import sqlite3
+
+            failures += (sqlite3.Error,)
             # Tried without the async driver first: aiosqlite's thread reports a failed
             # open to an event loop already closed, with a traceback of its own.
             mode = "rwc" if create else "rw"
             sqlite3.connect(f"{file.as_uri()}?mode={mode}", uri=True).close()
         revision = migrate.current_revision(url)
-    except (OSError, DBAPIError, sqlite3.Error) as error:
+    except failures as error:
         reason = str(getattr(error, "orig", None) or error).splitlines()[0]
         raise CommandError(
             text(language, "shell.database_unreachable", place=place, reason=reason)
