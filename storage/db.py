@@ -174,7 +174,7 @@ class FileChanges:
         for file in self.files:
             try:
                 status = file.stat()
-            except FileNotFoundError:  # no log between a checkpoint's end and the next write
+            except FileNotFoundError:  # no log: the last connection to close takes it away
                 stamps.append(None)
             else:
                 stamps.append((status.st_mtime_ns, status.st_size))
