@@ -170,7 +170,7 @@ class FileChanges:
         return changed
 
     def _stamps(self) -> tuple[tuple[int, int] | None, ...]:
-        stamps = []
+        stamps: list[tuple[int, int] | None] = []
         for file in self.files:
             try:
                 status = file.stat()

@@ -74,6 +74,7 @@ def notice_send(
                 photo=picture,
             )
             if at is None:  # queued in this transaction: the bot's sender hears of it at once
+                assert notice.id is not None  # a stored notice
                 await notices.fire(session, notice.id, grace, settings.zone)
             return notice, len(await notices.recipients(session, audience))
 
