@@ -10,7 +10,7 @@ from datetime import timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
-from sqlmodel import select
+from sqlmodel import col, select
 
 from bench.crowd import crowd
 from bot.app import build_application
@@ -45,6 +45,20 @@ async def wait_until_delivered(db, timeout: float = 2 * EVENT_WAIT) -> dict[str,
         if states and not states[DeliveryState.PENDING] and not states[DeliveryState.SENDING]:
             return dict(states)
     raise TimeoutError(f"deliveries still open: {states}")
+
+
+async def outbox_drained(db, timeout: float = 2 * EVENT_WAIT) -> None:
+    """Wait until no delivery is pending or being sent (there may be none at all): what a
+    step queued has reached its recipients before a resident's next reply is looked for."""
+    open_states = [DeliveryState.PENDING, DeliveryState.SENDING]
+    async for _ in ticks(timeout, every=DB_POLL):
+        async with db.session() as session:
+            still = await session.exec(
+                select(Delivery.id).where(col(Delivery.state).in_(open_states))
+            )
+            if still.first() is None:
+                return
+    raise TimeoutError("deliveries still open")
 
 
 async def send_notice(db, body: str, community_ids: list[int] | None = None, author=None):

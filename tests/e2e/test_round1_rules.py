@@ -12,14 +12,17 @@ from bot.flows.audit import CLI
 from storage.models import AuditEvent, Ballot
 from storage.types import utcnow
 from tests.e2e.conftest import buttons
+from tests.e2e.test_outbox import outbox_drained
 from tests.e2e.test_round1 import SHANGHAI, next_message
 from tests.registry import import_sample_registry, issue_codes
 
 
 async def open_round(db, community: str, **options) -> consultation.Consultation:
+    """Round 1 for ``community``, opened through the flow; returns once its announcement
+    has reached the bound residents, so that a resident's next reply is the reply."""
     async with db.session() as session:
         found = await registry.community_named(session, community)
-        return await consultation.open_round1(
+        opened = await consultation.open_round1(
             session,
             found.id,
             "改造意愿征询",
@@ -28,6 +31,8 @@ async def open_round(db, community: str, **options) -> consultation.Consultation
             CLI,
             **options,
         )
+    await outbox_drained(db)
+    return opened
 
 
 def is_reminder(event: dict) -> bool:
