@@ -101,8 +101,8 @@ class OutboxSender:
         self.may_send = may_send
         self._in_flight = asyncio.Semaphore(concurrency)
         self._last_sent: dict[int, float] = {}
-        # Idle, nothing runs: lanes wait to be woken, housekeeping for news, the watch to
-        # hear from elsewhere or for its next look.
+        # Idle, the lanes wait to be woken, housekeeping for news, the watch to hear from
+        # elsewhere or for its next look (on SQLite it stats the database once a second).
         self._wake = [asyncio.Event() for _ in range(LANES)]
         self._news = asyncio.Event()
         self._heard = asyncio.Event()

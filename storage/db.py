@@ -157,7 +157,9 @@ class FileChanges:
     """Whether anyone committed to a SQLite database since the last look, told by its files.
 
     A commit writes the write-ahead log, so the log's size or time of change moves: a
-    look costs a stat, microseconds, where asking the database costs milliseconds.
+    look costs a stat, microseconds, where asking the database costs milliseconds. (Two
+    commits within one tick of the file clock, the log rewound to the same size between
+    them, would look like none: the caller looks in the database now and then anyway.)
     """
 
     def __init__(self, database: Path) -> None:
@@ -174,7 +176,7 @@ class FileChanges:
         for file in self.files:
             try:
                 status = file.stat()
-            except FileNotFoundError:  # no log: the last connection to close takes it away
+            except OSError:  # no log (the last connection to close takes it away), or unreadable
                 stamps.append(None)
             else:
                 stamps.append((status.st_mtime_ns, status.st_size))

@@ -53,15 +53,23 @@ class Leadership:
                 return True
             await self._let_go()  # the lock went with the connection
         connection = await self.db.engine.connect()
-        acquired = await connection.scalar(
-            text("SELECT pg_try_advisory_lock(:key)"), {"key": LOCK_KEY}
-        )
-        await connection.commit()
+        try:
+            acquired = await connection.scalar(
+                text("SELECT pg_try_advisory_lock(:key)"), {"key": LOCK_KEY}
+            )
+            await connection.commit()
+            if acquired:
+                await self._subscribe(connection)
+        except BaseException:
+            # Half taken: the lock or a LISTEN may be on it. Closed for good, it keeps neither.
+            self._callbacks = {}
+            await connection.invalidate()
+            await connection.close()
+            raise
         if not acquired:
             await connection.close()
             return False
         self._connection = connection
-        await self._subscribe(connection)
         return True
 
     async def _subscribe(self, connection: AsyncConnection) -> None:
@@ -87,19 +95,24 @@ class Leadership:
         return (await connection.get_raw_connection()).driver_connection
 
     async def release(self) -> None:
-        """Let go of the lock and the channels; the connection goes back to the pool."""
+        """Let go of the lock and the channels, and of the connection: back to the pool if
+        it is sound, closed for good if it was lost or letting go failed."""
+        async with self._trying:
+            await self._release()
+
+    async def _release(self) -> None:
         connection = self._connection
         try:
             if connection is not None and not self._lost:
+                await connection.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": LOCK_KEY})
                 driver = await self._driver(connection)
                 driver.remove_termination_listener(self._on_lost)
                 for channel, callback in self._callbacks.items():
                     await driver.remove_listener(channel, callback)
-                await connection.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": LOCK_KEY})
-        except DBAPIError as error:
-            if not error.connection_invalidated:
-                raise
-            # The server dropped the connection, and the lock went with it.
+        except Exception as error:
+            self._lost = True  # whatever it still holds goes when it is closed
+            if not (isinstance(error, DBAPIError) and error.connection_invalidated):
+                raise  # a dropped connection took the lock with it; anything else is news
         finally:
             await self._let_go()
 

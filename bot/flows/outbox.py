@@ -142,16 +142,31 @@ async def release_stale_claims(session: AsyncSession, older_than: timedelta) -> 
     return result.rowcount
 
 
+def _first_of_its_chat():
+    """Nothing queued to the same chat before this delivery is still to go: a household
+    reads a repair's changes in the order they happened."""
+    earlier = aliased(Delivery)
+    return ~(
+        select(earlier.id)
+        .where(
+            earlier.telegram_id == Delivery.telegram_id,
+            earlier.id < Delivery.id,
+            col(earlier.state).in_([DeliveryState.PENDING, DeliveryState.SENDING]),
+        )
+        .exists()
+    )
+
+
 async def next_due(session: AsyncSession, now: datetime | None = None) -> datetime | None:
-    """When the next pending delivery falls due: ``now`` if one is due already, None if
-    none waits. The first read is cheap however long the queue; the second runs only when
-    every pending delivery waits its turn, a few of them."""
+    """When the next delivery a claim would take falls due: ``now`` if one is due already,
+    None if none waits. The first read is cheap however long the queue; the second runs
+    only when every chat's next message waits its turn, a few of them."""
     now = now or utcnow()
-    pending = col(Delivery.state) == DeliveryState.PENDING
-    due = select(Delivery.id).where(pending, Delivery.not_before <= now).limit(1)
+    waiting = (col(Delivery.state) == DeliveryState.PENDING, _first_of_its_chat())
+    due = select(Delivery.id).where(*waiting, Delivery.not_before <= now).limit(1)
     if (await session.exec(due)).first() is not None:
         return now
-    return (await session.exec(select(func.min(Delivery.not_before)).where(pending))).one()
+    return (await session.exec(select(func.min(Delivery.not_before)).where(*waiting))).one()
 
 
 async def claim(
@@ -167,26 +182,15 @@ async def claim(
 
     A chat's message is due only once every message queued to it before has
     been sent or given up: one put back to wait (a second after the last, or
-    a backoff) holds back those behind it, so a household reads a repair's
-    changes in the order they happened. A batch therefore holds at most one
+    a backoff) holds back those behind it. A batch therefore holds at most one
     message per chat.
 
     On PostgreSQL ``FOR UPDATE SKIP LOCKED`` lets several senders claim side
     by side without taking the same row; SQLite's write lock does the same.
     """
     now = now or utcnow()
-    earlier = aliased(Delivery)
-    waiting_before = (
-        select(earlier.id)
-        .where(
-            earlier.telegram_id == Delivery.telegram_id,
-            earlier.id < Delivery.id,
-            col(earlier.state).in_([DeliveryState.PENDING, DeliveryState.SENDING]),
-        )
-        .exists()
-    )
     due = select(Delivery.id).where(
-        Delivery.state == DeliveryState.PENDING, Delivery.not_before <= now, ~waiting_before
+        Delivery.state == DeliveryState.PENDING, Delivery.not_before <= now, _first_of_its_chat()
     )
     if lanes > 1:
         due = due.where(func.abs(Delivery.telegram_id) % lanes == lane)
