@@ -12,7 +12,7 @@ from datetime import timedelta
 
 import pytest
 from sqlalchemy import text as sql
-from sqlmodel import select
+from sqlmodel import col, select
 
 from bench.crowd import crowd
 from bot.config import Settings
@@ -64,6 +64,7 @@ async def test_a_message_put_back_for_its_chats_turn_goes_out_when_the_turn_come
     async with db.session() as session:
         for body in ("第一条：明天停水。", "第二条：后天恢复供水。"):
             notice = await notices.create(session, Actor(), body, audience)
+            assert notice.id is not None
             await notices.fire(session, notice.id, timedelta(minutes=1))
 
     assert await wait_until_delivered(db) == {DeliveryState.SENT: 6}
@@ -74,7 +75,7 @@ async def test_a_message_put_back_for_its_chats_turn_goes_out_when_the_turn_come
         rows = (
             await session.exec(
                 select(Delivery.broadcast_id, Delivery.not_before, Broadcast.created_at).join(
-                    Broadcast, Delivery.broadcast_id == Broadcast.id
+                    Broadcast, col(Delivery.broadcast_id) == Broadcast.id
                 )
             )
         ).all()
