@@ -130,12 +130,13 @@ async def ask(
         await _keep(session, question)
         return Asked(question, [], sounds_like_repair=True)
     matches = await faq.search(session, text, community_id, language)
-    if not matches:
-        _into_inbox(question)  # before it is stored: one INSERT, no UPDATE after it
+    if matches:
+        await _keep(session, question)
+        return Asked(question, matches)
+    _into_inbox(question)  # before it is stored: one INSERT, no UPDATE after it
     await _keep(session, question)
-    if not matches:
-        await _announce(session, question, actor)
-    return Asked(question, matches)
+    await _announce(session, question, actor)
+    return Asked(question, [])
 
 
 async def _keep(session: AsyncSession, question: Question) -> None:

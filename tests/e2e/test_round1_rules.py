@@ -12,7 +12,7 @@ from bot.flows.audit import CLI
 from storage.models import AuditEvent, Ballot
 from storage.types import utcnow
 from tests.e2e.conftest import buttons
-from tests.e2e.test_outbox import outbox_drained
+from tests.e2e.test_outbox import wait_until_delivered
 from tests.e2e.test_round1 import SHANGHAI, next_message
 from tests.registry import import_sample_registry, issue_codes
 
@@ -31,7 +31,7 @@ async def open_round(db, community: str, **options) -> consultation.Consultation
             CLI,
             **options,
         )
-    await outbox_drained(db)
+    await wait_until_delivered(db, some=False)
     return opened
 
 
